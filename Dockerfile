@@ -1,0 +1,34 @@
+# Build stage: full dependencies, compile TypeScript, then drop dev dependencies so the runtime
+# stage can copy a production node_modules as is.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+# Manifests first: the dependency layer is rebuilt only when they change, not on every edit.
+COPY package.json package-lock.json ./
+RUN npm ci
+# Everything .dockerignore lets through (sources, tsconfig files).
+COPY . .
+RUN npm run build \
+  && npm prune --omit=dev \
+  && npm cache clean --force
+
+# Runtime stage: compiled JavaScript and production dependencies only, run as the unprivileged
+# `node` user that the base image provides; the application files stay owned by root, read-only
+# to the service.
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production \
+    SLUICE_HOST=0.0.0.0 \
+    SLUICE_PORT=4573 \
+    SLUICE_DATA_DIR=/var/lib/sluice
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The only writable place: local deliveries and state when no S3 endpoint is configured.
+RUN mkdir -p /var/lib/sluice && chown node:node /var/lib/sluice
+VOLUME ["/var/lib/sluice"]
+USER node
+EXPOSE 4573
+# The slim image has no curl; node's fetch does the probe.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:' + (process.env.SLUICE_PORT || 4573) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+CMD ["node", "--enable-source-maps", "dist/src/main.js"]

@@ -1,0 +1,43 @@
+import { FirehoseError } from '../errors/catalogue.js';
+
+/** ioredis error names that mean "Redis could not take the command", not a Sluice bug. */
+const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'ReplyError', 'AbortError']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+/**
+ * Maps any error thrown while handling a request to the Firehose error the client gets.
+ * Redis trouble becomes a 503 `ServiceUnavailableException` (SDKs retry it); anything else
+ * unexpected a 500 `InternalFailure`. Either way nothing was acknowledged.
+ */
+export function toFirehoseError(
+  error: unknown,
+  redisReady: boolean,
+): {
+  error: FirehoseError;
+  unexpected: boolean;
+} {
+  if (error instanceof FirehoseError) return { error, unexpected: false };
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (
+    !redisReady ||
+    REDIS_UNAVAILABLE.has(name) ||
+    (typeof code === 'string' && NETWORK_CODES.has(code)) ||
+    message.includes('enableOfflineQueue') ||
+    message.includes('Command timed out') ||
+    message.includes('Connection is closed')
+  ) {
+    return {
+      error: new FirehoseError(
+        'ServiceUnavailableException',
+        'Sluice cannot reach its Redis right now; nothing was stored. Retry later.',
+      ),
+      unexpected: false,
+    };
+  }
+  return {
+    error: new FirehoseError('InternalFailure', 'Internal error; nothing was stored.'),
+    unexpected: true,
+  };
+}

@@ -1,0 +1,19 @@
+import {
+  CreateDeliveryStreamInputSchema,
+  definitionFromCreateInput,
+} from '../../config/stream-definition.js';
+import type { OperationHandler } from '../context.js';
+import { parseInput } from '../validation.js';
+
+/**
+ * CreateDeliveryStream: validates the whole request (constraints, then what Sluice supports)
+ * before storing anything, then stores the stream ACTIVE at version 1.
+ *
+ * Answers `{"DeliveryStreamARN": …}`.
+ */
+export const createDeliveryStream: OperationHandler = async (input, ctx) => {
+  const request = parseInput(CreateDeliveryStreamInputSchema, input);
+  const def = definitionFromCreateInput(request, ctx.settings, Date.now());
+  await ctx.registry.create(def);
+  return { DeliveryStreamARN: def.arn };
+};

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { DeliveryStreamNameSchema } from '../../config/stream-definition.js';
+import type { OperationHandler } from '../context.js';
+import { parseInput } from '../validation.js';
+
+/** `DeleteDeliveryStreamInput`. */
+export const DeleteDeliveryStreamInputSchema = z.object({
+  DeliveryStreamName: DeliveryStreamNameSchema,
+  AllowForceDelete: z.boolean().optional(),
+});
+
+/**
+ * DeleteDeliveryStream: marks the stream DELETING, as Firehose does. Puts are refused from
+ * then on; the delivery side delivers what is buffered and then removes the stream, and
+ * Describe shows DELETING meanwhile. Deleting a DELETING stream again succeeds.
+ * `AllowForceDelete` is accepted and changes nothing (it concerns KMS grants, which Sluice
+ * does not have).
+ *
+ * Answers `{}`.
+ */
+export const deleteDeliveryStream: OperationHandler = async (input, ctx) => {
+  const request = parseInput(DeleteDeliveryStreamInputSchema, input);
+  await ctx.registry.markDeleting(request.DeliveryStreamName);
+  return {};
+};

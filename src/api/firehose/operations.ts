@@ -1,0 +1,34 @@
+import type { OperationHandler } from '../context.js';
+import { createDeliveryStream } from './create-delivery-stream.js';
+import { deleteDeliveryStream } from './delete-delivery-stream.js';
+import { describeDeliveryStream } from './describe-delivery-stream.js';
+import { listDeliveryStreams } from './list-delivery-streams.js';
+import { listTagsForDeliveryStream } from './list-tags-for-delivery-stream.js';
+import { putRecord } from './put-record.js';
+import { putRecordBatch } from './put-record-batch.js';
+import {
+  startDeliveryStreamEncryption,
+  stopDeliveryStreamEncryption,
+} from './start-stop-encryption.js';
+import { tagDeliveryStream } from './tag-delivery-stream.js';
+import { untagDeliveryStream } from './untag-delivery-stream.js';
+import { updateDestination } from './update-destination.js';
+
+/** `X-Amz-Target` prefix of every Firehose operation. */
+export const TARGET_PREFIX = 'Firehose_20150804.';
+
+/** Every Firehose operation, by its name in `X-Amz-Target`. */
+export const OPERATIONS: Readonly<Record<string, OperationHandler>> = {
+  CreateDeliveryStream: createDeliveryStream,
+  DeleteDeliveryStream: deleteDeliveryStream,
+  DescribeDeliveryStream: describeDeliveryStream,
+  ListDeliveryStreams: listDeliveryStreams,
+  ListTagsForDeliveryStream: listTagsForDeliveryStream,
+  PutRecord: putRecord,
+  PutRecordBatch: putRecordBatch,
+  StartDeliveryStreamEncryption: startDeliveryStreamEncryption,
+  StopDeliveryStreamEncryption: stopDeliveryStreamEncryption,
+  TagDeliveryStream: tagDeliveryStream,
+  UntagDeliveryStream: untagDeliveryStream,
+  UpdateDestination: updateDestination,
+};

@@ -1,0 +1,57 @@
+import { FirehoseError } from '../../errors/catalogue.js';
+import type { AppendResult } from '../../buffer/record-buffer.js';
+import type { ApiContext } from '../context.js';
+import { constraintText, validationMessage, wrongTypeError } from '../validation.js';
+
+const STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]+$/;
+
+/**
+ * Checks `DeliveryStreamName` of a put request with Firehose's constraints (the control-plane
+ * operations check it through their schemas; puts do it here to stay off zod on the hot path).
+ */
+export function putStreamName(input: Record<string, unknown>): string {
+  const name = input.DeliveryStreamName;
+  if (name === undefined || name === null) {
+    throw new FirehoseError(
+      'ValidationException',
+      validationMessage([
+        { value: null, path: 'deliveryStreamName', constraint: constraintText.notNull() },
+      ]),
+    );
+  }
+  if (typeof name !== 'string') {
+    throw wrongTypeError('deliveryStreamName', 'a string', name);
+  }
+  const problems: string[] = [];
+  if (name.length < 1) problems.push(constraintText.minLength(1));
+  if (name.length > 64) problems.push(constraintText.maxLength(64));
+  if (!STREAM_NAME_PATTERN.test(name)) problems.push(constraintText.pattern('[a-zA-Z0-9_.-]+'));
+  if (problems.length > 0) {
+    throw new FirehoseError(
+      'ValidationException',
+      validationMessage(
+        problems.map((constraint) => ({ value: name, path: 'deliveryStreamName', constraint })),
+      ),
+    );
+  }
+  return name;
+}
+
+/** Turns a refused append into Firehose's error for it. */
+export function appendRefusal(
+  result: Exclude<AppendResult, { kind: 'stored' } | { kind: 'backpressure' }>,
+  stream: string,
+  ctx: ApiContext,
+): FirehoseError {
+  const account = ctx.settings.SLUICE_ACCOUNT_ID;
+  if (result.kind === 'not-found') {
+    return new FirehoseError(
+      'ResourceNotFoundException',
+      `Firehose ${stream} under account ${account} not found.`,
+    );
+  }
+  return new FirehoseError(
+    'ResourceNotFoundException',
+    `Firehose ${stream} under account ${account} is ${result.status} and does not accept records.`,
+  );
+}

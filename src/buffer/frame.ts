@@ -1,0 +1,90 @@
+/**
+ * The framed chunk: one PutRecord/PutRecordBatch request's records as one Redis value.
+ *
+ * Layout (big-endian):
+ * ```
+ * u8  version (1)
+ * f64 arrival time, epoch ms (shared by every record of the request)
+ * u32 record count
+ * then per record: u32 length, <length> bytes
+ * ```
+ * One value per request is what lets the buffer append hundreds of MiB a second: Redis pays
+ * per command, not per byte.
+ */
+
+const VERSION = 1;
+const HEADER_BYTES = 1 + 8 + 4;
+const RECORD_HEADER_BYTES = 4;
+
+/** A record read back from a chunk. `data` is a view into the chunk, not a copy. */
+export interface FramedRecord {
+  data: Buffer;
+  arrivalMs: number;
+}
+
+/** Size of a chunk holding records of the given payload sizes. */
+export function frameSize(payloadBytes: number, recordCount: number): number {
+  return HEADER_BYTES + recordCount * RECORD_HEADER_BYTES + payloadBytes;
+}
+
+/**
+ * Writes records into one chunk without intermediate copies: `writeRecord` is called once per
+ * record with the offset to write its payload at and must return the bytes it wrote.
+ */
+export function encodeChunk(
+  arrivalMs: number,
+  payloadLengths: readonly number[],
+  payloadBytes: number,
+  writeRecord: (index: number, target: Buffer, offset: number) => void,
+): Buffer {
+  const chunk = Buffer.allocUnsafe(frameSize(payloadBytes, payloadLengths.length));
+  chunk.writeUInt8(VERSION, 0);
+  chunk.writeDoubleBE(arrivalMs, 1);
+  chunk.writeUInt32BE(payloadLengths.length, 9);
+  let offset = HEADER_BYTES;
+  for (let i = 0; i < payloadLengths.length; i++) {
+    const length = payloadLengths[i] ?? 0;
+    chunk.writeUInt32BE(length, offset);
+    offset += RECORD_HEADER_BYTES;
+    writeRecord(i, chunk, offset);
+    offset += length;
+  }
+  return chunk;
+}
+
+/** Convenience for tests and tools: frames ready buffers. */
+export function encodeChunkFromBuffers(arrivalMs: number, records: readonly Buffer[]): Buffer {
+  const lengths = records.map((r) => r.length);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  return encodeChunk(arrivalMs, lengths, total, (i, target, offset) => {
+    (records[i] as Buffer).copy(target, offset);
+  });
+}
+
+/**
+ * Reads every record of a chunk.
+ *
+ * @throws Error when the chunk is truncated or of an unknown version: a corrupt batch must
+ * fail loudly, never deliver partial data as if it were whole.
+ */
+export function decodeChunk(chunk: Buffer): FramedRecord[] {
+  if (chunk.length < HEADER_BYTES || chunk.readUInt8(0) !== VERSION) {
+    throw new Error(`corrupt chunk: bad header (length ${chunk.length})`);
+  }
+  const arrivalMs = chunk.readDoubleBE(1);
+  const count = chunk.readUInt32BE(9);
+  const records: FramedRecord[] = new Array<FramedRecord>(count);
+  let offset = HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (offset + RECORD_HEADER_BYTES > chunk.length) {
+      throw new Error(`corrupt chunk: record ${i} header past end`);
+    }
+    const length = chunk.readUInt32BE(offset);
+    offset += RECORD_HEADER_BYTES;
+    if (offset + length > chunk.length) throw new Error(`corrupt chunk: record ${i} past end`);
+    records[i] = { data: chunk.subarray(offset, offset + length), arrivalMs };
+    offset += length;
+  }
+  if (offset !== chunk.length) throw new Error('corrupt chunk: trailing bytes');
+  return records;
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { streamKeys } from '../streams/keys.js';
+import { RedisScript } from './redis-script.js';
+import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
+
+const appendScript = new RedisScript(APPEND_SCRIPT, 4);
+const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 3);
+
+/** Outcome of {@link RecordBuffer.append}. */
+export type AppendResult =
+  | { kind: 'stored'; batchId: string; chunkIndex: number; sealedBatchId: string | undefined }
+  | { kind: 'not-found' }
+  | { kind: 'not-active'; status: string }
+  | { kind: 'backpressure' };
+
+/** Called after a batch is sealed; must enqueue it for delivery. */
+export type SealedListener = (stream: string, batchId: string) => Promise<void>;
+
+/**
+ * The durable buffer: appends framed chunks to a stream's open batch and seals batches by size
+ * and age. Every append is one atomic script call, so a request is stored whole or not at all.
+ */
+export class RecordBuffer {
+  constructor(
+    private readonly redis: Redis,
+    private readonly backlogCapBytes: number,
+    private readonly onSealed: SealedListener,
+  ) {}
+
+  /**
+   * Stores one request's chunk. When the append seals the batch, the batch is handed to the
+   * sealed listener before this resolves, so the caller acknowledges only after both.
+   */
+  async append(
+    stream: string,
+    chunk: Buffer,
+    payloadBytes: number,
+    recordCount: number,
+    nowMs: number,
+  ): Promise<AppendResult> {
+    const keys = streamKeys(stream);
+    const reply = (await appendScript.run(
+      this.redis,
+      [keys.stream, keys.open, keys.stats, keys.sealed],
+      [
+        keys.batchPrefix,
+        randomUUID(),
+        chunk,
+        payloadBytes,
+        recordCount,
+        nowMs,
+        this.backlogCapBytes,
+      ],
+    )) as [number, string?, number?, (string | null)?];
+    switch (reply[0]) {
+      case 0: {
+        const sealedBatchId = reply[3] ?? undefined;
+        if (sealedBatchId) await this.handOff(stream, sealedBatchId);
+        return {
+          kind: 'stored',
+          batchId: reply[1] as string,
+          chunkIndex: reply[2] as number,
+          sealedBatchId,
+        };
+      }
+      case 1:
+        return { kind: 'not-found' };
+      case 2:
+        return { kind: 'not-active', status: reply[1] ?? 'UNKNOWN' };
+      default:
+        return { kind: 'backpressure' };
+    }
+  }
+
+  /**
+   * Seals the stream's open batch when it is due (age, stream not ACTIVE) or when `force`.
+   *
+   * @returns the sealed batch id, or undefined when nothing was sealed.
+   */
+  async sealIfDue(stream: string, nowMs: number, force = false): Promise<string | undefined> {
+    const keys = streamKeys(stream);
+    const sealed = (await sealDueScript.run(
+      this.redis,
+      [keys.stream, keys.open, keys.sealed],
+      [keys.batchPrefix, nowMs, force ? '1' : '0'],
+    )) as string | null;
+    if (!sealed) return undefined;
+    await this.handOff(stream, sealed);
+    return sealed;
+  }
+
+  /**
+   * A failed hand-off is not an error for the request: the batch is durable and listed as
+   * sealed, and the sweeper enqueues it.
+   */
+  private async handOff(stream: string, batchId: string): Promise<void> {
+    try {
+      await this.onSealed(stream, batchId);
+    } catch {
+      // The sweeper owns recovery; see sweeper.ts.
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DELIVERY_QUEUE_NAME, streamPrefix } from '../streams/keys.js';
+import type { BatchStore } from './batch-store.js';
+
+/** The job payload: which batch of which stream to deliver. */
+export interface DeliveryJobData {
+  stream: string;
+  batchId: string;
+}
+
+/**
+ * Attempts are bounded by the retention window (checked by the driver), not by a count; this
+ * is only a backstop far beyond any window the settings allow.
+ */
+const MAX_ATTEMPTS = 1_000_000;
+
+/**
+ * One BullMQ queue per stream, one job per sealed batch with `jobId` = batch id, so adding the
+ * same batch twice (a sealer and the sweeper racing) is a no-op.
+ */
+export class DeliveryQueues {
+  private readonly queues = new Map<string, Queue<DeliveryJobData>>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly store: BatchStore,
+  ) {}
+
+  /** The stream's queue (created on first use, shared afterwards). */
+  queue(stream: string): Queue<DeliveryJobData> {
+    let queue = this.queues.get(stream);
+    if (!queue) {
+      queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE_NAME, {
+        connection: this.connection,
+        prefix: streamPrefix(stream),
+      });
+      this.queues.set(stream, queue);
+    }
+    return queue;
+  }
+
+  /** Enqueues a sealed batch, then clears it from the sweeper's list. */
+  async enqueue(stream: string, batchId: string): Promise<void> {
+    await this.queue(stream).add(
+      'deliver',
+      { stream, batchId },
+      {
+        jobId: batchId,
+        attempts: MAX_ATTEMPTS,
+        backoff: { type: 'sluice' },
+        removeOnComplete: { age: 3600, count: 1000 },
+        removeOnFail: false,
+      },
+    );
+    await this.store.markEnqueued(stream, batchId);
+  }
+
+  /** Removes a deleted stream's queue and everything in it. */
+  async obliterate(stream: string): Promise<void> {
+    await this.queue(stream).obliterate({ force: true });
+    await this.forget(stream);
+  }
+
+  /** Closes one stream's queue object (not its data). */
+  async forget(stream: string): Promise<void> {
+    const queue = this.queues.get(stream);
+    this.queues.delete(stream);
+    await queue?.close();
+  }
+
+  /** Closes every queue object. */
+  async close(): Promise<void> {
+    const all = [...this.queues.values()];
+    this.queues.clear();
+    await Promise.all(all.map((q) => q.close()));
+  }
+}

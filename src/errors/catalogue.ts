@@ -1,0 +1,81 @@
+/**
+ * The one catalogue of error codes Sluice answers on its Firehose API.
+ *
+ * Type names, HTTP statuses and (where Firehose defines them) message templates follow
+ * Amazon Data Firehose, so SDKs map them to the same exception classes. `docs/errors.md`
+ * documents every entry; a test keeps the two in step.
+ */
+export const ERROR_CATALOGUE = {
+  ResourceNotFoundException: {
+    status: 400,
+    description: 'The named delivery stream does not exist (or is being deleted).',
+  },
+  ResourceInUseException: {
+    status: 400,
+    description:
+      'The delivery stream already exists, or is in a state that does not allow the operation.',
+  },
+  InvalidArgumentException: {
+    status: 400,
+    description:
+      'A value is well-formed but not acceptable: a semantic rule, a batch over 4 MiB, or a feature Sluice does not implement yet (the message names it).',
+  },
+  ValidationException: {
+    status: 400,
+    description:
+      'A member fails a model constraint (length, range, pattern, enum, required). The message uses AWS phrasing: `1 validation error detected: Value ... at ... failed to satisfy constraint: ...`.',
+  },
+  SerializationException: {
+    status: 400,
+    description:
+      'The body is not valid JSON, is not an object, has a member of the wrong JSON type, carries invalid base64, or the Content-Type is not `application/x-amz-json-1.1`.',
+  },
+  UnknownOperationException: {
+    status: 400,
+    description:
+      'The request is not `POST /`, has no `X-Amz-Target`, or names an operation Firehose does not have.',
+  },
+  LimitExceededException: {
+    status: 400,
+    description: 'A count limit is reached: streams per deployment, or tags per stream.',
+  },
+  ConcurrentModificationException: {
+    status: 400,
+    description:
+      'UpdateDestination named a `CurrentDeliveryStreamVersionId` that is not the current one.',
+  },
+  ServiceUnavailableException: {
+    status: 503,
+    description:
+      'Redis is unreachable or the stream is over its backlog cap. PutRecordBatch reports backpressure per record ("Slow down.") with HTTP 200; PutRecord and Redis outages answer 503.',
+  },
+  RequestEntityTooLargeException: {
+    status: 413,
+    description: 'The HTTP body is larger than Sluice reads at all (16 MiB); nothing was parsed.',
+  },
+  InternalFailure: {
+    status: 500,
+    description: 'An unexpected error inside Sluice; the log has the details. Nothing was stored.',
+  },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+/** A Firehose error type name from the catalogue. */
+export type FirehoseErrorType = keyof typeof ERROR_CATALOGUE;
+
+/**
+ * An error answered to a Firehose client: `{"__type": type, "message": message}` with the
+ * catalogue's HTTP status and an `X-Amzn-ErrorType` header.
+ */
+export class FirehoseError extends Error {
+  /** The bare shape name SDKs match on. */
+  readonly type: FirehoseErrorType;
+  /** HTTP status from the catalogue. */
+  readonly status: number;
+
+  constructor(type: FirehoseErrorType, message: string) {
+    super(message);
+    this.name = type;
+    this.type = type;
+    this.status = ERROR_CATALOGUE[type].status;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Redis key names. Every key of one stream carries the hash tag `{<stream>}` so that, under
+ * Redis Cluster, a stream's definition, buffer, batches and BullMQ queue live in one slot and
+ * one Lua script may touch them all.
+ */
+
+/** Sorted set (all scores 0) of every stream name, for ListDeliveryStreams paging. */
+export const STREAM_INDEX_KEY = 'sluice:streams';
+
+/** `sluice:{<stream>}:`: the prefix of every per-stream key, also the BullMQ prefix. */
+export function streamPrefix(stream: string): string {
+  return `sluice:{${stream}}`;
+}
+
+/** The per-stream keys, named once. */
+export function streamKeys(stream: string) {
+  const p = streamPrefix(stream);
+  return {
+    /**
+     * Hash: `definition` (JSON of the stored stream), `status`, `sizeBytes` and `intervalMs`
+     * (the buffering hints the append script reads atomically), `version`.
+     */
+    stream: `${p}:stream`,
+    /** Hash of the open (unsealed) buffer: `id`, `bytes`, `records`, `chunks`, `firstArrivalMs`. */
+    open: `${p}:open`,
+    /** Hash of counters: `backlogBytes`, `backlogRecords`, `deadBatches`, … */
+    stats: `${p}:stats`,
+    /** Sorted set of batch ids sealed but not yet confirmed enqueued (score: seal time, ms). */
+    sealed: `${p}:sealed`,
+    /** Sorted set of batch ids whose retention window ended undelivered (score: time, ms). */
+    dead: `${p}:dead`,
+    /** Prefix of batch keys; see {@link batchKeys}. */
+    batchPrefix: `${p}:batch:`,
+  };
+}
+
+/** Keys of one batch: its metadata hash and its list of framed chunks. */
+export function batchKeys(stream: string, batchId: string) {
+  const base = `${streamPrefix(stream)}:batch:${batchId}`;
+  return { meta: base, chunks: `${base}:chunks` };
+}
+
+/** BullMQ queue name; combined with the prefix {@link streamPrefix}. */
+export const DELIVERY_QUEUE_NAME = 'deliver';

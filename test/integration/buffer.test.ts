@@ -1,0 +1,220 @@
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { RecordBuffer } from '../../src/buffer/record-buffer.js';
+import { Sweeper } from '../../src/buffer/sweeper.js';
+import { BatchStore } from '../../src/delivery/batch-store.js';
+import { DeliveryQueues } from '../../src/delivery/delivery-queues.js';
+import { batchKeys, streamKeys } from '../../src/streams/keys.js';
+import { TEST_REDIS_URL } from '../support/global-setup.js';
+import { uniqueName } from '../support/unique.js';
+
+let redis: Redis;
+let queueConnection: Redis;
+
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL);
+  queueConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+});
+afterAll(async () => {
+  await redis.quit();
+  await queueConnection.quit();
+});
+
+/** Declares a stream the way the registry stores it (only what the scripts read). */
+async function declareStream(sizeBytes: number, intervalMs: number, status = 'ACTIVE') {
+  const name = uniqueName('buf');
+  await redis.hset(streamKeys(name).stream, { status, sizeBytes, intervalMs, definition: '{}' });
+  return name;
+}
+
+function chunkOf(...payloads: string[]) {
+  const buffers = payloads.map((p) => Buffer.from(p));
+  return {
+    chunk: encodeChunkFromBuffers(1000, buffers),
+    bytes: buffers.reduce((n, b) => n + b.length, 0),
+    count: buffers.length,
+  };
+}
+
+function recordingBuffer(capBytes = 1 << 30) {
+  const sealed: string[] = [];
+  const buffer = new RecordBuffer(redis, capBytes, (_stream, id) => {
+    sealed.push(id);
+    return Promise.resolve();
+  });
+  return { buffer, sealed };
+}
+
+async function append(buffer: RecordBuffer, stream: string, now: number, ...payloads: string[]) {
+  const c = chunkOf(...payloads);
+  return buffer.append(stream, c.chunk, c.bytes, c.count, now);
+}
+
+describe('RecordBuffer', () => {
+  it('refuses a stream that does not exist, storing nothing', async () => {
+    const { buffer } = recordingBuffer();
+    const name = uniqueName('none');
+    expect(await append(buffer, name, 1, 'x')).toEqual({ kind: 'not-found' });
+    expect(await redis.exists(streamKeys(name).open, streamKeys(name).stats)).toBe(0);
+  });
+
+  it('appends whole requests as chunks and seals when the size is crossed', async () => {
+    const { buffer, sealed } = recordingBuffer();
+    const stream = await declareStream(100, 60_000);
+    const first = await append(buffer, stream, 1000, 'a'.repeat(30), 'b'.repeat(30));
+    expect(first).toMatchObject({ kind: 'stored', chunkIndex: 0, sealedBatchId: undefined });
+    const second = await append(buffer, stream, 2000, 'c'.repeat(50));
+    if (first.kind !== 'stored' || second.kind !== 'stored') throw new Error('not stored');
+    expect(second.batchId).toBe(first.batchId);
+    expect(second.chunkIndex).toBe(1);
+    expect(second.sealedBatchId).toBe(first.batchId);
+    expect(sealed).toEqual([first.batchId]);
+
+    const store = new BatchStore(redis);
+    const meta = await store.getMeta(stream, first.batchId);
+    expect(meta).toMatchObject({
+      records: 3,
+      bytes: 110,
+      chunks: 2,
+      firstArrivalMs: 1000,
+      sealedAtMs: 2000,
+    });
+    const chunks = [];
+    for await (const records of store.readChunks(meta!))
+      chunks.push(records.map((r) => r.data.toString()));
+    expect(chunks).toEqual([['a'.repeat(30), 'b'.repeat(30)], ['c'.repeat(50)]]);
+    expect(await redis.exists(streamKeys(stream).open)).toBe(0);
+    expect(await redis.zscore(streamKeys(stream).sealed, first.batchId)).toBe('2000');
+    expect(await redis.hget(streamKeys(stream).stats, 'backlogBytes')).toBe('110');
+
+    const third = await append(buffer, stream, 3000, 'd');
+    if (third.kind !== 'stored') throw new Error('not stored');
+    expect(third.batchId).not.toBe(first.batchId);
+    expect(third.chunkIndex).toBe(0);
+  });
+
+  it('seals every request when IntervalInSeconds is 0', async () => {
+    const { buffer, sealed } = recordingBuffer();
+    const stream = await declareStream(5 * 1024 * 1024, 0);
+    await append(buffer, stream, 1, 'x');
+    await append(buffer, stream, 2, 'y');
+    expect(sealed).toHaveLength(2);
+    expect(new Set(sealed).size).toBe(2);
+  });
+
+  it('seals by age only once the oldest record is interval old, and at once for a deleting stream', async () => {
+    const { buffer, sealed } = recordingBuffer();
+    const stream = await declareStream(1 << 20, 5000);
+    await append(buffer, stream, 10_000, 'x');
+    await append(buffer, stream, 14_000, 'y');
+    expect(await buffer.sealIfDue(stream, 14_999)).toBeUndefined();
+    const id = await buffer.sealIfDue(stream, 15_000);
+    expect(id).toBeDefined();
+    expect(sealed).toEqual([id]);
+    expect(await buffer.sealIfDue(stream, 99_000)).toBeUndefined();
+
+    await append(buffer, stream, 20_000, 'z');
+    await redis.hset(streamKeys(stream).stream, 'status', 'DELETING');
+    expect(await append(buffer, stream, 20_001, 'refused')).toEqual({
+      kind: 'not-active',
+      status: 'DELETING',
+    });
+    expect(await buffer.sealIfDue(stream, 20_002)).toBeDefined();
+  });
+
+  it('answers backpressure past the backlog cap and stores nothing', async () => {
+    const { buffer } = recordingBuffer(100);
+    const stream = await declareStream(1 << 20, 60_000);
+    // An empty stream takes one request even above the cap, so a large request is never stuck.
+    const big = await append(buffer, stream, 1, 'x'.repeat(150));
+    expect(big.kind).toBe('stored');
+    expect(await append(buffer, stream, 2, 'y')).toEqual({ kind: 'backpressure' });
+    if (big.kind !== 'stored') throw new Error('not stored');
+    expect(await redis.llen(batchKeys(stream, big.batchId).chunks)).toBe(1);
+    expect(await redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe('1');
+  });
+});
+
+describe('BatchStore', () => {
+  it('completes a batch once: data gone, backlog released, counters kept', async () => {
+    const { buffer } = recordingBuffer();
+    const store = new BatchStore(redis);
+    const stream = await declareStream(1, 60_000);
+    const result = await append(buffer, stream, 5, 'hello', 'world');
+    if (result.kind !== 'stored' || !result.sealedBatchId) throw new Error('not sealed');
+    expect(await store.complete(stream, result.batchId)).toBe(true);
+    expect(await store.complete(stream, result.batchId)).toBe(false);
+    expect(await redis.exists(...Object.values(batchKeys(stream, result.batchId)))).toBe(0);
+    const stats = await redis.hgetall(streamKeys(stream).stats);
+    expect(stats).toMatchObject({
+      backlogBytes: '0',
+      backlogRecords: '0',
+      deliveredRecords: '2',
+      deliveredBatches: '1',
+    });
+    expect(await redis.zcard(streamKeys(stream).sealed)).toBe(0);
+  });
+
+  it('dead-letters a batch keeping its data and reason, once', async () => {
+    const { buffer } = recordingBuffer();
+    const store = new BatchStore(redis);
+    const stream = await declareStream(1, 60_000);
+    const result = await append(buffer, stream, 5, 'keep me');
+    if (result.kind !== 'stored') throw new Error('not stored');
+    expect(await store.deadLetter(stream, result.batchId, 'bucket gone', 99)).toBe(true);
+    expect(await store.deadLetter(stream, result.batchId, 'again', 100)).toBe(false);
+    const meta = await store.getMeta(stream, result.batchId);
+    expect(meta?.deadAtMs).toBe(99);
+    expect(await redis.hget(batchKeys(stream, result.batchId).meta, 'deadReason')).toBe(
+      'bucket gone',
+    );
+    const raw = await redis.lrangeBuffer(batchKeys(stream, result.batchId).chunks, 0, -1);
+    expect(decodeChunk(raw[0]!).map((r) => r.data.toString())).toEqual(['keep me']);
+    expect(await redis.zscore(streamKeys(stream).dead, result.batchId)).toBe('99');
+    expect(await redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe('0');
+  });
+
+  it('fixes the object key on the first claim', async () => {
+    const { buffer } = recordingBuffer();
+    const store = new BatchStore(redis);
+    const stream = await declareStream(1, 60_000);
+    const result = await append(buffer, stream, 5, 'x');
+    if (result.kind !== 'stored') throw new Error('not stored');
+    const meta = (await store.getMeta(stream, result.batchId))!;
+    expect(await store.claimObjectKey(meta, 'first/key')).toBe('first/key');
+    expect(await store.claimObjectKey(meta, 'second/key')).toBe('first/key');
+    expect((await store.getMeta(stream, result.batchId))?.objectKey).toBe('first/key');
+  });
+});
+
+describe('Sweeper', () => {
+  it('enqueues batches sealed but never enqueued, once, and forgets delivered ones', async () => {
+    const store = new BatchStore(redis);
+    const queues = new DeliveryQueues(queueConnection, store);
+    const stream = await declareStream(1, 60_000);
+    // A sealer that dies before enqueueing.
+    const buffer = new RecordBuffer(redis, 1 << 30, () => Promise.reject(new Error('crash')));
+    const stranded = await append(buffer, stream, Date.now() - 60_000, 'x');
+    const delivered = await append(buffer, stream, Date.now() - 60_000, 'y');
+    if (stranded.kind !== 'stored' || delivered.kind !== 'stored') throw new Error('not stored');
+    await store.complete(stream, delivered.batchId);
+    // complete() clears the sealed entry; put it back to model a crash between the two.
+    await redis.zadd(streamKeys(stream).sealed, 1, delivered.batchId);
+
+    const sweeper = new Sweeper(
+      store,
+      queues,
+      () => Promise.resolve([stream]),
+      1000,
+      pino({ level: 'silent' }),
+    );
+    expect(await sweeper.sweep()).toBe(1);
+    expect(await sweeper.sweep()).toBe(0);
+    const job = await queues.queue(stream).getJob(stranded.batchId);
+    expect(job?.data).toEqual({ stream, batchId: stranded.batchId });
+    expect(await queues.queue(stream).getJobCounts('waiting')).toEqual({ waiting: 1 });
+    await queues.obliterate(stream);
+  });
+});
