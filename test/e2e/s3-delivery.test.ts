@@ -228,6 +228,14 @@ describe('S3 delivery', () => {
     );
     expect(await redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe('50');
 
+    // Meanwhile another stream is not held back by the failing one.
+    const healthy = await createStream({ BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 } });
+    await firehose.send(
+      new PutRecordCommand({ DeliveryStreamName: healthy, Record: { Data: Buffer.from('ok') } }),
+    );
+    await streamKeysInBucket(healthy, 1);
+    expect(await redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe('50');
+
     await s3.createBucket(bucket);
     const keys = await streamKeysInBucket(stream, 1, bucket);
     expect(keys).toHaveLength(1);
