@@ -3,6 +3,7 @@ import {
   isLoopbackRedis,
   redisServerAvailable,
   startEmbeddedRedis,
+  stopEmbeddedRedis,
 } from './redis/embedded-redis.js';
 import { redisAnswers } from './redis/connect.js';
 import { startService } from './service.js';
@@ -26,10 +27,12 @@ async function main(): Promise<void> {
   const log = createLogger(settings.SLUICE_LOG_LEVEL);
   const url = settings.SLUICE_REDIS_URL;
 
+  let embeddedRedis = false;
   if (!(await redisAnswers(url))) {
     const canStart = settings.SLUICE_REDIS_AUTOSTART && isLoopbackRedis(url);
     if (canStart && redisServerAvailable()) {
       const started = await startEmbeddedRedis(url, settings.SLUICE_DATA_DIR);
+      embeddedRedis = true;
       log.info(
         { redis: url, dir: started.dir, log: started.logFile },
         'no Redis answered, so Sluice started redis-server itself (append-only file on)',
@@ -52,13 +55,18 @@ async function main(): Promise<void> {
     if (signalled) return;
     signalled = true;
     log.info({ signal }, 'shutting down');
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      // The Redis Sluice started goes with it on a clean exit; after a crash it stays up
+      // and the next start finds it, records and all.
+      .then(() => (embeddedRedis ? stopEmbeddedRedis(url) : undefined))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

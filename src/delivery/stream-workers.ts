@@ -152,8 +152,10 @@ export class StreamWorkers {
     const result = await Promise.race([graceful.then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') {
+      // Not awaited: BullMQ's close(true) returns the graceful close already waiting on the
+      // stuck job. The process exits; the job's lock expires and another worker takes it.
+      graceful.catch(() => undefined);
       this.options.log.warn({ timeoutMs }, 'in-flight deliveries abandoned at shutdown');
-      await Promise.all(workers.map((w) => w.close(true)));
     }
   }
 }

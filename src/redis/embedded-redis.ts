@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { redisAnswers } from './connect.js';
 
 /** Hosts for which Sluice may start a Redis itself: only this machine's. */
@@ -58,4 +59,25 @@ export async function startEmbeddedRedis(url: string, dataDir: string, timeoutMs
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`started redis-server for ${url} but it did not answer; see ${logFile}`);
+}
+
+/**
+ * Shuts down a Redis that Sluice started: SHUTDOWN flushes the append-only file first, so the
+ * next start finds every buffered record. Errors are ignored: the server may already be gone.
+ */
+export async function stopEmbeddedRedis(url: string): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.shutdown();
+  } catch {
+    // A closed connection is how SHUTDOWN answers.
+  } finally {
+    client.disconnect();
+  }
 }

@@ -1,5 +1,6 @@
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ObjectStore, PutObjectRequest } from '../object-store.js';
 
 /** Part size for multipart uploads; objects smaller than one part go up in one PutObject. */
@@ -10,6 +11,13 @@ const PART_SIZE = 8 * 1024 * 1024;
  * NoSuchBucket or AccessDenied, which an operator can fix) is retried, as Firehose does.
  */
 const PERMANENT_S3_ERRORS = new Set(['KeyTooLongError', 'EntityTooLarge', 'InvalidBucketName']);
+
+/**
+ * A store that accepts a connection and then never answers must not hold a batch forever (the
+ * worker would keep renewing its lock): an idle socket fails the attempt, which is retried.
+ */
+const CONNECTION_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 60_000;
 
 /** Settings for {@link S3ObjectStore}. */
 export interface S3ObjectStoreOptions {
@@ -28,6 +36,10 @@ export class S3ObjectStore implements ObjectStore {
     this.description = `s3 ${options.endpoint ?? `aws ${options.region}`}`;
     this.client = new S3Client({
       region: options.region,
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: CONNECTION_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+      }),
       ...(options.endpoint === undefined
         ? {}
         : {

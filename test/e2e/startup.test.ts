@@ -1,0 +1,359 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  CreateDeliveryStreamCommand,
+  DescribeDeliveryStreamCommand,
+  FirehoseClient,
+  ListDeliveryStreamsCommand,
+  PutRecordBatchCommand,
+  type CreateDeliveryStreamCommandInput,
+} from '@aws-sdk/client-firehose';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { freePort } from '../support/free-port.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { SLUICE_MAIN, startSluice, type SluiceProcess } from '../support/sluice-process.js';
+import { uniqueName } from '../support/unique.js';
+
+/**
+ * How the process starts: settings and Redis are checked up front with plain messages that
+ * say what to fix, a missing local Redis is started when allowed, and without an S3 endpoint
+ * deliveries land in the data directory.
+ */
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** A process that cannot start must say so and exit well within this. */
+const EXIT_TIMEOUT_MS = 20_000;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+
+function tail(text: string, chars = 6000): string {
+  return text.length > chars ? `…${text.slice(-chars)}` : text;
+}
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function ownRedis(options?: Parameters<typeof startRedisServer>[0]): Promise<RedisServer> {
+  const server = await startRedisServer(options);
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+async function service(env: Record<string, string>): Promise<SluiceProcess> {
+  const sluice = await startSluice({ env });
+  cleanups.push(() => sluice.kill());
+  return sluice;
+}
+
+function firehoseFor(sluice: SluiceProcess): FirehoseClient {
+  const client = new FirehoseClient({
+    endpoint: sluice.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    maxAttempts: 1,
+  });
+  cleanups.push(() => Promise.resolve(client.destroy()));
+  return client;
+}
+
+/** How a process that was expected to give up ended. */
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built service with `env` (on top of this process's environment without any
+ * `SLUICE_*` variable) until it exits by itself. startSluice is not used because it waits
+ * for a healthy service and cannot pass an unparsable SLUICE_PORT.
+ *
+ * @throws when it is still running after {@link EXIT_TIMEOUT_MS} (it is killed first).
+ */
+async function runUntilExit(env: Record<string, string>): Promise<Ended> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')),
+  );
+  const child = spawn(process.execPath, [SLUICE_MAIN], {
+    env: {
+      ...inherited,
+      SLUICE_HOST: '127.0.0.1',
+      SLUICE_PORT: String(await freePort()),
+      SLUICE_DATA_DIR: await tempDir('sluice-startup-'),
+      SLUICE_REDIS_AUTOSTART: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const closed = new Promise<Ended>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  const timedOut = sleep(EXIT_TIMEOUT_MS, 'timeout' as const);
+  const outcome = await Promise.race([closed, timedOut]);
+  if (outcome === 'timeout') {
+    child.kill('SIGKILL');
+    await closed;
+    throw new Error(
+      `sluice was still running ${EXIT_TIMEOUT_MS} ms after start; expected it to exit\n--- stdout ---\n${tail(stdout)}\n--- stderr ---\n${tail(stderr)}`,
+    );
+  }
+  return outcome;
+}
+
+/** Whether something answers PING at `url` (one attempt, no reconnects). */
+async function redisAnswers(url: string): Promise<boolean> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Every file below `dir`, as paths relative to it. */
+async function filesBelow(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function s3Config(bucket: string, intervalSeconds: number) {
+  return {
+    RoleARN: 'arn:aws:iam::000000000000:role/firehose',
+    BucketARN: `arn:aws:s3:::${bucket}`,
+    BufferingHints: { SizeInMBs: 1, IntervalInSeconds: intervalSeconds },
+  };
+}
+
+describe('invalid settings', () => {
+  it.each([
+    ['SLUICE_PORT', 'abc'],
+    ['SLUICE_REDIS_URL', 'http://x'],
+  ])('%s=%s: exits with code 2 and names the setting and the fix', async (name, value) => {
+    // A Redis URL nothing answers at, so a wrongly accepted setting can touch no shared Redis.
+    const nowhere = `redis://127.0.0.1:${await freePort()}`;
+    const ended = await runUntilExit({ SLUICE_REDIS_URL: nowhere, [name]: value });
+    const output = `${ended.stdout}${ended.stderr}`;
+    expect(ended.code, output).toBe(2);
+    expect(ended.stderr).toContain(name);
+    expect(ended.stderr).toContain('Fix:');
+  });
+});
+
+describe('Redis checks', () => {
+  it('refuses a Redis that evicts keys (maxmemory-policy allkeys-lru)', async () => {
+    const redis = await ownRedis({ maxmemoryPolicy: 'allkeys-lru' });
+    const ended = await runUntilExit({ SLUICE_REDIS_URL: redis.url });
+    const output = `${ended.stdout}${ended.stderr}`;
+    expect(ended.signal, output).toBeNull();
+    expect(ended.code, output).not.toBe(0);
+    expect(output).toContain('maxmemory-policy');
+    expect(output).toContain('allkeys-lru');
+    expect(output).toMatch(/Fix:.*noeviction/);
+  });
+
+  it('starts on a Redis without persistence, with a warning that says so', async () => {
+    const redis = await ownRedis({ appendOnly: false });
+    const sluice = await service({ SLUICE_REDIS_URL: redis.url });
+    const line = await sluice.waitForLog(/persistence/i, 10_000);
+    const record = JSON.parse(line) as { level?: number; msg?: string };
+    // pino's level 40 is warn.
+    expect(record.level, line).toBe(40);
+    expect(record.msg).toMatch(/appendonly/);
+    const exit = await sluice.stop();
+    expect(exit, tail(sluice.logs())).toEqual({ code: 0, signal: null });
+  });
+
+  it('starts redis-server itself when none answers at a loopback URL and autostart is on', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const dataDir = await tempDir('sluice-autostart-');
+    // Registered after the directory's removal, so it runs first: if the test fails before
+    // Sluice's clean exit, the Redis it started must not be left running on a deleted dir.
+    cleanups.push(async () => {
+      if (!(await redisAnswers(url))) return;
+      const admin = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+      admin.on('error', () => undefined);
+      await admin.connect();
+      await admin.shutdown('NOSAVE').catch(() => undefined);
+      admin.disconnect();
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && (await redisAnswers(url))) await sleep(100);
+    });
+
+    const sluice = await service({
+      SLUICE_REDIS_URL: url,
+      SLUICE_REDIS_AUTOSTART: 'true',
+      SLUICE_DATA_DIR: dataDir,
+    });
+    const line = await sluice.waitForLog(/started redis-server/, 10_000);
+    expect(line).toContain(join(dataDir, 'redis'));
+
+    const files = await filesBelow(join(dataDir, 'redis'));
+    expect(
+      files.some((f) => /appendonly[^/]*\.aof/.test(f)),
+      `files: ${files.join(', ')}`,
+    ).toBe(true);
+    const admin = new Redis(url, { maxRetriesPerRequest: 1 });
+    try {
+      expect(await admin.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await admin.config('GET', 'maxmemory-policy')).toEqual([
+        'maxmemory-policy',
+        'noeviction',
+      ]);
+    } finally {
+      admin.disconnect();
+    }
+
+    // It works as a Redis for Sluice, too.
+    const stream = uniqueName('autostart');
+    await firehoseFor(sluice).send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: stream,
+        ExtendedS3DestinationConfiguration: s3Config('autostart', 60),
+      }),
+    );
+    const exit = await sluice.stop();
+    expect(exit, tail(sluice.logs())).toEqual({ code: 0, signal: null });
+    // A clean exit shuts down the Redis Sluice started; its append-only file keeps the data.
+    expect(await redisAnswers(url)).toBe(false);
+  });
+
+  it('without a Redis and with autostart off, exits and says how to get one', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const ended = await runUntilExit({ SLUICE_REDIS_URL: url, SLUICE_REDIS_AUTOSTART: 'false' });
+    const output = `${ended.stdout}${ended.stderr}`;
+    expect(ended.signal, output).toBeNull();
+    expect(ended.code, output).not.toBe(0);
+    expect(ended.stderr).toContain(url);
+    expect(ended.stderr).toContain('SLUICE_REDIS_URL');
+    expect(ended.stderr).toMatch(/start redis|redis-server|docker compose/i);
+  });
+});
+
+describe('without SLUICE_S3_ENDPOINT', () => {
+  it('delivers to <SLUICE_DATA_DIR>/s3/<bucket>/<key> with the S3 key layout, byte for byte', async () => {
+    const redis = await ownRedis();
+    const sluice = await service({ SLUICE_REDIS_URL: redis.url, SLUICE_SEAL_TICK_MS: '50' });
+    const client = firehoseFor(sluice);
+    const stream = uniqueName('local');
+    const bucket = 'local-bucket';
+    await client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: stream,
+        ExtendedS3DestinationConfiguration: s3Config(bucket, 1),
+      }),
+    );
+    const records = [
+      Buffer.from('{"n":1}\n'),
+      Buffer.from([0, 1, 2, 0xfe, 0xff, 0x0a]),
+      Buffer.from('{"n":"ü"}\n'),
+    ];
+    // One request is one chunk, and a chunk is never split between batches: one object.
+    const out = await client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: stream,
+        Records: records.map((Data) => ({ Data })),
+      }),
+    );
+    expect(out.FailedPutCount).toBe(0);
+
+    const root = join(sluice.dataDir, 's3', bucket);
+    const deadline = Date.now() + 30_000;
+    let files: string[] = [];
+    while (Date.now() < deadline) {
+      // `.partial` files are objects still being written.
+      files = (await filesBelow(root)).filter((f) => !f.endsWith('.partial'));
+      if (files.length > 0) break;
+      await sleep(100);
+    }
+    if (files.length === 0) {
+      throw new Error(`no object appeared under ${root} within 30 s\n${tail(sluice.logs())}`);
+    }
+    expect(files).toHaveLength(1);
+    const [file] = files as [string];
+    expect(file).toMatch(
+      new RegExp(
+        `^(\\d{4})/(\\d{2})/(\\d{2})/(\\d{2})/${escapeRegExp(stream)}-1-\\1-\\2-\\3-\\4-\\d{2}-\\d{2}-${UUID}$`,
+      ),
+    );
+    expect(await readFile(join(root, file))).toEqual(Buffer.concat(records));
+  });
+});
+
+describe('SLUICE_CONFIG', () => {
+  it('creates the declared streams at start, and a restart with the same file changes nothing', async () => {
+    const redis = await ownRedis();
+    const stream = uniqueName('declared');
+    const declared: CreateDeliveryStreamCommandInput = {
+      DeliveryStreamName: stream,
+      DeliveryStreamType: 'DirectPut',
+      ExtendedS3DestinationConfiguration: {
+        ...s3Config('declared', 30),
+        Prefix: 'declared/',
+        CompressionFormat: 'GZIP',
+      },
+    };
+    const file = join(await tempDir('sluice-config-'), 'streams.json');
+    await writeFile(file, JSON.stringify({ DeliveryStreams: [declared] }));
+    const env = { SLUICE_REDIS_URL: redis.url, SLUICE_CONFIG: file };
+
+    const first = await service(env);
+    const before = (
+      await firehoseFor(first).send(
+        new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream }),
+      )
+    ).DeliveryStreamDescription;
+    expect(before?.DeliveryStreamStatus).toBe('ACTIVE');
+    expect(before?.DeliveryStreamType).toBe('DirectPut');
+    const destination = before?.Destinations?.[0]?.ExtendedS3DestinationDescription;
+    expect(destination?.BucketARN).toBe('arn:aws:s3:::declared');
+    expect(destination?.Prefix).toBe('declared/');
+    expect(destination?.CompressionFormat).toBe('GZIP');
+    expect(destination?.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 30 });
+    expect((await first.stop()).code, tail(first.logs())).toBe(0);
+
+    const second = await service(env);
+    const client = firehoseFor(second);
+    const after = (
+      await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream }))
+    ).DeliveryStreamDescription;
+    expect(after?.VersionId).toBe(before?.VersionId);
+    expect(after?.CreateTimestamp).toEqual(before?.CreateTimestamp);
+    expect(after?.Destinations).toEqual(before?.Destinations);
+    const listed = await client.send(new ListDeliveryStreamsCommand({}));
+    expect(listed.DeliveryStreamNames?.filter((n) => n === stream)).toEqual([stream]);
+  });
+});

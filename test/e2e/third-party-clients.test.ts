@@ -1,0 +1,319 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { streamKeys } from '../../src/streams/keys.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { startS3Server, type S3Server } from '../support/s3-server.js';
+import { startSluice, type SluiceProcess } from '../support/sluice-process.js';
+import { uniqueName } from '../support/unique.js';
+
+/**
+ * Clients nobody in this project wrote, unmodified, pointed at Sluice by endpoint URL only:
+ * boto3 (Python) and the AWS CLI. What they send and parse is their own code's business, so
+ * passing here is evidence of wire compatibility beyond the JavaScript SDK.
+ */
+
+const BUCKET = 'third-party';
+const ACCOUNT = '000000000000';
+const BOTO3_SCRIPT = fileURLToPath(new URL('./clients/boto3_firehose.py', import.meta.url));
+const CLIENT_TIMEOUT_MS = 60_000;
+
+let redisServer: RedisServer;
+let s3: S3Server;
+let sluice: SluiceProcess;
+let redis: Redis;
+let awsHome: string;
+
+beforeAll(async () => {
+  [redisServer, s3] = await Promise.all([startRedisServer(), startS3Server()]);
+  await s3.createBucket(BUCKET);
+  sluice = await startSluice({
+    env: { ...s3.sluiceEnv, SLUICE_REDIS_URL: redisServer.url, SLUICE_SEAL_TICK_MS: '50' },
+  });
+  redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
+  awsHome = await mkdtemp(join(tmpdir(), 'sluice-aws-home-'));
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await sluice?.stop();
+  await Promise.all([redisServer?.stop(), s3?.stop()]);
+  if (awsHome) await rm(awsHome, { recursive: true, force: true });
+});
+
+function tail(text: string, chars = 6000): string {
+  return text.length > chars ? `…${text.slice(-chars)}` : text;
+}
+
+/**
+ * The environment for a client: this process's, minus every `AWS_*` variable and with config
+ * files that do not exist, so a developer's profile, region or endpoint cannot change what
+ * the client sends; plus dummy credentials.
+ */
+function clientEnv(): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')),
+  );
+  return {
+    ...inherited,
+    AWS_ACCESS_KEY_ID: 'x',
+    AWS_SECRET_ACCESS_KEY: 'y',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(awsHome, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(awsHome, 'credentials'),
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_PAGER: '',
+  };
+}
+
+interface Ran {
+  /** Exit code; null when the process was killed (e.g. by the timeout). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Set when the process could not be run or was killed. */
+  failure: string | undefined;
+}
+
+/** Runs `file` with `args` to completion (bounded), whatever its exit code. */
+async function run(file: string, args: string[]): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { env: clientEnv(), timeout: CLIENT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error === null) {
+          resolve({ code: 0, stdout, stderr, failure: undefined });
+          return;
+        }
+        const code = typeof error.code === 'number' ? error.code : null;
+        const failure =
+          code === null ? `${error.message}${error.killed ? ' (killed)' : ''}` : undefined;
+        resolve({ code, stdout, stderr, failure });
+      },
+    );
+  });
+}
+
+function describeRun(command: string, ran: Ran): string {
+  return `${command} → code ${ran.code}${ran.failure ? ` (${ran.failure})` : ''}\n--- stdout ---\n${tail(ran.stdout)}\n--- stderr ---\n${tail(ran.stderr)}\n--- sluice log tail ---\n${tail(sluice.logs(), 3000)}`;
+}
+
+/** Waits until the stream's backlog is delivered; fails with the state and the log tail. */
+async function waitForDrain(stream: string): Promise<void> {
+  const keys = streamKeys(stream);
+  const deadline = Date.now() + 30_000;
+  let state = '';
+  while (Date.now() < deadline) {
+    const [backlog, open, dead] = await Promise.all([
+      redis.hget(keys.stats, 'backlogRecords'),
+      redis.exists(keys.open),
+      redis.zcard(keys.dead),
+    ]);
+    state = JSON.stringify({ backlog, open, dead });
+    if (dead > 0) break;
+    if (backlog === '0' && open === 0) return;
+    await sleep(100);
+  }
+  throw new Error(
+    `the backlog of ${stream} did not drain: ${state}\n--- sluice log tail ---\n${tail(sluice.logs())}`,
+  );
+}
+
+/** The bodies of the stream's objects. */
+async function objectsOf(stream: string): Promise<Buffer[]> {
+  const keys = (await s3.listKeys(BUCKET)).filter((k) => k.includes(`/${stream}-`));
+  return Promise.all(keys.map(async (k) => (await s3.getObject(BUCKET, k)).body));
+}
+
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
+}
+
+/**
+ * The objects hold exactly the bytes sent, in send order. Requests may be split between
+ * batches (the interval can elapse between two requests), so some order of the objects must
+ * concatenate to `expected`; objects of the same second have no order by name.
+ */
+function expectDeliveredExactly(objects: Buffer[], expected: Buffer): void {
+  expect(objects.length).toBeGreaterThan(0);
+  expect(objects.length, 'more objects than requests sent').toBeLessThanOrEqual(4);
+  const matches = permutations(objects).some((order) => Buffer.concat(order).equals(expected));
+  expect(
+    matches,
+    `delivered ${JSON.stringify(objects.map((o) => o.toString('base64')))}, sent ${expected.toString('base64')}`,
+  ).toBe(true);
+}
+
+describe('boto3', () => {
+  it('creates, describes, lists and puts; the records arrive in S3 byte for byte', async () => {
+    const check = await run('python3', ['-c', 'import boto3']);
+    if (check.code !== 0) {
+      throw new Error(
+        `python3 cannot import boto3, which this test needs; .ci/run installs it (apt-get install python3-boto3).\n${describeRun('python3 -c "import boto3"', check)}`,
+      );
+    }
+    const stream = uniqueName('boto3');
+    const record = Buffer.from('{"client":"boto3","call":"put_record"}\n');
+    const batch = [
+      Buffer.from('{"client":"boto3","call":"put_record_batch","n":0}\n'),
+      // Every byte value: blobs must survive base64 both ways untouched.
+      Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+      Buffer.from('{"client":"boto3","n":2,"text":"größe"}\n'),
+    ];
+    const spec = {
+      endpoint: sluice.url,
+      stream,
+      missing: uniqueName('boto3-missing'),
+      bucket_arn: `arn:aws:s3:::${BUCKET}`,
+      record: record.toString('base64'),
+      batch: batch.map((b) => b.toString('base64')),
+    };
+    const ran = await run('python3', [BOTO3_SCRIPT, JSON.stringify(spec)]);
+    expect(ran.code, describeRun('boto3_firehose.py', ran)).toBe(0);
+    const out = JSON.parse(ran.stdout) as {
+      create: { DeliveryStreamARN?: string };
+      describe: {
+        DeliveryStreamDescription?: {
+          DeliveryStreamName?: string;
+          DeliveryStreamStatus?: string;
+          VersionId?: string;
+          Destinations?: { ExtendedS3DestinationDescription?: { BucketARN?: string } }[];
+        };
+      };
+      put_record: { RecordId?: string; Encrypted?: boolean };
+      put_record_batch: {
+        FailedPutCount?: number;
+        RequestResponses?: { RecordId?: string; ErrorCode?: string }[];
+      };
+      list: { DeliveryStreamNames?: string[]; HasMoreDeliveryStreams?: boolean };
+      missing: string | null;
+    };
+
+    expect(out.create.DeliveryStreamARN).toBe(
+      `arn:aws:firehose:us-east-1:${ACCOUNT}:deliverystream/${stream}`,
+    );
+    const description = out.describe.DeliveryStreamDescription;
+    expect(description?.DeliveryStreamName).toBe(stream);
+    expect(description?.DeliveryStreamStatus).toBe('ACTIVE');
+    expect(description?.VersionId).toBe('1');
+    expect(description?.Destinations?.[0]?.ExtendedS3DestinationDescription?.BucketARN).toBe(
+      `arn:aws:s3:::${BUCKET}`,
+    );
+    expect(out.put_record.RecordId).toEqual(expect.any(String));
+    expect(out.put_record.Encrypted).toBe(false);
+    expect(out.put_record_batch.FailedPutCount).toBe(0);
+    const answers = out.put_record_batch.RequestResponses ?? [];
+    expect(answers).toHaveLength(batch.length);
+    for (const answer of answers) {
+      expect(answer.RecordId).toEqual(expect.any(String));
+      expect(answer.ErrorCode).toBeUndefined();
+    }
+    expect(out.list.DeliveryStreamNames).toContain(stream);
+    expect(out.list.HasMoreDeliveryStreams).toBe(false);
+    expect(out.missing).toBe('ResourceNotFoundException');
+
+    await waitForDrain(stream);
+    expectDeliveredExactly(await objectsOf(stream), Buffer.concat([record, ...batch]));
+  });
+});
+
+describe('AWS CLI', () => {
+  it('creates, puts and describes; a missing stream is ResourceNotFoundException', async () => {
+    const version = await run('aws', ['--version']);
+    const versionText = `${version.stdout}${version.stderr}`;
+    const major = /aws-cli\/(\d+)\./.exec(versionText)?.[1];
+    if (version.code !== 0 || major === undefined) {
+      throw new Error(
+        `the AWS CLI does not run, which this test needs; .ci/run installs it (apt-get install awscli).\n${describeRun('aws --version', version)}`,
+      );
+    }
+    // For a blob given as text, CLI v1 sends the text's bytes (it base64-encodes them
+    // itself); v2 does the same only with raw-in-base64-out, as its default expects base64.
+    const blobFormat = major === '1' ? [] : ['--cli-binary-format', 'raw-in-base64-out'];
+    const aws = (...args: string[]) =>
+      run('aws', ['--endpoint-url', sluice.url, '--output', 'json', ...args]);
+    const stream = uniqueName('awscli');
+
+    const created = await aws(
+      'firehose',
+      'create-delivery-stream',
+      '--delivery-stream-name',
+      stream,
+      '--extended-s3-destination-configuration',
+      JSON.stringify({
+        RoleARN: `arn:aws:iam::${ACCOUNT}:role/firehose`,
+        BucketARN: `arn:aws:s3:::${BUCKET}`,
+        BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
+      }),
+    );
+    expect(created.code, describeRun('aws firehose create-delivery-stream', created)).toBe(0);
+    const arn = `arn:aws:firehose:us-east-1:${ACCOUNT}:deliverystream/${stream}`;
+    expect(JSON.parse(created.stdout)).toEqual({ DeliveryStreamARN: arn });
+
+    const text = '{"client":"aws-cli","n":1}\n';
+    const put = await aws(
+      'firehose',
+      'put-record',
+      ...blobFormat,
+      '--delivery-stream-name',
+      stream,
+      '--record',
+      JSON.stringify({ Data: text }),
+    );
+    expect(put.code, describeRun('aws firehose put-record', put)).toBe(0);
+    const putOut = JSON.parse(put.stdout) as { RecordId?: string; Encrypted?: boolean };
+    expect(putOut.RecordId).toEqual(expect.any(String));
+    expect(putOut.Encrypted).toBe(false);
+
+    const described = await aws(
+      'firehose',
+      'describe-delivery-stream',
+      '--delivery-stream-name',
+      stream,
+    );
+    expect(described.code, describeRun('aws firehose describe-delivery-stream', described)).toBe(0);
+    const description = (
+      JSON.parse(described.stdout) as {
+        DeliveryStreamDescription?: {
+          DeliveryStreamName?: string;
+          DeliveryStreamStatus?: string;
+          DeliveryStreamARN?: string;
+        };
+      }
+    ).DeliveryStreamDescription;
+    expect(description?.DeliveryStreamName).toBe(stream);
+    expect(description?.DeliveryStreamStatus).toBe('ACTIVE');
+    expect(description?.DeliveryStreamARN).toBe(arn);
+
+    const missingName = uniqueName('awscli-missing');
+    const missing = await aws(
+      'firehose',
+      'describe-delivery-stream',
+      '--delivery-stream-name',
+      missingName,
+    );
+    expect(
+      missing.failure,
+      describeRun('aws firehose describe (missing)', missing),
+    ).toBeUndefined();
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('ResourceNotFoundException');
+    expect(missing.stderr).toContain(missingName);
+
+    await waitForDrain(stream);
+    expectDeliveredExactly(await objectsOf(stream), Buffer.from(text));
+  });
+});
