@@ -19,7 +19,6 @@ export function openRedis(url: string): RedisConnections {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 15_000,
-    enableAutoPipelining: true,
   });
   const queue = new Redis(url, { ...common, maxRetriesPerRequest: null });
   return { commands, queue };

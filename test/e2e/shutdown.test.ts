@@ -3,21 +3,32 @@ import { request } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import {
-  CreateDeliveryStreamCommand,
-  DescribeDeliveryStreamCommand,
-  FirehoseClient,
-  PutRecordBatchCommand,
-  UpdateDestinationCommand,
-} from '@aws-sdk/client-firehose';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { DescribeDeliveryStreamCommand, UpdateDestinationCommand } from '@aws-sdk/client-firehose';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 
 import { streamKeys } from '../../src/streams/keys.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { startS3Server, type S3Server } from '../support/s3-server.js';
-import { startSluice, type SluiceProcess } from '../support/sluice-process.js';
-import { uniqueName } from '../support/unique.js';
+import {
+  cleanupAfterEach,
+  createS3Stream,
+  deliveredRecords,
+  DRAIN_AFTER_TAKEOVER_MS,
+  escapeRegExp,
+  eventually,
+  expectExactlyOnce,
+  FAST,
+  firehoseFor,
+  ONE_BOUNDED_ATTEMPT,
+  putRecordBatch,
+  requestRecords,
+  startServers,
+  startService,
+  tail,
+  UUID,
+  waitForDrain,
+  type Servers,
+} from '../support/e2e.js';
+import type { SluiceProcess } from '../support/sluice-process.js';
 
 /**
  * SIGTERM is an orderly stop: the API closes first, in-flight deliveries get a bounded time,
@@ -25,44 +36,13 @@ import { uniqueName } from '../support/unique.js';
  */
 
 const BUCKET = 'shutdown';
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const RECORDS_PER_REQUEST = 100;
 const REQUESTS = 25;
 /** Short, so a stop does not wait long for a delivery that can never finish. */
 const SHUTDOWN_TIMEOUT_MS = 2_000;
 /** Far beyond the shutdown timeout plus closing connections; only a hang reaches it. */
 const STOP_BOUND_MS = 20_000;
-/** Abandoned jobs are taken over after their lock expires and a stalled check (about 20 s). */
-const DRAIN_TIMEOUT_MS = 75_000;
 
-const FAST = {
-  SLUICE_SEAL_TICK_MS: '50',
-  SLUICE_RETRY_BASE_MS: '100',
-  SLUICE_RETRY_MAX_MS: '1000',
-  SLUICE_SWEEP_AFTER_MS: '500',
-};
-
-const cleanups: (() => Promise<unknown>)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-
-function tail(text: string, chars = 6000): string {
-  return text.length > chars ? `…${text.slice(-chars)}` : text;
-}
-
-function firehoseFor(sluice: SluiceProcess): FirehoseClient {
-  const client = new FirehoseClient({
-    endpoint: sluice.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-  });
-  cleanups.push(() => Promise.resolve(client.destroy()));
-  return client;
-}
+const cleanups = cleanupAfterEach();
 
 /**
  * A TCP server that accepts connections and never answers: an S3 endpoint behind which every
@@ -81,7 +61,7 @@ async function startBlackHole(): Promise<{ endpoint: string; connections: () => 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('black hole has no port');
-  cleanups.push(async () => {
+  cleanups.add(async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   });
@@ -121,57 +101,24 @@ async function probe(url: string, stream: string): Promise<string> {
   });
 }
 
-async function waitUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  sluice: SluiceProcess,
-  describeState: () => string | Promise<string> = () => '',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what} ${await describeState()}\n--- sluice log tail ---\n${tail(sluice.logs())}`,
-  );
+/** The private servers, with {@link BUCKET} created. */
+async function startServersWithBucket(): Promise<Servers> {
+  const servers = await startServers(cleanups);
+  await servers.s3.createBucket(BUCKET);
+  return servers;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-interface Setup {
-  redisServer: RedisServer;
-  s3: S3Server;
-  redis: Redis;
-}
-
-async function startServers(): Promise<Setup> {
-  const [redisServer, s3] = await Promise.all([startRedisServer(), startS3Server()]);
-  cleanups.push(
-    () => redisServer.stop(),
-    () => s3.stop(),
-  );
-  await s3.createBucket(BUCKET);
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
-  cleanups.push(() => redis.quit());
-  return { redisServer, s3, redis };
-}
-
-async function startService(setup: Setup, env: Record<string, string> = {}) {
-  const sluice = await startSluice({
-    env: {
-      ...setup.s3.sluiceEnv,
-      ...FAST,
-      SLUICE_REDIS_URL: setup.redisServer.url,
-      SLUICE_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      ...env,
-    },
+/** A Sluice process on `servers` with fast settings and a short shutdown timeout. */
+async function startFastService(
+  servers: Servers,
+  env: Record<string, string> = {},
+): Promise<SluiceProcess> {
+  return startService(cleanups, {
+    ...servers.sluiceEnv,
+    ...FAST,
+    SLUICE_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    ...env,
   });
-  cleanups.push(() => sluice.kill());
-  return sluice;
 }
 
 /**
@@ -186,42 +133,29 @@ async function fillStream(
   redis: Redis,
   options: { waitForAFirstDelivery: boolean },
 ): Promise<{ stream: string; sent: Map<string, string> }> {
-  const client = firehoseFor(sluice);
-  const stream = uniqueName('sigterm');
-  await client.send(
-    new CreateDeliveryStreamCommand({
-      DeliveryStreamName: stream,
-      ExtendedS3DestinationConfiguration: {
-        RoleARN: 'arn:aws:iam::000000000000:role/firehose',
-        BucketARN: `arn:aws:s3:::${BUCKET}`,
-        BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 60 },
-      },
-    }),
-  );
+  const client = firehoseFor(cleanups, sluice, ONE_BOUNDED_ATTEMPT);
+  const stream = await createS3Stream(client, 'sigterm', BUCKET, {
+    BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 60 },
+  });
   const run = randomBytes(4).toString('hex');
   const sent = new Map<string, string>();
   for (let r = 0; r < REQUESTS; r += 1) {
-    const texts = Array.from({ length: RECORDS_PER_REQUEST }, (_, i) => {
-      const id = `${run}-${r * RECORDS_PER_REQUEST + i}`;
-      return `${JSON.stringify({ id, pad: 'x'.repeat(1000) })}\n`;
-    });
-    const out = await client.send(
-      new PutRecordBatchCommand({
-        DeliveryStreamName: stream,
-        Records: texts.map((t) => ({ Data: Buffer.from(t) })),
-      }),
+    const records = requestRecords(run, r);
+    const out = await putRecordBatch(
+      client,
+      stream,
+      records.map((record) => record.text),
     );
     expect(out.FailedPutCount).toBe(0);
-    for (const text of texts) sent.set((JSON.parse(text) as { id: string }).id, text);
+    for (const { id, text } of records) sent.set(id, text);
     if (options.waitForAFirstDelivery && r === Math.floor(REQUESTS / 2)) {
       // Half the requests are over 1 MiB, so one batch is sealed: once it is delivered the
       // worker is running, and the batch the next requests seal is delivered right away,
       // close to the SIGTERM that follows them.
-      await waitUntil(
+      await eventually(
         'a first delivered batch',
         async () => Number(await redis.hget(streamKeys(stream).stats, 'deliveredBatches')) >= 1,
-        30_000,
-        sluice,
+        { sluice },
       );
     }
   }
@@ -266,13 +200,13 @@ async function sigtermRefusingPuts(sluice: SluiceProcess, stream: string): Promi
  * byte for byte.
  */
 async function restartAndCheckExactlyOnce(
-  setup: Setup,
+  servers: Servers,
   stream: string,
   sent: Map<string, string>,
 ): Promise<void> {
-  const { redis, s3 } = setup;
-  const second = await startService(setup);
-  const client = firehoseFor(second);
+  const { redis, s3 } = servers;
+  const second = await startFastService(servers);
+  const client = firehoseFor(cleanups, second, ONE_BOUNDED_ATTEMPT);
   const description = (
     await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream }))
   ).DeliveryStreamDescription;
@@ -287,78 +221,45 @@ async function restartAndCheckExactlyOnce(
     }),
   );
 
-  const keys = streamKeys(stream);
-  const state = async () =>
-    JSON.stringify({
-      backlogRecords: await redis.hget(keys.stats, 'backlogRecords'),
-      open: await redis.exists(keys.open),
-      dead: await redis.zcard(keys.dead),
-    });
-  await waitUntil(
-    `the backlog of ${stream} to drain`,
-    async () =>
-      (await redis.hget(keys.stats, 'backlogRecords')) === '0' &&
-      (await redis.exists(keys.open)) === 0,
-    DRAIN_TIMEOUT_MS,
-    second,
-    state,
-  );
-  expect(await redis.zcard(keys.dead), 'dead-lettered batches').toBe(0);
+  await waitForDrain(redis, stream, second, DRAIN_AFTER_TAKEOVER_MS);
+  expect(await redis.zcard(streamKeys(stream).dead), 'dead-lettered batches').toBe(0);
 
   const layout = new RegExp(
     `^\\d{4}/\\d{2}/\\d{2}/\\d{2}/${escapeRegExp(stream)}-\\d+-\\d{4}(-\\d{2}){5}-${UUID}$`,
   );
-  const counts = new Map<string, number>();
-  const altered: string[] = [];
-  for (const key of await s3.listKeys(BUCKET)) {
-    expect(key).toMatch(layout);
-    const body = (await s3.getObject(BUCKET, key)).body.toString('utf8');
-    expect(body.endsWith('\n'), `${key} ends inside a record`).toBe(true);
-    for (const line of body.slice(0, -1).split('\n')) {
-      const id = (JSON.parse(line) as { id: string }).id;
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-      if (sent.get(id) !== `${line}\n`) altered.push(id);
-    }
-  }
-  const missing = [...sent.keys()].filter((id) => !counts.has(id));
-  const duplicated = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
-  expect({
-    missing: missing.slice(0, 20),
-    missingCount: missing.length,
-    duplicated: duplicated.slice(0, 20),
-    altered: altered.slice(0, 20),
-  }).toEqual({ missing: [], missingCount: 0, duplicated: [], altered: [] });
-  expect(counts.size).toBe(sent.size);
+  const { byId } = await deliveredRecords(s3, BUCKET, layout);
+  expectExactlyOnce(sent, byId);
 }
 
 describe('SIGTERM', () => {
   it('with records buffered and batches being delivered, refuses puts, exits 0 and loses nothing', async () => {
-    const setup = await startServers();
-    const first = await startService(setup);
-    const { stream, sent } = await fillStream(first, setup.redis, { waitForAFirstDelivery: true });
+    const servers = await startServersWithBucket();
+    const first = await startFastService(servers);
+    const { stream, sent } = await fillStream(first, servers.redis, {
+      waitForAFirstDelivery: true,
+    });
     // At once: the last sealed batch is queued or being delivered, the rest is buffered.
     await sigtermRefusingPuts(first, stream);
-    await restartAndCheckExactlyOnce(setup, stream, sent);
+    await restartAndCheckExactlyOnce(servers, stream, sent);
   }, 150_000);
 
   it('abandons a delivery that does not finish within SLUICE_SHUTDOWN_TIMEOUT_MS, exits 0 and loses nothing', async () => {
-    const setup = await startServers();
+    const servers = await startServersWithBucket();
     const blackHole = await startBlackHole();
-    const first = await startService(setup, { SLUICE_S3_ENDPOINT: blackHole.endpoint });
-    const { stream, sent } = await fillStream(first, setup.redis, {
+    const first = await startFastService(servers, { SLUICE_S3_ENDPOINT: blackHole.endpoint });
+    const { stream, sent } = await fillStream(first, servers.redis, {
       waitForAFirstDelivery: false,
     });
-    await waitUntil(
+    await eventually(
       'a delivery to reach the unanswering S3 endpoint',
       () => blackHole.connections() > 0,
-      30_000,
-      first,
+      { sluice: first },
     );
     await sigtermRefusingPuts(first, stream);
     // Nothing was delivered (the endpoint never answered), and nothing was lost.
-    expect(await setup.redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe(
+    expect(await servers.redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe(
       String(sent.size),
     );
-    await restartAndCheckExactlyOnce(setup, stream, sent);
+    await restartAndCheckExactlyOnce(servers, stream, sent);
   }, 150_000);
 });

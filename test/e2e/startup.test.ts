@@ -1,24 +1,33 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
-  CreateDeliveryStreamCommand,
   DescribeDeliveryStreamCommand,
-  FirehoseClient,
   ListDeliveryStreamsCommand,
-  PutRecordBatchCommand,
   type CreateDeliveryStreamCommandInput,
 } from '@aws-sdk/client-firehose';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
+import { redisAnswers } from '../../src/redis/connect.js';
+import {
+  cleanupAfterEach,
+  createS3Stream,
+  eventually,
+  firehoseFor,
+  objectKeyPattern,
+  putRecordBatch,
+  s3Destination,
+  startRedis,
+  startService,
+  tail,
+  tempDir,
+} from '../support/e2e.js';
 import { freePort } from '../support/free-port.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { SLUICE_MAIN, startSluice, type SluiceProcess } from '../support/sluice-process.js';
+import { environmentWithout, SLUICE_MAIN } from '../support/sluice-process.js';
 import { uniqueName } from '../support/unique.js';
 
 /**
@@ -27,48 +36,12 @@ import { uniqueName } from '../support/unique.js';
  * deliveries land in the data directory.
  */
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** A process that cannot start must say so and exit well within this. */
 const EXIT_TIMEOUT_MS = 20_000;
+/** Connect timeout of a PING probe: loopback connects at once, so this only bounds a stuck one. */
+const PROBE_TIMEOUT_MS = 1_000;
 
-const cleanups: (() => Promise<unknown>)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-});
-
-function tail(text: string, chars = 6000): string {
-  return text.length > chars ? `…${text.slice(-chars)}` : text;
-}
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function ownRedis(options?: Parameters<typeof startRedisServer>[0]): Promise<RedisServer> {
-  const server = await startRedisServer(options);
-  cleanups.push(() => server.stop());
-  return server;
-}
-
-async function service(env: Record<string, string>): Promise<SluiceProcess> {
-  const sluice = await startSluice({ env });
-  cleanups.push(() => sluice.kill());
-  return sluice;
-}
-
-function firehoseFor(sluice: SluiceProcess): FirehoseClient {
-  const client = new FirehoseClient({
-    endpoint: sluice.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-    maxAttempts: 1,
-  });
-  cleanups.push(() => Promise.resolve(client.destroy()));
-  return client;
-}
+const cleanups = cleanupAfterEach();
 
 /** How a process that was expected to give up ended. */
 interface Ended {
@@ -86,15 +59,12 @@ interface Ended {
  * @throws when it is still running after {@link EXIT_TIMEOUT_MS} (it is killed first).
  */
 async function runUntilExit(env: Record<string, string>): Promise<Ended> {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')),
-  );
   const child = spawn(process.execPath, [SLUICE_MAIN], {
     env: {
-      ...inherited,
+      ...environmentWithout('SLUICE_'),
       SLUICE_HOST: '127.0.0.1',
       SLUICE_PORT: String(await freePort()),
-      SLUICE_DATA_DIR: await tempDir('sluice-startup-'),
+      SLUICE_DATA_DIR: await tempDir(cleanups, 'sluice-startup-'),
       SLUICE_REDIS_AUTOSTART: 'false',
       ...env,
     },
@@ -119,43 +89,11 @@ async function runUntilExit(env: Record<string, string>): Promise<Ended> {
   return outcome;
 }
 
-/** Whether something answers PING at `url` (one attempt, no reconnects). */
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
 /** Every file below `dir`, as paths relative to it. */
 async function filesBelow(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function s3Config(bucket: string, intervalSeconds: number) {
-  return {
-    RoleARN: 'arn:aws:iam::000000000000:role/firehose',
-    BucketARN: `arn:aws:s3:::${bucket}`,
-    BufferingHints: { SizeInMBs: 1, IntervalInSeconds: intervalSeconds },
-  };
 }
 
 describe('invalid settings', () => {
@@ -175,7 +113,7 @@ describe('invalid settings', () => {
 
 describe('Redis checks', () => {
   it('refuses a Redis that evicts keys (maxmemory-policy allkeys-lru)', async () => {
-    const redis = await ownRedis({ maxmemoryPolicy: 'allkeys-lru' });
+    const redis = await startRedis(cleanups, { maxmemoryPolicy: 'allkeys-lru' });
     const ended = await runUntilExit({ SLUICE_REDIS_URL: redis.url });
     const output = `${ended.stdout}${ended.stderr}`;
     expect(ended.signal, output).toBeNull();
@@ -186,8 +124,8 @@ describe('Redis checks', () => {
   });
 
   it('starts on a Redis without persistence, with a warning that says so', async () => {
-    const redis = await ownRedis({ appendOnly: false });
-    const sluice = await service({ SLUICE_REDIS_URL: redis.url });
+    const redis = await startRedis(cleanups, { appendOnly: false });
+    const sluice = await startService(cleanups, { SLUICE_REDIS_URL: redis.url });
     const line = await sluice.waitForLog(/persistence/i, 10_000);
     const record = JSON.parse(line) as { level?: number; msg?: string };
     // pino's level 40 is warn.
@@ -199,21 +137,24 @@ describe('Redis checks', () => {
 
   it('starts redis-server itself when none answers at a loopback URL and autostart is on', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
-    const dataDir = await tempDir('sluice-autostart-');
+    const dataDir = await tempDir(cleanups, 'sluice-autostart-');
     // Registered after the directory's removal, so it runs first: if the test fails before
     // Sluice's clean exit, the Redis it started must not be left running on a deleted dir.
-    cleanups.push(async () => {
-      if (!(await redisAnswers(url))) return;
+    cleanups.add(async () => {
+      if (!(await redisAnswers(url, PROBE_TIMEOUT_MS))) return;
       const admin = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
       admin.on('error', () => undefined);
       await admin.connect();
       await admin.shutdown('NOSAVE').catch(() => undefined);
       admin.disconnect();
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && (await redisAnswers(url))) await sleep(100);
+      await eventually(
+        'the autostarted redis-server to stop',
+        async () => !(await redisAnswers(url, PROBE_TIMEOUT_MS)),
+        { timeoutMs: 10_000 },
+      );
     });
 
-    const sluice = await service({
+    const sluice = await startService(cleanups, {
       SLUICE_REDIS_URL: url,
       SLUICE_REDIS_AUTOSTART: 'true',
       SLUICE_DATA_DIR: dataDir,
@@ -238,17 +179,13 @@ describe('Redis checks', () => {
     }
 
     // It works as a Redis for Sluice, too.
-    const stream = uniqueName('autostart');
-    await firehoseFor(sluice).send(
-      new CreateDeliveryStreamCommand({
-        DeliveryStreamName: stream,
-        ExtendedS3DestinationConfiguration: s3Config('autostart', 60),
-      }),
-    );
+    await createS3Stream(firehoseFor(cleanups, sluice), 'autostart', 'autostart', {
+      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 60 },
+    });
     const exit = await sluice.stop();
     expect(exit, tail(sluice.logs())).toEqual({ code: 0, signal: null });
     // A clean exit shuts down the Redis Sluice started; its append-only file keeps the data.
-    expect(await redisAnswers(url)).toBe(false);
+    expect(await redisAnswers(url, PROBE_TIMEOUT_MS)).toBe(false);
   });
 
   it('without a Redis and with autostart off, exits and says how to get one', async () => {
@@ -265,74 +202,62 @@ describe('Redis checks', () => {
 
 describe('without SLUICE_S3_ENDPOINT', () => {
   it('delivers to <SLUICE_DATA_DIR>/s3/<bucket>/<key> with the S3 key layout, byte for byte', async () => {
-    const redis = await ownRedis();
-    const sluice = await service({ SLUICE_REDIS_URL: redis.url, SLUICE_SEAL_TICK_MS: '50' });
-    const client = firehoseFor(sluice);
-    const stream = uniqueName('local');
+    const redis = await startRedis(cleanups);
+    const sluice = await startService(cleanups, {
+      SLUICE_REDIS_URL: redis.url,
+      SLUICE_SEAL_TICK_MS: '50',
+    });
+    const client = firehoseFor(cleanups, sluice);
     const bucket = 'local-bucket';
-    await client.send(
-      new CreateDeliveryStreamCommand({
-        DeliveryStreamName: stream,
-        ExtendedS3DestinationConfiguration: s3Config(bucket, 1),
-      }),
-    );
+    const stream = await createS3Stream(client, 'local', bucket, {
+      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
+    });
     const records = [
       Buffer.from('{"n":1}\n'),
       Buffer.from([0, 1, 2, 0xfe, 0xff, 0x0a]),
       Buffer.from('{"n":"ü"}\n'),
     ];
     // One request is one chunk, and a chunk is never split between batches: one object.
-    const out = await client.send(
-      new PutRecordBatchCommand({
-        DeliveryStreamName: stream,
-        Records: records.map((Data) => ({ Data })),
-      }),
-    );
+    const out = await putRecordBatch(client, stream, records);
     expect(out.FailedPutCount).toBe(0);
 
     const root = join(sluice.dataDir, 's3', bucket);
-    const deadline = Date.now() + 30_000;
-    let files: string[] = [];
-    while (Date.now() < deadline) {
-      // `.partial` files are objects still being written.
-      files = (await filesBelow(root)).filter((f) => !f.endsWith('.partial'));
-      if (files.length > 0) break;
-      await sleep(100);
-    }
-    if (files.length === 0) {
-      throw new Error(`no object appeared under ${root} within 30 s\n${tail(sluice.logs())}`);
-    }
+    const files = await eventually(
+      `an object under ${root}`,
+      async () => {
+        // `.partial` files are objects still being written.
+        const done = (await filesBelow(root)).filter((f) => !f.endsWith('.partial'));
+        return done.length > 0 ? done : undefined;
+      },
+      { sluice },
+    );
     expect(files).toHaveLength(1);
     const [file] = files as [string];
-    expect(file).toMatch(
-      new RegExp(
-        `^(\\d{4})/(\\d{2})/(\\d{2})/(\\d{2})/${escapeRegExp(stream)}-1-\\1-\\2-\\3-\\4-\\d{2}-\\d{2}-${UUID}$`,
-      ),
-    );
+    expect(file).toMatch(objectKeyPattern(stream, '1'));
     expect(await readFile(join(root, file))).toEqual(Buffer.concat(records));
   });
 });
 
 describe('SLUICE_CONFIG', () => {
   it('creates the declared streams at start, and a restart with the same file changes nothing', async () => {
-    const redis = await ownRedis();
+    const redis = await startRedis(cleanups);
     const stream = uniqueName('declared');
     const declared: CreateDeliveryStreamCommandInput = {
       DeliveryStreamName: stream,
       DeliveryStreamType: 'DirectPut',
-      ExtendedS3DestinationConfiguration: {
-        ...s3Config('declared', 30),
+      ExtendedS3DestinationConfiguration: s3Destination('declared', {
+        BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 30 },
         Prefix: 'declared/',
         CompressionFormat: 'GZIP',
-      },
+      }),
     };
-    const file = join(await tempDir('sluice-config-'), 'streams.json');
+    const file = join(await tempDir(cleanups, 'sluice-config-'), 'streams.json');
     await writeFile(file, JSON.stringify({ DeliveryStreams: [declared] }));
     const env = { SLUICE_REDIS_URL: redis.url, SLUICE_CONFIG: file };
 
-    const first = await service(env);
+    const first = await startService(cleanups, env);
     const before = (
-      await firehoseFor(first).send(
+      await firehoseFor(cleanups, first).send(
         new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream }),
       )
     ).DeliveryStreamDescription;
@@ -345,8 +270,8 @@ describe('SLUICE_CONFIG', () => {
     expect(destination?.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 30 });
     expect((await first.stop()).code, tail(first.logs())).toBe(0);
 
-    const second = await service(env);
-    const client = firehoseFor(second);
+    const second = await startService(cleanups, env);
+    const client = firehoseFor(cleanups, second);
     const after = (
       await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream }))
     ).DeliveryStreamDescription;

@@ -1,17 +1,21 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import { streamKeys } from '../../src/streams/keys.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { startS3Server, type S3Server } from '../support/s3-server.js';
-import { startSluice, type SluiceProcess } from '../support/sluice-process.js';
+import {
+  cleanupAfterAll,
+  s3Destination,
+  startServers,
+  startService,
+  tail,
+  tempDir,
+  waitForDrain,
+} from '../support/e2e.js';
+import type { S3Server } from '../support/s3-server.js';
+import { environmentWithout, type SluiceProcess } from '../support/sluice-process.js';
 import { uniqueName } from '../support/unique.js';
 
 /**
@@ -25,32 +29,20 @@ const ACCOUNT = '000000000000';
 const BOTO3_SCRIPT = fileURLToPath(new URL('./clients/boto3_firehose.py', import.meta.url));
 const CLIENT_TIMEOUT_MS = 60_000;
 
-let redisServer: RedisServer;
+const suite = cleanupAfterAll();
+
 let s3: S3Server;
 let sluice: SluiceProcess;
 let redis: Redis;
 let awsHome: string;
 
 beforeAll(async () => {
-  [redisServer, s3] = await Promise.all([startRedisServer(), startS3Server()]);
+  const servers = await startServers(suite);
+  ({ s3, redis } = servers);
   await s3.createBucket(BUCKET);
-  sluice = await startSluice({
-    env: { ...s3.sluiceEnv, SLUICE_REDIS_URL: redisServer.url, SLUICE_SEAL_TICK_MS: '50' },
-  });
-  redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
-  awsHome = await mkdtemp(join(tmpdir(), 'sluice-aws-home-'));
+  sluice = await startService(suite, { ...servers.sluiceEnv, SLUICE_SEAL_TICK_MS: '50' });
+  awsHome = await tempDir(suite, 'sluice-aws-home-');
 });
-
-afterAll(async () => {
-  await redis?.quit();
-  await sluice?.stop();
-  await Promise.all([redisServer?.stop(), s3?.stop()]);
-  if (awsHome) await rm(awsHome, { recursive: true, force: true });
-});
-
-function tail(text: string, chars = 6000): string {
-  return text.length > chars ? `…${text.slice(-chars)}` : text;
-}
 
 /**
  * The environment for a client: this process's, minus every `AWS_*` variable and with config
@@ -58,11 +50,8 @@ function tail(text: string, chars = 6000): string {
  * the client sends; plus dummy credentials.
  */
 function clientEnv(): NodeJS.ProcessEnv {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')),
-  );
   return {
-    ...inherited,
+    ...environmentWithout('AWS_'),
     AWS_ACCESS_KEY_ID: 'x',
     AWS_SECRET_ACCESS_KEY: 'y',
     AWS_DEFAULT_REGION: 'us-east-1',
@@ -106,27 +95,6 @@ async function run(file: string, args: string[]): Promise<Ran> {
 
 function describeRun(command: string, ran: Ran): string {
   return `${command} → code ${ran.code}${ran.failure ? ` (${ran.failure})` : ''}\n--- stdout ---\n${tail(ran.stdout)}\n--- stderr ---\n${tail(ran.stderr)}\n--- sluice log tail ---\n${tail(sluice.logs(), 3000)}`;
-}
-
-/** Waits until the stream's backlog is delivered; fails with the state and the log tail. */
-async function waitForDrain(stream: string): Promise<void> {
-  const keys = streamKeys(stream);
-  const deadline = Date.now() + 30_000;
-  let state = '';
-  while (Date.now() < deadline) {
-    const [backlog, open, dead] = await Promise.all([
-      redis.hget(keys.stats, 'backlogRecords'),
-      redis.exists(keys.open),
-      redis.zcard(keys.dead),
-    ]);
-    state = JSON.stringify({ backlog, open, dead });
-    if (dead > 0) break;
-    if (backlog === '0' && open === 0) return;
-    await sleep(100);
-  }
-  throw new Error(
-    `the backlog of ${stream} did not drain: ${state}\n--- sluice log tail ---\n${tail(sluice.logs())}`,
-  );
 }
 
 /** The bodies of the stream's objects. */
@@ -225,7 +193,7 @@ describe('boto3', () => {
     expect(out.list.HasMoreDeliveryStreams).toBe(false);
     expect(out.missing).toBe('ResourceNotFoundException');
 
-    await waitForDrain(stream);
+    await waitForDrain(redis, stream, sluice);
     expectDeliveredExactly(await objectsOf(stream), Buffer.concat([record, ...batch]));
   });
 });
@@ -253,11 +221,9 @@ describe('AWS CLI', () => {
       '--delivery-stream-name',
       stream,
       '--extended-s3-destination-configuration',
-      JSON.stringify({
-        RoleARN: `arn:aws:iam::${ACCOUNT}:role/firehose`,
-        BucketARN: `arn:aws:s3:::${BUCKET}`,
-        BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
-      }),
+      JSON.stringify(
+        s3Destination(BUCKET, { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 } }),
+      ),
     );
     expect(created.code, describeRun('aws firehose create-delivery-stream', created)).toBe(0);
     const arn = `arn:aws:firehose:us-east-1:${ACCOUNT}:deliverystream/${stream}`;
@@ -313,7 +279,7 @@ describe('AWS CLI', () => {
     expect(missing.stderr).toContain('ResourceNotFoundException');
     expect(missing.stderr).toContain(missingName);
 
-    await waitForDrain(stream);
+    await waitForDrain(redis, stream, sluice);
     expectDeliveredExactly(await objectsOf(stream), Buffer.from(text));
   });
 });

@@ -1,12 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { freePort } from './free-port.js';
+import { killOnExit, removeTempDir, tempDirUntilExit } from './process-cleanup.js';
 
 /** Options for {@link startRedisServer}. */
 export interface RedisServerOptions {
@@ -44,23 +41,6 @@ const MAX_PORT_ATTEMPTS = 3;
 /** Only the log tail matters for diagnosis; older lines are dropped to bound memory. */
 const MAX_LOG_CHARS = 64 * 1024;
 
-const running = new Set<ChildProcess>();
-const ownedDirs = new Set<string>();
-let exitHookInstalled = false;
-
-/**
- * Kills leftover servers and removes their directories when the test process exits without
- * calling `stop()` (a failed `beforeAll`, an aborted run), so no orphan holds a port or disk.
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-    for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
 /**
  * Starts a private `redis-server` bound to 127.0.0.1 on a free port, with its own temporary
  * directory, and resolves once it answers PING.
@@ -72,9 +52,8 @@ function installExitHook(): void {
  *   10 seconds; the message includes the server's log.
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  installExitHook();
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
-  ownedDirs.add(dir);
+  // Servers and directories a test never stopped are cleaned up when the test process exits.
+  const dir = tempDirUntilExit('sluice-redis-');
   let log = '';
   const appendLog = (chunk: Buffer): void => {
     log = (log + chunk.toString('utf8')).slice(-MAX_LOG_CHARS);
@@ -101,8 +80,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   const launch = async (port: number): Promise<ChildProcess> => {
     const child = spawn('redis-server', args(port), { stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
+    killOnExit(child);
     child.stdout?.on('data', appendLog);
     child.stderr?.on('data', appendLog);
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
@@ -110,7 +88,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     while (Date.now() < deadline) {
       const failed = await Promise.race([spawnError, sleep(50, undefined)]);
       if (failed) {
-        running.delete(child);
         throw new Error(
           `could not run redis-server (is it installed and on PATH?): ${failed.message}`,
         );
@@ -137,8 +114,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     } catch (err) {
       const collided = /address already in use/i.test(log);
       if (!collided || attempt >= MAX_PORT_ATTEMPTS) {
-        ownedDirs.delete(dir);
-        await rm(dir, { recursive: true, force: true });
+        await removeTempDir(dir);
         throw err;
       }
     }
@@ -166,8 +142,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (stopped) return;
       stopped = true;
       await terminate();
-      ownedDirs.delete(dir);
-      await rm(dir, { recursive: true, force: true });
+      await removeTempDir(dir);
     },
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (hasExited(current)) return;

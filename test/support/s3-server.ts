@@ -1,8 +1,4 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
@@ -12,6 +8,8 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
+
+import { removeTempDir, tempDirUntilExit } from './process-cleanup.js';
 
 /** s3rver accepts only its built-in key pair. */
 const ACCESS_KEY_ID = 'S3RVER';
@@ -27,21 +25,6 @@ const MAX_LIST_PAGES = 1_000;
 const MAX_LOG_CHARS = 64 * 1024;
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./s3rver-child.ts', import.meta.url));
-
-const ownedDirs = new Set<string>();
-let exitHookInstalled = false;
-
-/**
- * Removes the directories of servers a test never stopped when the test process exits. The s3rver
- * children need no help: they exit by themselves when their IPC channel closes.
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 /** An object read back by {@link S3Server.getObject}. */
 export interface StoredObject {
@@ -90,9 +73,9 @@ export interface S3Server {
  *   includes the child's stderr.
  */
 export async function startS3Server(): Promise<S3Server> {
-  installExitHook();
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-s3-'));
-  ownedDirs.add(dir);
+  // Removed when the test process exits if no stop() did it. The s3rver child itself needs no
+  // such help: it exits by itself when its IPC channel closes.
+  const dir = tempDirUntilExit('sluice-s3-');
   let log = '';
   const child = fork(CHILD_SCRIPT, [dir], {
     execArgv: ['--experimental-strip-types', '--openssl-legacy-provider'],
@@ -107,8 +90,7 @@ export async function startS3Server(): Promise<S3Server> {
     port = await waitForPort(child, () => log);
   } catch (err) {
     await terminate(child);
-    ownedDirs.delete(dir);
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
     throw err;
   }
 
@@ -126,8 +108,7 @@ export async function startS3Server(): Promise<S3Server> {
   const stop = async (): Promise<void> => {
     client.destroy();
     await terminate(child);
-    ownedDirs.delete(dir);
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   };
 
   try {

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { freePort } from './free-port.js';
+import { killOnExit, tempDirUntilExit } from './process-cleanup.js';
 
 /** Root of the repository, where `dist/` is built. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,23 +65,6 @@ export interface SluiceProcess {
   readonly exited: Promise<SluiceExit>;
 }
 
-const running = new Set<ChildProcess>();
-const ownedDirs = new Set<string>();
-let exitHookInstalled = false;
-
-/**
- * Kills services and removes the data directories this helper made when the test process exits,
- * so a test that failed before its `stop()` leaves no process holding ports or Redis clients.
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-    for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
 /**
  * Spawns the built service (`node dist/src/main.js`) on a free 127.0.0.1 port and resolves once
  * `GET /health` answers 200.
@@ -95,24 +77,18 @@ function installExitHook(): void {
  *   answer 200 within 20 seconds; the message includes the process's output.
  */
 export async function startSluice(options: SluiceOptions): Promise<SluiceProcess> {
-  installExitHook();
   const port = options.env.SLUICE_PORT ? Number(options.env.SLUICE_PORT) : await freePort();
   if (!Number.isInteger(port) || port <= 0) {
     throw new Error(
       `startSluice cannot reach a service on SLUICE_PORT=${options.env.SLUICE_PORT}; leave it unset to get a free port`,
     );
   }
-  let dataDir = options.env.SLUICE_DATA_DIR;
-  if (dataDir === undefined) {
-    dataDir = mkdtempSync(join(tmpdir(), 'sluice-data-'));
-    ownedDirs.add(dataDir);
-  }
+  // A directory made here outlives the process (a restart may reuse it) and goes when the test
+  // process exits.
+  const dataDir = options.env.SLUICE_DATA_DIR ?? tempDirUntilExit('sluice-data-');
 
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('SLUICE_')),
-  );
   const env: NodeJS.ProcessEnv = {
-    ...inherited,
+    ...environmentWithout('SLUICE_'),
     SLUICE_HOST: '127.0.0.1',
     SLUICE_REDIS_AUTOSTART: 'false',
     ...options.env,
@@ -127,7 +103,8 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
+  // A test that fails before its stop() leaves no process holding ports or Redis clients.
+  killOnExit(child);
 
   let output = '';
   const lineListeners = new Set<(line: string) => void>();
@@ -148,7 +125,6 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
   const exited = new Promise<SluiceExit>((resolve) => {
     // 'close', not 'exit': it comes after stdout and stderr are drained, so logs() is complete.
     child.once('close', (code, signal) => {
-      running.delete(child);
       for (const rest of [partials.stdout, partials.stderr]) {
         if (rest) for (const listener of lineListeners) listener(rest);
       }
@@ -249,6 +225,16 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
       });
     },
   };
+}
+
+/**
+ * This process's environment without the variables whose names start with `prefix`, for a child
+ * whose settings must come from the test alone, not from the developer's shell.
+ */
+export function environmentWithout(prefix: string): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith(prefix)),
+  );
 }
 
 /** Resolves with `promise`'s value, or `undefined` after `ms`; the timer never outlives the race. */

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/buffer/frame.js';
 import { decodeRecords, MAX_RECORD_BYTES } from '../../src/api/firehose/record-decoding.js';
-import { FirehoseError } from '../../src/errors/catalogue.js';
+import { firehoseErrorOf } from '../support/firehose-error.js';
 
 const path = (i: number) => `records.${i + 1}.member.data`;
-
-function errorOf(fn: () => unknown): FirehoseError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof FirehoseError) return error;
-    throw error;
-  }
-  throw new Error('expected a FirehoseError');
-}
 
 describe('decodeRecords', () => {
   it('decodes base64 payloads into one chunk, exactly', () => {
@@ -31,7 +21,7 @@ describe('decodeRecords', () => {
   });
 
   it("rejects base64 whose length is not a multiple of 4 with Firehose's message", () => {
-    const error = errorOf(() => decodeRecords([{ Data: 'foobar' }], path, 0));
+    const error = firehoseErrorOf(() => decodeRecords([{ Data: 'foobar' }], path, 0));
     expect(error.type).toBe('SerializationException');
     expect(error.message).toBe(
       "'foobar' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 6",
@@ -41,14 +31,14 @@ describe('decodeRecords', () => {
   it.each(['ab$d', 'ab-d', 'ab_d', 'QQ==QUJD', 'Q===', 'ab d'])(
     'rejects invalid base64 %j',
     (data) => {
-      expect(errorOf(() => decodeRecords([{ Data: data }], path, 0)).type).toBe(
+      expect(firehoseErrorOf(() => decodeRecords([{ Data: data }], path, 0)).type).toBe(
         'SerializationException',
       );
     },
   );
 
   it('rejects a missing Data with a ValidationException naming the record', () => {
-    const error = errorOf(() => decodeRecords([{ Data: 'QQ==' }, {}], path, 0));
+    const error = firehoseErrorOf(() => decodeRecords([{ Data: 'QQ==' }, {}], path, 0));
     expect(error.type).toBe('ValidationException');
     expect(error.message).toContain(
       "at 'records.2.member.data' failed to satisfy constraint: Member must not be null",
@@ -56,17 +46,19 @@ describe('decodeRecords', () => {
   });
 
   it('rejects non-string Data and non-object records as serialization errors', () => {
-    expect(errorOf(() => decodeRecords([{ Data: 5 }], path, 0)).type).toBe(
+    expect(firehoseErrorOf(() => decodeRecords([{ Data: 5 }], path, 0)).type).toBe(
       'SerializationException',
     );
-    expect(errorOf(() => decodeRecords(['QQ=='], path, 0)).type).toBe('SerializationException');
+    expect(firehoseErrorOf(() => decodeRecords(['QQ=='], path, 0)).type).toBe(
+      'SerializationException',
+    );
   });
 
   it('rejects a record over 1,024,000 bytes and accepts one of exactly that size', () => {
     const max = Buffer.alloc(MAX_RECORD_BYTES, 1).toString('base64');
     expect(decodeRecords([{ Data: max }], path, 0).payloadBytes).toBe(MAX_RECORD_BYTES);
     const over = Buffer.alloc(MAX_RECORD_BYTES + 1, 1).toString('base64');
-    const error = errorOf(() => decodeRecords([{ Data: 'QQ==' }, { Data: over }], path, 0));
+    const error = firehoseErrorOf(() => decodeRecords([{ Data: 'QQ==' }, { Data: over }], path, 0));
     expect(error.type).toBe('ValidationException');
     expect(error.message).toMatch(
       /^1 validation error detected: Value '.*' at 'records\.2\.member\.data' failed to satisfy constraint: Member must have length less than or equal to 1024000$/,
@@ -75,7 +67,7 @@ describe('decodeRecords', () => {
 
   it('rejects a batch over 4 MiB as a whole', () => {
     const record = { Data: Buffer.alloc(1_000_000, 1).toString('base64') };
-    const error = errorOf(() =>
+    const error = firehoseErrorOf(() =>
       decodeRecords(
         [record, record, record, record, { Data: Buffer.alloc(200_000).toString('base64') }],
         path,

@@ -11,6 +11,13 @@ describe('record ids', () => {
     expect(parseRecordId(second[499] as string)).toEqual({ batchId, chunkIndex: 1, position: 499 });
   });
 
+  it('encodes positions past the precomputed ones the same way', () => {
+    const batchId = randomUUID();
+    const ids = recordIds(batchId, 7, 600);
+    expect(ids.every((id) => id.length === 32)).toBe(true);
+    expect(parseRecordId(ids[599]!)).toEqual({ batchId, chunkIndex: 7, position: 599 });
+  });
+
   it('parses nothing that it did not make', () => {
     expect(parseRecordId('hello')).toBeUndefined();
     expect(parseRecordId('')).toBeUndefined();

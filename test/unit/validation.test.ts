@@ -13,18 +13,7 @@ import {
   DeliveryStreamNameSchema,
   TagListSchema,
 } from '../../src/config/stream-definition.js';
-import { FirehoseError } from '../../src/errors/catalogue.js';
-
-/** Runs `fn`, expecting a FirehoseError, and returns it. */
-function firehoseErrorOf(fn: () => unknown): FirehoseError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof FirehoseError) return error;
-    throw error;
-  }
-  throw new Error('expected a FirehoseError');
-}
+import { firehoseErrorOf } from '../support/firehose-error.js';
 
 const NameInput = z.object({ DeliveryStreamName: DeliveryStreamNameSchema });
 

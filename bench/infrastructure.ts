@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+
+import { BENCH_BUCKET } from './control-plane.js';
+import { startRedis, type BenchRedis, type RedisPersistence } from './redis-server.js';
+import { startS3, type BenchS3 } from './s3-server.js';
+
+/** The servers Sluice runs against in the bench: a private Redis and a private s3rver. */
+export interface Infrastructure {
+  readonly redis: BenchRedis;
+  readonly s3: BenchS3;
+  /** The bench's own Redis connection, for the stream counters. */
+  readonly client: Redis;
+  /** Redis's version, for the report. */
+  readonly redisVersion: string;
+  /**
+   * Empties Redis between phases (no Sluice process may be running), so each phase starts from
+   * the same state and no earlier backlog competes for the worker.
+   */
+  reset(): Promise<void>;
+  /** Closes the connection and stops both servers (bounded). */
+  stop(): Promise<void>;
+}
+
+/** Starts Redis and s3rver (with the bench bucket) in parallel. */
+export async function startInfrastructure(persistence: RedisPersistence): Promise<Infrastructure> {
+  const [redis, s3] = await Promise.all([startRedis(persistence), startS3(BENCH_BUCKET)]);
+  const client = new Redis(redis.url, {
+    maxRetriesPerRequest: 2,
+    commandTimeout: 5_000,
+    // Cleanup must not be held up by a client that keeps reconnecting to a stopped server.
+    retryStrategy: (attempt) => (attempt > 5 ? null : 200),
+  });
+  client.on('error', () => undefined);
+  const info = await client.info('server');
+  const redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+  return {
+    redis,
+    s3,
+    client,
+    redisVersion,
+    async reset() {
+      await client.flushall();
+    },
+    async stop() {
+      client.disconnect();
+      s3.client.destroy();
+      await Promise.all([redis.child.stop(), s3.child.stop()]);
+    },
+  };
+}

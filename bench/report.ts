@@ -1,0 +1,417 @@
+import type { CeilingResult } from './ceiling-phase.js';
+import { OTHER_PROCESSES } from './process-sampler.js';
+import type { IngestResult } from './ingest-phase.js';
+import type { SustainedResult } from './sustained-phase.js';
+import type { ThroughputFigures } from './throughput.js';
+
+/**
+ * The printed report: one section per phase with every figure and how it was taken, then the
+ * summary table against the targets.
+ */
+
+/** The targets the summary judges against. */
+export const TARGETS = {
+  /** Acknowledged ingest as a share of the same-run ceiling. */
+  ingestShareOfCeiling: 0.4,
+  /** Delivered payload rate under the sustained load, MiB/s. */
+  sustainedMibS: 30,
+  /**
+   * Resolution of the delivered-rate estimate: batch completions are seen to within one 200 ms
+   * reading, and over the default 23 s steady window the one or two at its edges move the fitted
+   * rate by up to about 3 %. Without this, a service that exactly keeps up with the offered
+   * 30 MiB/s would pass or miss by chance.
+   */
+  deliveredTolerance: 0.03,
+  /** Freshness p99 may exceed IntervalInSeconds by this much. */
+  freshnessSlackS: 2,
+  /** Highest RSS of a Sluice process in the `all` role, MiB. */
+  rssMib: 300,
+} as const;
+
+/** How a phase ended. */
+export type PhaseOutcome<T> =
+  | { status: 'ok'; value: T }
+  | { status: 'failed'; error: string }
+  | { status: 'interrupted' }
+  | { status: 'skipped' };
+
+/** The run's conditions, printed first so figures are never read without them. */
+export interface SetupInfo {
+  machine: string;
+  node: string;
+  redis: string;
+  persistence: string;
+  recordsPerRequest: number;
+  recordMeanBytes: number;
+  payloadPerRequestKiB: number;
+  bodyPerRequestKiB: number;
+  bodies: number;
+  seed: number;
+  concurrency: number;
+  warmupS: number;
+  durationS: number;
+  rateMibS: number;
+  sustainS: number;
+  maxInFlight: number;
+  sizeMb: number;
+  intervalS: number;
+  maxBacklogMb: number;
+  /** `SLUICE_*` settings passed through to the service. */
+  passedThrough: Record<string, string>;
+}
+
+/** Everything one run produced; also what `--json` writes. */
+export interface BenchResults {
+  startedAt: string;
+  setup: SetupInfo;
+  ceiling: PhaseOutcome<CeilingResult>;
+  ingest: PhaseOutcome<IngestResult>;
+  sustained: PhaseOutcome<SustainedResult>;
+  split: PhaseOutcome<IngestResult>;
+}
+
+type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+function num(value: number | undefined, digits = 1): string {
+  if (value === undefined || Number.isNaN(value)) return 'n/a';
+  if (!Number.isFinite(value)) return '∞';
+  return value.toFixed(digits);
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined ? 'n/a' : `${num(value, 1)} ms`;
+}
+
+function seconds(valueMs: number | undefined): string {
+  if (valueMs === undefined) return 'n/a';
+  return Number.isFinite(valueMs) ? `${num(valueMs / 1000, 2)} s` : 'not delivered';
+}
+
+function verdict(ok: boolean): Verdict {
+  return ok ? 'PASS' : 'MISS';
+}
+
+/** Pads columns to their widest cell. */
+function table(rows: readonly string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  const line = (row: readonly string[]) =>
+    `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  const [head, ...body] = rows;
+  return head === undefined ? [] : [line(head), rule, ...body.map(line)];
+}
+
+function errorsText(errors: Record<string, number>): string {
+  const entries = Object.entries(errors);
+  if (entries.length === 0) return '';
+  return ` (${entries.map(([reason, n]) => `${reason}: ${int.format(n)}`).join('; ')})`;
+}
+
+function throughputLines(t: ThroughputFigures): string[] {
+  return [
+    `  payload accepted   ${num(t.mibS)} MiB/s  (${num(t.requestsPerS, 0)} requests/s, ${int.format(t.recordsPerS)} records/s, over ${num(t.durationS)} s)`,
+    `  latency            p50 ${ms(t.latencyP50Ms)}, p99 ${ms(t.latencyP99Ms)}  (${int.format(t.requests)} requests)`,
+    `  failed records     ${int.format(t.failedRecords)}${errorsText(t.errors)}`,
+  ];
+}
+
+function rssText(rss: Record<string, number | undefined>): string {
+  return Object.entries(rss)
+    .map(([name, mib]) => `${name} ${num(mib, 0)} MiB`)
+    .join(', ');
+}
+
+function cpuText(cpu: Record<string, number | undefined>): string {
+  return Object.entries(cpu)
+    .map(([name, share]) => `${name} ${num(share === undefined ? undefined : share * 100, 0)} %`)
+    .join(', ');
+}
+
+function sluiceRssMax(result: IngestResult | SustainedResult): number | undefined {
+  const values = Object.entries(result.rssMaxMib)
+    .filter(([name]) => name.startsWith('sluice'))
+    .map(([, mib]) => mib)
+    .filter((mib): mib is number => mib !== undefined);
+  return values.length === 0 ? undefined : Math.max(...values);
+}
+
+function notOkSection(title: string, outcome: PhaseOutcome<unknown>): string[] | undefined {
+  if (outcome.status === 'skipped') return [title, '  not run'];
+  if (outcome.status === 'interrupted') return [title, '  interrupted'];
+  if (outcome.status === 'failed') {
+    return [
+      title,
+      ...outcome.error
+        .split('\n')
+        .slice(0, 40)
+        .map((l) => `  ! ${l}`),
+    ];
+  }
+  return undefined;
+}
+
+function ceilingSection(title: string, outcome: PhaseOutcome<CeilingResult>): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  return [
+    title,
+    ...throughputLines(outcome.value.throughput),
+    `  CPU (1 core = 100) ${cpuText(outcome.value.cpuShare)}`,
+  ];
+}
+
+function ingestSection(
+  title: string,
+  outcome: PhaseOutcome<IngestResult>,
+  ceiling: CeilingResult | undefined,
+): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  const r = outcome.value;
+  const share = ceiling ? r.throughput.mibS / ceiling.throughput.mibS : undefined;
+  return [
+    title,
+    ...throughputLines(r.throughput),
+    `  share of ceiling   ${share === undefined ? 'n/a (ceiling not measured)' : `${num(share * 100)} %`}`,
+    `  delivered meanwhile ${num(r.deliveredMibS)} MiB/s; backlog at end ${num(r.backlogAtEndMib, 0)} MiB; dead-lettered records ${int.format(r.deadRecords)}`,
+    `  RSS max            ${rssText(r.rssMaxMib)}`,
+    `  CPU (1 core = 100) ${cpuText(r.cpuShare)}`,
+  ];
+}
+
+function sustainedSection(title: string, outcome: PhaseOutcome<SustainedResult>): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  const r = outcome.value;
+  const f = r.freshness;
+  const b = r.backlog;
+  const lines = [
+    title,
+    `  offered            ${num(r.targetMibS)} MiB/s; accepted ${num(r.sentMibS)} MiB/s; ${int.format(r.lateStarts)} requests started >100 ms late`,
+    `  latency            p50 ${ms(r.throughput.latencyP50Ms)}, p99 ${ms(r.throughput.latencyP99Ms)}; failed records ${int.format(r.throughput.failedRecords)}${errorsText(r.throughput.errors)}`,
+    `  delivered          ${r.deliveredMibS === undefined ? 'n/a (steady window too short: raise --sustain)' : `${num(r.deliveredMibS)} MiB/s`}  (fit through the batch deliveries from ${r.allowanceS} s to the end of sending)`,
+    `  backlog            start ${num(b.startMib, 0)} MiB, end ${num(b.endMib, 0)} MiB, max ${num(b.maxMib, 0)} MiB, slope ${b.slopeMibS >= 0 ? '+' : ''}${num(b.slopeMibS, 2)} MiB/s → ${b.growing ? 'GROWING' : 'stable'}`,
+    `  freshness          p50 ${seconds(f.p50Ms)}, p99 ${seconds(f.p99Ms)}, max ${seconds(f.maxMs)}  (send → seen delivered; ${int.format(f.undeliveredRecords)} records never seen delivered${r.counterReadFailures > 0 ? `; ${r.counterReadFailures} counter readings failed` : ''})`,
+    `  drain              ${r.drainedAfterS === undefined ? `NOT complete: ${int.format(r.deliveredRecords)} of ${int.format(r.acceptedRecords)} accepted records delivered, ${int.format(r.deadRecords)} dead-lettered` : `all ${int.format(r.acceptedRecords)} accepted records delivered ${num(r.drainedAfterS, 2)} s after the last acknowledgement`}`,
+  ];
+  if (r.s3) {
+    const ratio = r.s3.bytes > 0 ? (r.deliveredMib * 1024 * 1024) / r.s3.bytes : undefined;
+    lines.push(
+      `  S3                 ${int.format(r.s3.objects)} objects, ${num(r.s3.bytes / 1024 / 1024)} MiB stored (gzip${ratio === undefined ? '' : `, about ${num(ratio)}:1`})`,
+    );
+  }
+  lines.push(`  RSS max            ${rssText(r.rssMaxMib)}`);
+  lines.push(`  CPU (1 core = 100) ${cpuText(r.cpuShare)}  (while sending)`);
+  return lines;
+}
+
+/** The summary rows: figure, measured, target, verdict. */
+function summaryRows(results: BenchResults): string[][] {
+  const rows: string[][] = [['Figure', 'Measured', 'Target', 'Result']];
+  const { ceiling, ingest, sustained, split } = results;
+  const failed = (o: PhaseOutcome<unknown>) => (o.status === 'failed' ? 'ERROR' : 'n/a');
+  const absent = (o: PhaseOutcome<unknown>) =>
+    o.status === 'failed' ? 'phase failed' : o.status === 'interrupted' ? 'interrupted' : 'not run';
+
+  rows.push(
+    ceiling.status === 'ok'
+      ? [
+          'Ceiling (bare fastify, same load)',
+          `${num(ceiling.value.throughput.mibS)} MiB/s, ${num(ceiling.value.throughput.requestsPerS, 0)} req/s`,
+          'reference',
+          '',
+        ]
+      : ['Ceiling (bare fastify, same load)', absent(ceiling), 'reference', failed(ceiling)],
+  );
+
+  const shareTarget = `≥ ${TARGETS.ingestShareOfCeiling * 100} % of ceiling`;
+  if (ingest.status === 'ok' && ceiling.status === 'ok') {
+    const share = ingest.value.throughput.mibS / ceiling.value.throughput.mibS;
+    rows.push([
+      'Acknowledged ingest (role all)',
+      `${num(ingest.value.throughput.mibS)} MiB/s = ${num(share * 100)} % of ceiling`,
+      shareTarget,
+      verdict(share >= TARGETS.ingestShareOfCeiling),
+    ]);
+  } else {
+    const measured =
+      ingest.status === 'ok'
+        ? `${num(ingest.value.throughput.mibS)} MiB/s, no ceiling`
+        : absent(ingest);
+    rows.push([
+      'Acknowledged ingest (role all)',
+      measured,
+      shareTarget,
+      failed(ingest.status === 'ok' ? ceiling : ingest),
+    ]);
+  }
+  rows.push(
+    ingest.status === 'ok'
+      ? [
+          'Ingest FailedPutCount total',
+          int.format(ingest.value.throughput.failedRecords),
+          '0',
+          verdict(ingest.value.throughput.failedRecords === 0),
+        ]
+      : ['Ingest FailedPutCount total', absent(ingest), '0', failed(ingest)],
+  );
+
+  const e2eTarget = `≥ ${TARGETS.sustainedMibS} MiB/s (±${TARGETS.deliveredTolerance * 100} %), stable backlog`;
+  if (sustained.status === 'ok') {
+    const r = sustained.value;
+    rows.push([
+      'Sustained end-to-end delivered',
+      r.deliveredMibS === undefined
+        ? 'window too short'
+        : `${num(r.deliveredMibS)} MiB/s (offered ${num(r.targetMibS)}, backlog ${r.backlog.growing ? 'growing' : 'stable'})`,
+      e2eTarget,
+      r.deliveredMibS === undefined
+        ? 'n/a'
+        : verdict(
+            r.deliveredMibS >= TARGETS.sustainedMibS * (1 - TARGETS.deliveredTolerance) &&
+              !r.backlog.growing,
+          ),
+    ]);
+    const limitS = results.setup.intervalS + TARGETS.freshnessSlackS;
+    const p99 = r.freshness.p99Ms;
+    rows.push([
+      'Freshness p99 (send → delivered)',
+      seconds(p99),
+      `≤ ${limitS} s (interval + ${TARGETS.freshnessSlackS} s)`,
+      p99 === undefined ? 'n/a' : verdict(p99 <= limitS * 1000),
+    ]);
+  } else {
+    rows.push(['Sustained end-to-end delivered', absent(sustained), e2eTarget, failed(sustained)]);
+    rows.push([
+      'Freshness p99 (send → delivered)',
+      absent(sustained),
+      `≤ ${results.setup.intervalS + TARGETS.freshnessSlackS} s`,
+      failed(sustained),
+    ]);
+  }
+
+  const rssValues: { phase: string; mib: number }[] = [];
+  for (const [phase, outcome] of [
+    ['ingest', ingest],
+    ['sustained', sustained],
+  ] as const) {
+    if (outcome.status !== 'ok') continue;
+    const mib = sluiceRssMax(outcome.value);
+    if (mib !== undefined) rssValues.push({ phase, mib });
+  }
+  const worst = rssValues.sort((a, b) => b.mib - a.mib)[0];
+  rows.push(
+    worst
+      ? [
+          'Sluice RSS max (role all)',
+          `${num(worst.mib, 0)} MiB (in ${worst.phase})`,
+          `≤ ${TARGETS.rssMib} MiB`,
+          verdict(worst.mib <= TARGETS.rssMib),
+        ]
+      : ['Sluice RSS max (role all)', 'not measured', `≤ ${TARGETS.rssMib} MiB`, 'n/a'],
+  );
+
+  if (split.status === 'ok') {
+    const share =
+      ceiling.status === 'ok'
+        ? split.value.throughput.mibS / ceiling.value.throughput.mibS
+        : undefined;
+    rows.push([
+      'Ingest, api + worker processes',
+      `${num(split.value.throughput.mibS)} MiB/s${share === undefined ? '' : ` = ${num(share * 100)} % of ceiling`}`,
+      'informational',
+      '',
+    ]);
+  } else if (split.status === 'failed') {
+    rows.push(['Ingest, api + worker processes', 'phase failed', 'informational', 'ERROR']);
+  }
+  return rows;
+}
+
+/** Service log lines at warn or above, de-duplicated by message, at most `limit`. */
+function problemLines(results: BenchResults, limit = 12): string[] {
+  const all: string[] = [];
+  for (const outcome of [results.ingest, results.sustained, results.split]) {
+    if (outcome.status === 'ok') all.push(...outcome.value.problems);
+  }
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of all) {
+    // Node's hint after a process warning repeats for every warning and says nothing new.
+    if (line.includes('--trace-warnings')) continue;
+    const key = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
+  }
+  return out.slice(0, limit);
+}
+
+/** Above this share of a core taken by other processes, the run is flagged as disturbed. */
+const CONTENTION_LIMIT = 0.25;
+
+/**
+ * A warning when other work on the machine took noticeable CPU during a phase: the bench then
+ * measured a machine shared with something else, and its figures say little about Sluice.
+ */
+function contentionWarning(results: BenchResults): string[] {
+  const phases: [string, PhaseOutcome<{ cpuShare: Record<string, number | undefined> }>][] = [
+    ['ceiling', results.ceiling],
+    ['ingest', results.ingest],
+    ['sustained', results.sustained],
+    ['split', results.split],
+  ];
+  const disturbed = phases.flatMap(([name, outcome]) => {
+    const other = outcome.status === 'ok' ? outcome.value.cpuShare[OTHER_PROCESSES] : undefined;
+    return other !== undefined && other > CONTENTION_LIMIT
+      ? [`${name} ${num(other * 100, 0)} %`]
+      : [];
+  });
+  if (disturbed.length === 0) return [];
+  return [
+    '',
+    `WARNING: other processes on this machine used CPU during the run (${disturbed.join(', ')} of one core);`,
+    'the figures are not representative. Re-run on an otherwise idle machine.',
+  ];
+}
+
+/** The whole report as text. */
+export function renderReport(results: BenchResults): string {
+  const s = results.setup;
+  const ceiling = results.ceiling.status === 'ok' ? results.ceiling.value : undefined;
+  const passed = Object.entries(s.passedThrough)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const lines = [
+    '',
+    `Sluice benchmark, ${results.startedAt}`,
+    `  machine            ${s.machine}; node ${s.node}`,
+    `  redis              ${s.redis}, ${s.persistence}`,
+    `  requests           PutRecordBatch of ${s.recordsPerRequest} records, mean record ${num(s.recordMeanBytes, 0)} B, ${num(s.payloadPerRequestKiB, 0)} KiB payload / ${num(s.bodyPerRequestKiB, 0)} KiB body; ${s.bodies} bodies round-robin, seed ${s.seed}`,
+    `  closed loop        ${s.concurrency} in flight over keep-alive connections, ${s.warmupS} s warm-up + ${s.durationS} s measured`,
+    `  sustained          ${s.rateMibS} MiB/s paced for ${s.sustainS} s, at most ${s.maxInFlight} in flight`,
+    `  streams            GZIP to S3 (s3rver), SizeInMBs ${s.sizeMb}, IntervalInSeconds ${s.intervalS}; SLUICE_MAX_BACKLOG_MB ${s.maxBacklogMb}${passed ? `; ${passed}` : ''}`,
+    '',
+    ...ceilingSection('1. Ceiling: bare fastify, JSON.parse only', results.ceiling),
+    '',
+    ...ingestSection('2. Acknowledged ingest: Sluice, role all', results.ingest, ceiling),
+    '',
+    ...sustainedSection('3. Sustained end-to-end: Sluice, role all, paced load', results.sustained),
+    '',
+    ...ingestSection('4. Ingest with separate api and worker processes', results.split, ceiling),
+    '',
+  ];
+  const problems = problemLines(results);
+  if (problems.length > 0) {
+    lines.push('Service warnings and errors (first of each kind):', ...problems, '');
+  }
+  lines.push('Summary', ...table(summaryRows(results)), ...contentionWarning(results), '');
+  return lines.join('\n');
+}

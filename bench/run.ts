@@ -1,0 +1,216 @@
+/**
+ * `npm run bench`: measures, in one run on this machine, the ceiling of a bare fastify endpoint,
+ * Sluice's acknowledged ingest, sustained end-to-end delivery to S3 with its freshness, and the
+ * service's memory, then prints them against the targets. See docs/benchmark.md.
+ *
+ * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
+ * process crashed, 2 on bad options, 130 when interrupted.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { cpus, release, totalmem, type } from 'node:os';
+
+import { runCeilingPhase } from './ceiling-phase.js';
+import { cleanUpAll } from './children.js';
+import type { BenchContext } from './context.js';
+import { runIngestPhase } from './ingest-phase.js';
+import { startInfrastructure, type Infrastructure } from './infrastructure.js';
+import { helpText, OptionsError, parseOptions, type BenchOptions, type Phase } from './options.js';
+import { say } from './progress.js';
+import { prepareBodies, RECORDS_PER_REQUEST, type PreparedBody } from './records.js';
+import { renderReport, type BenchResults, type PhaseOutcome, type SetupInfo } from './report.js';
+import { passedThroughSettings, SLUICE_MAIN } from './sluice-process.js';
+import { runSustainedPhase } from './sustained-phase.js';
+
+/** One stream per phase, so S3 objects and counters of different phases never mix. */
+const STREAMS = {
+  ingest: 'bench-ingest',
+  sustained: 'bench-sustained',
+  split: 'bench-split',
+} as const;
+
+/**
+ * Runs a phase, turning any failure into a reported outcome, so one broken phase still leaves
+ * the others' figures; a phase cut short by Ctrl-C is reported as interrupted.
+ */
+async function attempt<T>(
+  signal: AbortSignal,
+  name: string,
+  phase: () => Promise<T>,
+): Promise<PhaseOutcome<T>> {
+  try {
+    return { status: 'ok', value: await phase() };
+  } catch (error) {
+    if (signal.aborted) return { status: 'interrupted' };
+    const message = error instanceof Error ? error.message : String(error);
+    say(`${name} failed: ${message.split('\n')[0] ?? ''}`);
+    return { status: 'failed', error: message };
+  }
+}
+
+function setupInfo(
+  options: BenchOptions,
+  bodies: readonly PreparedBody[],
+  infra: Infrastructure | undefined,
+): SetupInfo {
+  const cores = cpus();
+  const records = bodies.reduce((sum, b) => sum + b.recordBytes.length, 0);
+  const payload = bodies.reduce((sum, b) => sum + b.payloadBytes, 0);
+  const body = bodies.reduce((sum, b) => sum + b.buffer.length, 0);
+  return {
+    machine: `${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${type()} ${release()}`,
+    node: process.version,
+    redis: infra ? `redis ${infra.redisVersion}` : 'redis not started',
+    persistence: infra?.redis.description ?? `would use ${options.redisPersistence} persistence`,
+    recordsPerRequest: RECORDS_PER_REQUEST,
+    recordMeanBytes: records === 0 ? 0 : payload / records,
+    payloadPerRequestKiB: payload / bodies.length / 1024,
+    bodyPerRequestKiB: body / bodies.length / 1024,
+    bodies: options.bodies,
+    seed: options.seed,
+    concurrency: options.concurrency,
+    warmupS: options.warmupS,
+    durationS: options.durationS,
+    rateMibS: options.rateMibS,
+    sustainS: options.sustainS,
+    maxInFlight: options.maxInFlight,
+    sizeMb: options.sizeMb,
+    intervalS: options.intervalS,
+    maxBacklogMb: options.maxBacklogMb,
+    passedThrough: passedThroughSettings(),
+  };
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    const parsed = parseOptions(process.argv.slice(2));
+    if (parsed === 'help') {
+      process.stdout.write(`${helpText()}\n`);
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    if (error instanceof OptionsError) {
+      process.stderr.write(`bench: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      // The exit hook in children.ts still SIGKILLs children and deletes temporary directories.
+      say(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    say(`${signal}: stopping the load and cleaning up (again to exit at once)`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const needsSluice = options.phases.some((p) => p !== 'ceiling');
+  if (needsSluice && !existsSync(SLUICE_MAIN)) {
+    process.stderr.write(`bench: ${SLUICE_MAIN} does not exist; run \`npm run build\` first\n`);
+    return 1;
+  }
+
+  const bodyCache = new Map<string, PreparedBody[]>();
+  const ctx: BenchContext = {
+    options,
+    identity: {
+      accessKeyId: process.env.SLUICE_BENCH_ACCESS_KEY_ID ?? 'AKIDEXAMPLE',
+      secretAccessKey: process.env.SLUICE_BENCH_SECRET_ACCESS_KEY ?? 'bench-secret',
+      region: 'us-east-1',
+    },
+    signal: controller.signal,
+    bodiesFor(stream) {
+      let bodies = bodyCache.get(stream);
+      if (!bodies) {
+        bodies = prepareBodies(stream, options.bodies, options.seed);
+        bodyCache.set(stream, bodies);
+      }
+      return bodies;
+    },
+  };
+
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    setup: setupInfo(options, ctx.bodiesFor(STREAMS.ingest), undefined),
+    ceiling: { status: 'skipped' },
+    ingest: { status: 'skipped' },
+    sustained: { status: 'skipped' },
+    split: { status: 'skipped' },
+  };
+  const { signal } = controller;
+  const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
+  let infra: Infrastructure | undefined;
+  try {
+    if (wanted('ceiling')) {
+      results.ceiling = await attempt(signal, 'ceiling', () =>
+        runCeilingPhase(ctx, STREAMS.ingest),
+      );
+    }
+    if (needsSluice && !signal.aborted) {
+      say(`starting redis-server (${options.redisPersistence} persistence) and s3rver`);
+      const started = await attempt(signal, 'infrastructure', () =>
+        startInfrastructure(options.redisPersistence),
+      );
+      if (started.status === 'ok') {
+        infra = started.value;
+        results.setup = setupInfo(options, ctx.bodiesFor(STREAMS.ingest), infra);
+        const ready = infra;
+        if (wanted('ingest')) {
+          results.ingest = await attempt(signal, 'ingest', () =>
+            runIngestPhase(ctx, ready, 'all', STREAMS.ingest),
+          );
+        }
+        if (wanted('sustained')) {
+          results.sustained = await attempt(signal, 'sustained', () =>
+            runSustainedPhase(ctx, ready, STREAMS.sustained),
+          );
+        }
+        if (wanted('split')) {
+          results.split = await attempt(signal, 'split', () =>
+            runIngestPhase(ctx, ready, 'split', STREAMS.split),
+          );
+        }
+      } else {
+        for (const phase of ['ingest', 'sustained', 'split'] as const) {
+          if (options.phases.includes(phase)) results[phase] = started;
+        }
+      }
+    }
+  } finally {
+    say('stopping servers and removing temporary directories');
+    await infra?.stop().catch(() => undefined);
+    await cleanUpAll();
+  }
+
+  process.stdout.write(renderReport(results));
+  if (options.json !== undefined) {
+    await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
+    say(`results written to ${options.json}`);
+  }
+  if (signal.aborted) {
+    say('interrupted; the report covers the phases that finished');
+    return 130;
+  }
+  const outcomes = [results.ceiling, results.ingest, results.sustained, results.split];
+  return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    await cleanUpAll();
+    process.exit(1);
+  },
+);
