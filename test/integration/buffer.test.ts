@@ -8,16 +8,19 @@ import { BatchStore } from '../../src/delivery/batch-store.js';
 import { DeliveryQueues } from '../../src/delivery/delivery-queues.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import { TEST_REDIS_URL } from '../support/global-setup.js';
+import { removeStreams } from '../support/shared-redis.js';
 import { uniqueName } from '../support/unique.js';
 
 let redis: Redis;
 let queueConnection: Redis;
+const created: string[] = [];
 
 beforeAll(() => {
   redis = new Redis(TEST_REDIS_URL);
   queueConnection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 });
 afterAll(async () => {
+  await removeStreams(redis, created);
   await redis.quit();
   await queueConnection.quit();
 });
@@ -25,6 +28,7 @@ afterAll(async () => {
 /** Declares a stream the way the registry stores it (only what the scripts read). */
 async function declareStream(sizeBytes: number, intervalMs: number, status = 'ACTIVE') {
   const name = uniqueName('buf');
+  created.push(name);
   await redis.hset(streamKeys(name).stream, { status, sizeBytes, intervalMs, definition: '{}' });
   return name;
 }
@@ -56,6 +60,7 @@ describe('RecordBuffer', () => {
   it('refuses a stream that does not exist, storing nothing', async () => {
     const { buffer } = recordingBuffer();
     const name = uniqueName('none');
+    created.push(name);
     expect(await append(buffer, name, 1, 'x')).toEqual({ kind: 'not-found' });
     expect(await redis.exists(streamKeys(name).open, streamKeys(name).stats)).toBe(0);
   });

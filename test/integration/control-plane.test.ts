@@ -18,9 +18,10 @@ import {
   UpdateDestinationCommand,
 } from '@aws-sdk/client-firehose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { STREAM_INDEX_KEY, streamKeys } from '../../src/streams/keys.js';
+import { streamKeys } from '../../src/streams/keys.js';
 import { startRedisServer } from '../support/redis-server.js';
 import { startTestApi, type TestApi } from '../support/test-api.js';
+import { removeStreams } from '../support/shared-redis.js';
 import { uniqueName } from '../support/unique.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/firehose';
@@ -36,10 +37,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const name of names.splice(0)) {
-    await api.redis.del(streamKeys(name).stream);
-    await api.redis.zrem(STREAM_INDEX_KEY, name);
-  }
+  await removeStreams(api.redis, names.splice(0));
 });
 
 afterAll(async () => {

@@ -11,19 +11,24 @@ import { parseRecordId } from '../../src/api/firehose/record-id.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApi, type TestApi } from '../support/test-api.js';
+import { removeStreams } from '../support/shared-redis.js';
 import { uniqueName } from '../support/unique.js';
 
 let api: TestApi;
+/** Streams this file creates in the shared Redis, removed afterwards. */
+const created: string[] = [];
 
 beforeAll(async () => {
   api = await startTestApi();
 });
 afterAll(async () => {
+  await removeStreams(api.redis, created);
   await api.close();
 });
 
 async function createStream(hints = { SizeInMBs: 128, IntervalInSeconds: 900 }) {
   const name = uniqueName('dp');
+  created.push(name);
   await api.firehose.send(
     new CreateDeliveryStreamCommand({
       DeliveryStreamName: name,
@@ -233,6 +238,7 @@ describe('PutRecordBatch', () => {
     const small = await startTestApi({ SLUICE_MAX_BACKLOG_MB: '1' });
     try {
       const stream = uniqueName('bp');
+      created.push(stream);
       await small.firehose.send(
         new CreateDeliveryStreamCommand({
           DeliveryStreamName: stream,

@@ -13,6 +13,7 @@ import { STREAM_INDEX_KEY, streamKeys } from '../../src/streams/keys.js';
 import { StreamRegistry } from '../../src/streams/registry.js';
 import { TEST_REDIS_URL } from '../support/global-setup.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { removeStreams } from '../support/shared-redis.js';
 import { uniqueName } from '../support/unique.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/firehose';
@@ -30,10 +31,7 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  for (const name of created.splice(0)) {
-    await redis.del(streamKeys(name).stream);
-    await redis.zrem(STREAM_INDEX_KEY, name);
-  }
+  await removeStreams(redis, created.splice(0));
 });
 
 afterAll(async () => {
