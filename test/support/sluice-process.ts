@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { freePort } from './free-port.js';
-import { killOnExit, tempDirUntilExit } from './process-cleanup.js';
+import { killOnExit, removeTempDir, tempDirUntilExit } from './process-cleanup.js';
 
 /** Root of the repository, where `dist/` is built. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -83,8 +83,10 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
       `startSluice cannot reach a service on SLUICE_PORT=${options.env.SLUICE_PORT}; leave it unset to get a free port`,
     );
   }
-  // A directory made here outlives the process (a restart may reuse it) and goes when the test
-  // process exits.
+  // A directory made here is this process's alone: it goes when the process has exited (vitest
+  // workers end without running exit hooks). A test that restarts on the same data passes its
+  // own SLUICE_DATA_DIR.
+  const ownDataDir = options.env.SLUICE_DATA_DIR === undefined;
   const dataDir = options.env.SLUICE_DATA_DIR ?? tempDirUntilExit('sluice-data-');
 
   const env: NodeJS.ProcessEnv = {
@@ -131,6 +133,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
       resolve({ code, signal });
     });
   });
+  if (ownDataDir) void exited.then(() => removeTempDir(dataDir));
   const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
 
   const hasExited = (): boolean => child.exitCode !== null || child.signalCode !== null;
