@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 
 import { FirehoseError } from '../errors/catalogue.js';
 import type { ApiContext } from './context.js';
 import { toFirehoseError } from './error-reply.js';
-import { OPERATIONS, TARGET_PREFIX } from './firehose/operations.js';
+import { FAST_BODY_READERS, OPERATIONS, TARGET_PREFIX } from './firehose/operations.js';
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 /**
@@ -32,7 +32,7 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== CONTENT_TYPE && type !== 'application/x-amz-json-1.0') {
       done(null, {
@@ -44,7 +44,14 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
       } satisfies ParsedBody);
       return;
     }
-    done(null, parseJsonObject(body as string));
+    const bytes = body as Buffer;
+    const target = request.headers['x-amz-target'];
+    const fastReader =
+      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+        ? FAST_BODY_READERS[target.slice(TARGET_PREFIX.length)]
+        : undefined;
+    const fast = fastReader?.(bytes);
+    done(null, fast ? { ok: true, value: fast } : parseJsonObject(bytes.toString('utf8')));
   });
 
   app.get('/health', async (_request, reply) => {

@@ -106,6 +106,20 @@ describe('PutRecordBatch', () => {
     expect(decodeChunk(chunks[0]!).map((r) => Buffer.from(r.data))).toEqual(data);
   });
 
+  it('reads bodies outside the usual shape with the generic parser, to the same effect', async () => {
+    const stream = await createStream();
+    // An escaped slash (as PHP's json_encode writes) and an extra member: the byte scanner
+    // leaves both to JSON.parse.
+    const body = `{"DeliveryStreamName":"${stream}","Records":[{"Data":"YS\\/x"}],"Extra":true}`;
+    const result = await raw(body);
+    expect(result.status).toBe(200);
+    const open = await api.redis.hget(streamKeys(stream).open, 'id');
+    const [chunk] = await api.redis.lrangeBuffer(batchKeys(stream, open!).chunks, 0, -1);
+    expect(decodeChunk(chunk!).map((r) => Buffer.from(r.data))).toEqual([
+      Buffer.from('YS/x', 'base64'),
+    ]);
+  });
+
   it('works through the unmodified AWS SDK', async () => {
     const stream = await createStream();
     const result = await api.firehose.send(

@@ -6,6 +6,7 @@ import { listDeliveryStreams } from './list-delivery-streams.js';
 import { listTagsForDeliveryStream } from './list-tags-for-delivery-stream.js';
 import { putRecord } from './put-record.js';
 import { putRecordBatch } from './put-record-batch.js';
+import { scanPutRecordBatchBody } from './put-record-batch-body.js';
 import {
   startDeliveryStreamEncryption,
   stopDeliveryStreamEncryption,
@@ -31,4 +32,14 @@ export const OPERATIONS: Readonly<Record<string, OperationHandler>> = {
   TagDeliveryStream: tagDeliveryStream,
   UntagDeliveryStream: untagDeliveryStream,
   UpdateDestination: updateDestination,
+};
+
+/**
+ * Operations whose usual body is read straight from the bytes (see put-record-batch-body.ts).
+ * A reader returns undefined for any other body, which is then parsed with `JSON.parse`.
+ */
+export const FAST_BODY_READERS: Readonly<
+  Record<string, (body: Buffer) => Record<string, unknown> | undefined>
+> = {
+  PutRecordBatch: scanPutRecordBatchBody,
 };
