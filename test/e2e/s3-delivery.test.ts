@@ -19,6 +19,7 @@ import {
   UUID,
   type Servers,
 } from '../support/e2e.js';
+import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.js';
 import type { SluiceProcess } from '../support/sluice-process.js';
 
 const BUCKET = 'deliveries';
@@ -41,14 +42,36 @@ let s3: Servers['s3'];
 let redis: Redis;
 let sluice: SluiceProcess;
 let firehose: FirehoseClient;
+/** Between Sluice and s3rver, so tests can see which S3 calls delivery made. */
+let proxy: RecordingProxy;
 
 beforeAll(async () => {
   servers = await startServers(suite);
   ({ s3, redis } = servers);
   await s3.createBucket(BUCKET);
-  sluice = await startService(suite, { ...servers.sluiceEnv, ...SETTINGS });
+  proxy = await startRecordingProxy(s3.endpoint);
+  suite.add(() => proxy.close());
+  sluice = await startService(suite, {
+    ...servers.sluiceEnv,
+    ...SETTINGS,
+    SLUICE_S3_ENDPOINT: proxy.endpoint,
+  });
   firehose = firehoseFor(suite, sluice, { maxAttempts: MAX_ATTEMPTS });
 });
+
+/** The S3 operations delivery made on `key`, in order, named from method and query. */
+function s3CallsFor(key: string): string[] {
+  return proxy.requests.flatMap(({ method, url: raw }) => {
+    const url = new URL(raw, proxy.endpoint);
+    if (decodeURIComponent(url.pathname) !== `/${BUCKET}/${key}`) return [];
+    const query = url.searchParams;
+    if (method === 'POST' && query.has('uploads')) return ['CreateMultipartUpload'];
+    if (method === 'POST' && query.has('uploadId')) return ['CompleteMultipartUpload'];
+    if (method === 'PUT' && query.has('partNumber')) return ['UploadPart'];
+    if (method === 'PUT') return ['PutObject'];
+    return [`${method} ${url.search}`];
+  });
+}
 
 function createStream(config: Partial<ExtendedS3DestinationConfiguration>, bucket = BUCKET) {
   return createS3Stream(firehose, 'e2e', bucket, config);
@@ -113,6 +136,8 @@ describe('S3 delivery', () => {
     );
     const object = await s3.getObject(BUCKET, key!);
     expect(object.contentEncoding).toBeUndefined();
+    // A small object goes up in one PutObject, not as a multipart upload.
+    expect(s3CallsFor(key!)).toEqual(['PutObject']);
     expect(object.body.equals(Buffer.concat([...batch, single]))).toBe(true);
     expect(await redis.hgetall(streamKeys(stream).stats)).toMatchObject({
       backlogRecords: '0',
@@ -163,11 +188,18 @@ describe('S3 delivery', () => {
     const stream = await createStream({
       BufferingHints: { SizeInMBs: 11, IntervalInSeconds: 900 },
     });
-    // ~3.9 MiB per request; the third crosses 11 MiB and seals an object of three 8 MiB-parts' worth.
+    // ~3.9 MiB per request; the third crosses 11 MiB and seals a 12 MB object, uploaded in three parts.
     const sent = await putRequests(stream, 3, { count: 4, size: 1_000_000, tag: 'big' });
     const [key] = await streamKeysInBucket(stream, 1);
     const object = await s3.getObject(BUCKET, key!);
     expect(object.body.length).toBe(12_000_000);
+    expect(s3CallsFor(key!)).toEqual([
+      'CreateMultipartUpload',
+      'UploadPart',
+      'UploadPart',
+      'UploadPart',
+      'CompleteMultipartUpload',
+    ]);
     expect(object.body.equals(Buffer.concat(sent))).toBe(true);
   });
 

@@ -4,7 +4,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ObjectStore, PutObjectRequest } from '../object-store.js';
 
 /** Part size for multipart uploads; objects smaller than one part go up in one PutObject. */
-const PART_SIZE = 8 * 1024 * 1024;
+const PART_SIZE = 5 * 1024 * 1024;
 
 /**
  * S3 errors that no retry can fix. Everything else (throttling, 5xx, network, and also
