@@ -241,6 +241,28 @@ describe('S3 delivery', () => {
   });
 });
 
+describe('permanent failures', () => {
+  it('dead-letters at once a batch whose object cannot be named, keeping it with the reason', async () => {
+    // Valid at create (under 1024 characters) but over 512 once evaluated: no retry can help.
+    const stream = await createStream({
+      Prefix: `!{timestamp:yyyy}${'x'.repeat(510)}/`,
+      ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/',
+      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+    });
+    await firehose.send(
+      new PutRecordCommand({ DeliveryStreamName: stream, Record: { Data: Buffer.from('kept') } }),
+    );
+    const [batchId] = await eventually('a dead-lettered batch', async () => {
+      const dead = await redis.zrange(streamKeys(stream).dead, 0, '-1');
+      return dead.length > 0 ? dead : undefined;
+    });
+    const meta = await redis.hgetall(`${streamKeys(stream).batchPrefix}${batchId}`);
+    expect(meta.deadReason).toMatch(/^permanent failure: cannot name the object: .*512/);
+    expect(await redis.llen(`${streamKeys(stream).batchPrefix}${batchId}:chunks`)).toBe(1);
+    expect((await s3.listKeys(BUCKET)).filter((k) => k.includes(stream))).toEqual([]);
+  });
+});
+
 describe('retention window', () => {
   it('dead-letters a batch that cannot be delivered in time, keeping it with its reason', async () => {
     const shortLived = await startService(cleanups, {

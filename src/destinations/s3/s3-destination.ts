@@ -24,47 +24,37 @@ export class S3Destination {
     private readonly batches: BatchStore,
   ) {}
 
-  /** One delivery attempt of `meta` to `target`, classified. */
+  /**
+   * One delivery attempt of `meta` to `target`, classified. Redis errors are thrown, not
+   * classified: the driver's job then fails and is retried like any other attempt.
+   */
   async deliver(target: S3DeliveryTarget, meta: BatchMeta): Promise<DeliveryOutcome> {
-    let key: string;
+    let proposed = meta.objectKey;
     try {
-      key = await this.batches.claimObjectKey(
-        meta,
-        meta.objectKey ??
-          buildObjectKey(target, { batchId: meta.id, firstArrivalMs: meta.firstArrivalMs }),
-      );
+      proposed ??= buildObjectKey(target, {
+        batchId: meta.id,
+        firstArrivalMs: meta.firstArrivalMs,
+      });
     } catch (error) {
       return { kind: 'permanent', reason: `cannot name the object: ${describe(error)}` };
     }
+    const key = await this.batches.claimObjectKey(meta, proposed);
     const payload = Readable.from(this.concatenatedChunks(meta), { objectMode: false });
     const encoding = CONTENT_ENCODING[target.compression];
+    const gzip = encoding === 'gzip' ? createGzip() : undefined;
+    const compressing = gzip ? pipeline(payload, gzip) : undefined;
     try {
-      if (encoding === 'gzip') {
-        const gzip = createGzip();
-        const compressing = pipeline(payload, gzip);
-        try {
-          await this.store.put({
-            bucket: target.bucket,
-            key,
-            body: gzip,
-            contentEncoding: encoding,
-          });
-        } catch (error) {
-          gzip.destroy();
-          await compressing.catch(() => undefined);
-          throw error;
-        }
-        await compressing;
-      } else {
-        await this.store.put({
-          bucket: target.bucket,
-          key,
-          body: payload,
-          contentEncoding: encoding,
-        });
-      }
+      await this.store.put({
+        bucket: target.bucket,
+        key,
+        body: gzip ?? payload,
+        contentEncoding: encoding,
+      });
+      await compressing;
     } catch (error) {
       payload.destroy();
+      gzip?.destroy();
+      await compressing?.catch(() => undefined);
       const reason = `S3 PutObject s3://${target.bucket}/${key} failed: ${describe(error)}`;
       return this.store.isPermanent(error)
         ? { kind: 'permanent', reason }
