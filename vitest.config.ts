@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real servers; two cores do not gain from more parallel files.
     maxWorkers: 2,
-    reporters: ['default'],
+    // Under CI a JSON report too, from which .ci/run prints a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: 'test-results.json' },
   },
 });
