@@ -1,6 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import {
+  DeleteDeliveryStreamCommand,
+  DescribeDeliveryStreamCommand,
   PutRecordCommand,
+  ResourceNotFoundException,
   type ExtendedS3DestinationConfiguration,
   type FirehoseClient,
 } from '@aws-sdk/client-firehose';
@@ -238,6 +241,39 @@ describe('S3 delivery', () => {
       async () => (await redis.hget(streamKeys(stream).stats, 'backlogRecords')) === '0',
       { sluice },
     );
+  });
+});
+
+describe('DeleteDeliveryStream', () => {
+  it('delivers what the stream buffered, then removes the stream and its queue', async () => {
+    const stream = await createStream({
+      BufferingHints: { SizeInMBs: 128, IntervalInSeconds: 900 },
+    });
+    await firehose.send(
+      new PutRecordCommand({
+        DeliveryStreamName: stream,
+        Record: { Data: Buffer.from('last words') },
+      }),
+    );
+    await firehose.send(new DeleteDeliveryStreamCommand({ DeliveryStreamName: stream }));
+    const refused = await firehose
+      .send(
+        new PutRecordCommand({ DeliveryStreamName: stream, Record: { Data: Buffer.from('late') } }),
+      )
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ResourceNotFoundException);
+
+    const [key] = await streamKeysInBucket(stream, 1);
+    expect((await s3.getObject(BUCKET, key!)).body.toString()).toBe('last words');
+    await eventually('the stream to be removed', async () => {
+      const gone = await firehose
+        .send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream }))
+        .then(() => false)
+        .catch((error: unknown) => error instanceof ResourceNotFoundException);
+      return gone ? true : undefined;
+    });
+    const left = await redis.keys(`sluice:{${stream}}*`);
+    expect(left).toEqual([]);
   });
 });
 
