@@ -1,7 +1,9 @@
 import { FirehoseError } from '../errors/catalogue.js';
 
-/** ioredis error names that mean "Redis could not take the command", not a Sluice bug. */
-const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'ReplyError', 'AbortError']);
+/** ioredis errors that mean "Redis could not take the command now", not a Sluice bug. */
+const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'AbortError']);
+/** Redis replies that mean "not now": full (OOM), starting, busy, failing over. */
+const REDIS_BUSY_REPLY = /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN)\b/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 
 /**
@@ -23,6 +25,7 @@ export function toFirehoseError(
   if (
     !redisReady ||
     REDIS_UNAVAILABLE.has(name) ||
+    (name === 'ReplyError' && REDIS_BUSY_REPLY.test(message)) ||
     (typeof code === 'string' && NETWORK_CODES.has(code)) ||
     message.includes('enableOfflineQueue') ||
     message.includes('Command timed out') ||
@@ -31,13 +34,16 @@ export function toFirehoseError(
     return {
       error: new FirehoseError(
         'ServiceUnavailableException',
-        'Sluice cannot reach its Redis right now; nothing was stored. Retry later.',
+        'Sluice cannot reach its Redis right now. Retry later.',
       ),
       unexpected: false,
     };
   }
   return {
-    error: new FirehoseError('InternalFailure', 'Internal error; nothing was stored.'),
+    error: new FirehoseError(
+      'InternalFailure',
+      'Internal error. Retry later; the Sluice log has the details.',
+    ),
     unexpected: true,
   };
 }

@@ -55,7 +55,7 @@ export const ERROR_CATALOGUE = {
   },
   InternalFailure: {
     status: 500,
-    description: 'An unexpected error inside Sluice; the log has the details. Nothing was stored.',
+    description: 'An unexpected error inside Sluice; the log has the details.',
   },
 } as const satisfies Record<string, { status: number; description: string }>;
 
