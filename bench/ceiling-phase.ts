@@ -1,5 +1,5 @@
 import { startCeilingServer } from './ceiling.js';
-import { phaseSignal, type BenchContext } from './context.js';
+import { phaseSignal, warmedClosedLoad, type BenchContext } from './context.js';
 import { FirehoseHttp } from './firehose-http.js';
 import { runClosedLoop, type LoadProgress } from './load.js';
 import { ProcessSampler } from './process-sampler.js';
@@ -27,17 +27,7 @@ export async function runCeilingPhase(ctx: BenchContext, stream: string): Promis
   phase.signal.addEventListener('abort', () => client.close(), { once: true });
   const procs = new ProcessSampler(new Map([['ceiling server', server.child.pid]]));
   try {
-    const load = {
-      client,
-      bodies: ctx.bodiesFor(stream),
-      concurrency: options.concurrency,
-      timeoutMs: options.requestTimeoutS * 1000,
-      signal: phase.signal,
-    };
-    if (options.warmupS > 0) {
-      say(`ceiling: warming up for ${options.warmupS} s`);
-      await runClosedLoop({ ...load, durationMs: options.warmupS * 1000 });
-    }
+    const load = await warmedClosedLoad(ctx, 'ceiling', client, stream, phase.signal);
     say(`ceiling: ${options.concurrency} in flight for ${options.durationS} s`);
     const progress: LoadProgress = { requests: 0, acceptedBytes: 0, failedRecords: 0 };
     const stopProgress = startProgress('ceiling', progress, undefined);

@@ -7,7 +7,7 @@
 import Fastify from 'fastify';
 
 import { CONTENT_TYPE } from './firehose-http.js';
-import { reportPort } from './ipc-port.js';
+import { reportPort } from '../devtools/ipc-port.js';
 
 /** The same body limit as Sluice's API, so both read the same bodies the same way. */
 const BODY_LIMIT = 16 * 1024 * 1024;

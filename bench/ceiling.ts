@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
-import { Child } from './children.js';
-import { waitForPort } from './ipc-port.js';
+import { Child } from '../devtools/children.js';
+import { waitForPort } from '../devtools/ipc-port.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./ceiling-server.js', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;

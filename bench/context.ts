@@ -1,5 +1,8 @@
-import type { Child } from './children.js';
+import type { Child } from '../devtools/children.js';
+import type { FirehoseHttp } from './firehose-http.js';
+import { runClosedLoop, type LoadOptions } from './load.js';
 import type { BenchOptions } from './options.js';
+import { say } from './progress.js';
 import type { PreparedBody } from './records.js';
 import type { SigningIdentity } from './sigv4.js';
 
@@ -44,4 +47,34 @@ export function phaseSignal(
       parent.removeEventListener('abort', onParentAbort);
     },
   };
+}
+
+/** A closed-loop load without its duration, so one setting serves warm-up and measurement. */
+export type ClosedLoad = Omit<LoadOptions, 'durationMs'> & { concurrency: number };
+
+/**
+ * The closed-loop load the ceiling and ingest phases both run (same bodies, concurrency and
+ * timeout, so their rates compare), after its warm-up when `--warmup` is above zero; `label`
+ * names the phase in the progress line.
+ */
+export async function warmedClosedLoad(
+  ctx: BenchContext,
+  label: string,
+  client: FirehoseHttp,
+  stream: string,
+  signal: AbortSignal,
+): Promise<ClosedLoad> {
+  const { options } = ctx;
+  const load: ClosedLoad = {
+    client,
+    bodies: ctx.bodiesFor(stream),
+    concurrency: options.concurrency,
+    timeoutMs: options.requestTimeoutS * 1000,
+    signal,
+  };
+  if (options.warmupS > 0) {
+    say(`${label}: warming up for ${options.warmupS} s`);
+    await runClosedLoop({ ...load, durationMs: options.warmupS * 1000 });
+  }
+  return load;
 }

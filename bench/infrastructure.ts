@@ -1,13 +1,13 @@
 import { Redis } from 'ioredis';
 
+import { startS3Server, type S3Server } from '../devtools/s3-server.js';
 import { BENCH_BUCKET } from './control-plane.js';
 import { startRedis, type BenchRedis, type RedisPersistence } from './redis-server.js';
-import { startS3, type BenchS3 } from './s3-server.js';
 
 /** The servers Sluice runs against in the bench: a private Redis and a private s3rver. */
 export interface Infrastructure {
   readonly redis: BenchRedis;
-  readonly s3: BenchS3;
+  readonly s3: S3Server;
   /** The bench's own Redis connection, for the stream counters. */
   readonly client: Redis;
   /** Redis's version, for the report. */
@@ -17,14 +17,20 @@ export interface Infrastructure {
    * the same state and no earlier backlog competes for the worker.
    */
   reset(): Promise<void>;
+  /** Name and pid of each server process, for the phases' CPU and RSS sampling. */
+  processes(): (readonly [string, number])[];
   /** Closes the connection and stops both servers (bounded). */
   stop(): Promise<void>;
 }
 
-/** Starts Redis and s3rver (with the bench bucket) in parallel. */
+/** Starts Redis and s3rver in parallel, and creates the bench bucket. */
 export async function startInfrastructure(persistence: RedisPersistence): Promise<Infrastructure> {
-  const [redis, s3] = await Promise.all([startRedis(persistence), startS3(BENCH_BUCKET)]);
-  const client = new Redis(redis.url, {
+  const [redis, s3] = await Promise.all([
+    startRedis(persistence),
+    startS3Server({ dirPrefix: 'sluice-bench-s3-' }),
+  ]);
+  await s3.createBucket(BENCH_BUCKET);
+  const client = new Redis(redis.server.url, {
     maxRetriesPerRequest: 2,
     commandTimeout: 5_000,
     // Cleanup must not be held up by a client that keeps reconnecting to a stopped server.
@@ -41,10 +47,13 @@ export async function startInfrastructure(persistence: RedisPersistence): Promis
     async reset() {
       await client.flushall();
     },
+    processes: () => [
+      ['redis-server', redis.server.child.pid],
+      ['s3rver', s3.child.pid],
+    ],
     async stop() {
       client.disconnect();
-      s3.client.destroy();
-      await Promise.all([redis.child.stop(), s3.child.stop()]);
+      await Promise.all([redis.server.stop(), s3.stop()]);
     },
   };
 }

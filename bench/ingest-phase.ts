@@ -1,4 +1,4 @@
-import { phaseSignal, type BenchContext } from './context.js';
+import { phaseSignal, warmedClosedLoad, type BenchContext } from './context.js';
 import { createBenchStream } from './control-plane.js';
 import { FirehoseHttp } from './firehose-http.js';
 import type { Infrastructure } from './infrastructure.js';
@@ -38,7 +38,7 @@ async function startLayout(
   infra: Infrastructure,
   maxBacklogMb: number,
 ): Promise<{ services: SluiceProcess[]; url: string }> {
-  const common = { redisUrl: infra.redis.url, s3Env: infra.s3.sluiceEnv, maxBacklogMb };
+  const common = { redisUrl: infra.redis.server.url, s3Env: infra.s3.sluiceEnv, maxBacklogMb };
   const api = await startSluice({ ...common, role: layout === 'all' ? 'all' : 'api' });
   try {
     if (api.url === undefined) throw new Error(`${api.child.name} does not serve the API`);
@@ -64,16 +64,15 @@ export async function runIngestPhase(
   const { options } = ctx;
   await infra.reset();
   const { services, url } = await startLayout(layout, infra, options.maxBacklogMb);
-  const phase = phaseSignal(ctx.signal, [...services.map((s) => s.child), infra.redis.child]);
+  const phase = phaseSignal(ctx.signal, [
+    ...services.map((s) => s.child),
+    infra.redis.server.child,
+  ]);
   const client = new FirehoseHttp(url, ctx.identity, options.concurrency);
   // Closing the pool fails requests in flight at once, so an interrupt does not wait them out.
   phase.signal.addEventListener('abort', () => client.close(), { once: true });
   const procs = new ProcessSampler(
-    new Map([
-      ...services.map((s) => [s.child.name, s.child.pid] as const),
-      ['redis-server', infra.redis.child.pid] as const,
-      ['s3rver', infra.s3.child.pid] as const,
-    ]),
+    new Map([...services.map((s) => [s.child.name, s.child.pid] as const), ...infra.processes()]),
   );
   const sampler = new StreamStatsSampler(infra.client, stream, 1_000);
   try {
@@ -83,17 +82,7 @@ export async function runIngestPhase(
     });
     procs.start();
     sampler.start();
-    const load = {
-      client,
-      bodies: ctx.bodiesFor(stream),
-      concurrency: options.concurrency,
-      timeoutMs: options.requestTimeoutS * 1000,
-      signal: phase.signal,
-    };
-    if (options.warmupS > 0) {
-      say(`ingest (${layout}): warming up for ${options.warmupS} s`);
-      await runClosedLoop({ ...load, durationMs: options.warmupS * 1000 });
-    }
+    const load = await warmedClosedLoad(ctx, `ingest (${layout})`, client, stream, phase.signal);
     say(`ingest (${layout}): ${options.concurrency} in flight for ${options.durationS} s`);
     const before = await readStreamStats(infra.client, stream);
     const progress: LoadProgress = { requests: 0, acceptedBytes: 0, failedRecords: 0 };

@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem, type } from 'node:os';
 
 import { runCeilingPhase } from './ceiling-phase.js';
-import { cleanUpAll } from './children.js';
+import { cleanUpAll } from '../devtools/children.js';
 import type { BenchContext } from './context.js';
 import { runIngestPhase } from './ingest-phase.js';
 import { startInfrastructure, type Infrastructure } from './infrastructure.js';

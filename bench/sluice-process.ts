@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Child, makeTempDir, raceTimeout } from './children.js';
-import { freePort } from './free-port.js';
+import { Child, raceTimeout, tempDirUntilExit } from '../devtools/children.js';
+import { freePort } from '../devtools/free-port.js';
 
 /** The built service: `npm run build` compiles `src/` next to `bench/` in `dist/`. */
 export const SLUICE_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -98,7 +98,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     SLUICE_ROLE: options.role,
     SLUICE_REDIS_URL: options.redisUrl,
     SLUICE_REDIS_AUTOSTART: 'false',
-    SLUICE_DATA_DIR: makeTempDir(`sluice-${options.role}`),
+    SLUICE_DATA_DIR: tempDirUntilExit(`sluice-bench-sluice-${options.role}-`),
     SLUICE_MAX_BACKLOG_MB: String(options.maxBacklogMb),
     SLUICE_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     SLUICE_LOG_LEVEL: 'info',

@@ -9,7 +9,7 @@ import type { Infrastructure } from './infrastructure.js';
 import { runPaced, type LoadProgress } from './load.js';
 import { say, startProgress } from './progress.js';
 import { ProcessSampler } from './process-sampler.js';
-import type { BucketUsage } from './s3-server.js';
+import type { BucketUsage } from '../devtools/s3-server.js';
 import { startSluice } from './sluice-process.js';
 import { MIB, slope } from './stats.js';
 import { StreamStatsSampler, type StreamStatsSample } from './stream-stats.js';
@@ -118,7 +118,7 @@ export async function runSustainedPhase(
   await infra.reset();
   const service = await startSluice({
     role: 'all',
-    redisUrl: infra.redis.url,
+    redisUrl: infra.redis.server.url,
     s3Env: infra.s3.sluiceEnv,
     maxBacklogMb: options.maxBacklogMb,
   });
@@ -126,17 +126,13 @@ export async function runSustainedPhase(
     await service.stop();
     throw new Error(`${service.child.name} does not serve the API`);
   }
-  const phase = phaseSignal(ctx.signal, [service.child, infra.redis.child]);
+  const phase = phaseSignal(ctx.signal, [service.child, infra.redis.server.child]);
   const client = new FirehoseHttp(service.url, ctx.identity, options.maxInFlight);
   // Closing the pool fails requests in flight at once, so an interrupt does not wait them out.
   phase.signal.addEventListener('abort', () => client.close(), { once: true });
   const sampler = new StreamStatsSampler(infra.client, stream, SAMPLE_PERIOD_MS);
   const procs = new ProcessSampler(
-    new Map([
-      [service.child.name, service.child.pid],
-      ['redis-server', infra.redis.child.pid],
-      ['s3rver', infra.s3.child.pid],
-    ]),
+    new Map([[service.child.name, service.child.pid], ...infra.processes()]),
   );
   try {
     await createBenchStream(client, stream, {

@@ -1,26 +1,2 @@
-import { createServer } from 'node:net';
-
-/**
- * Returns a TCP port on 127.0.0.1 that was free a moment ago.
- *
- * The port is found by letting the kernel pick one for a throw-away listener, so two callers never
- * race over the same guess. Another process can still take it before the caller binds it; helpers
- * that can detect "address in use" retry with a fresh port.
- */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('freePort: the throw-away listener has no TCP address'));
-        return;
-      }
-      const { port } = address;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}
+/** The tests' import point; the helper itself lives in `devtools/`, shared with the bench. */
+export { freePort } from '../../devtools/free-port.js';

@@ -3,8 +3,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { freePort } from './free-port.js';
-import { killOnExit, removeTempDir, tempDirUntilExit } from './process-cleanup.js';
+import {
+  killOnExit,
+  raceTimeout,
+  removeTempDir,
+  tempDirUntilExit,
+} from '../../devtools/children.js';
+import { freePort } from '../../devtools/free-port.js';
 
 /** Root of the repository, where `dist/` is built. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -180,7 +185,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     logRecords: () => parseLogLines(output),
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = STOP_TIMEOUT_MS) {
       if (!hasExited()) child.kill(signal);
-      const outcome = await withTimeout(exited, timeoutMs);
+      const outcome = await raceTimeout(exited, timeoutMs);
       if (outcome) return outcome;
       await kill();
       throw new Error(
@@ -238,19 +243,6 @@ export function environmentWithout(prefix: string): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith(prefix)),
   );
-}
-
-/** Resolves with `promise`'s value, or `undefined` after `ms`; the timer never outlives the race. */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  const ac = new AbortController();
-  try {
-    return await Promise.race([
-      promise,
-      sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined),
-    ]);
-  } finally {
-    ac.abort();
-  }
 }
 
 /** One GET /health with a short timeout; any failure counts as "not yet". */

@@ -1,8 +1,11 @@
 import { createServer } from 'node:net';
 
 /**
- * Returns a TCP port on 127.0.0.1 that was free a moment ago, chosen by the kernel for a
- * throw-away listener so that guesses never collide.
+ * Returns a TCP port on 127.0.0.1 that was free a moment ago.
+ *
+ * The port is found by letting the kernel pick one for a throw-away listener, so two callers never
+ * race over the same guess. Another process can still take it before the caller binds it; helpers
+ * that can detect "address in use" retry with a fresh port.
  */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -2,12 +2,15 @@
  * Runs s3rver for `s3-server.ts` in a process of its own, so that the `--openssl-legacy-provider`
  * flag s3rver's paginated listing needs stays out of the test process.
  *
- * Usage (node runs this file by stripping its types; it is not compiled):
- * `node --experimental-strip-types --openssl-legacy-provider s3rver-child.ts <directory>`,
- * started with an IPC channel. It reports `{ port }` once listening, and exits when the parent
- * disconnects, which also happens when the parent dies, so it can never be left behind.
+ * Usage, started with an IPC channel: under vitest node runs this source by stripping its types,
+ * `node --experimental-strip-types --openssl-legacy-provider s3rver-child.ts <directory>`; the
+ * bench runs the compiled `dist/devtools/s3rver-child.js` the same way without the first flag.
+ * It reports `{ port }` once listening, and exits when the parent disconnects, which also happens
+ * when the parent dies, so it can never be left behind.
  *
  * TypeScript rather than `.mjs` so that the project's type-aware lint and typecheck cover it.
+ * It imports nothing of its own (not even `ipc-port.ts`'s `reportPort`): node's type stripping
+ * does not map a `./x.js` specifier to `x.ts`, so a relative import would break the vitest case.
  */
 import { createRequire } from 'node:module';
 
@@ -29,7 +32,9 @@ const S3rver = require('s3rver') as S3rverClass;
 const directory = process.argv[2];
 const send = process.send?.bind(process);
 if (!directory || !send) {
-  console.error('usage: node --openssl-legacy-provider s3rver-child.ts <directory> (with IPC)');
+  console.error(
+    'usage: node --openssl-legacy-provider s3rver-child.{ts,js} <directory> (with IPC)',
+  );
   process.exit(2);
 }
 

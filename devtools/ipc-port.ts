@@ -1,8 +1,8 @@
 import type { Child } from './children.js';
 
 /**
- * The tiny protocol between the bench and the helper servers it forks (s3rver, the ceiling
- * server): the child listens on port 0 and reports the port over the IPC channel, so no other
+ * The tiny protocol between a parent (a test or the bench) and the helper servers it forks
+ * (s3rver, the bench's ceiling server): the child listens on port 0 and reports the port over the IPC channel, so no other
  * process can take the port between choosing and binding it.
  */
 
@@ -19,7 +19,7 @@ export interface PortMessage {
  */
 export function reportPort(port: number): void {
   const send = process.send?.bind(process);
-  if (!send) throw new Error('this helper must be started by the bench, with an IPC channel');
+  if (!send) throw new Error('this helper must be started with an IPC channel');
   process.once('disconnect', () => process.exit(0));
   send({ port } satisfies PortMessage);
 }
@@ -30,6 +30,7 @@ export function reportPort(port: number): void {
  */
 export async function waitForPort(child: Child, timeoutMs: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
+    let settled = false;
     const timer = setTimeout(
       () =>
         settle(
@@ -43,16 +44,22 @@ export async function waitForPort(child: Child, timeoutMs: number): Promise<numb
       const port = (message as Partial<PortMessage> | null)?.port;
       if (typeof port === 'number') settle(port);
     };
-    const onExit = (): void =>
-      settle(new Error(`${child.name} exited during start:\n${child.logTail()}`));
     function settle(outcome: number | Error): void {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       child.process.off('message', onMessage);
-      child.process.off('exit', onExit);
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     }
     child.process.on('message', onMessage);
-    child.process.once('exit', onExit);
+    // `exited`, not the 'exit' event: it also settles when the child could not be spawned at all.
+    void child.exited.then(({ code, signal }) =>
+      settle(
+        new Error(
+          `${child.name} exited during start (code ${code}, signal ${signal}):\n${child.logTail()}`,
+        ),
+      ),
+    );
   });
 }
