@@ -213,7 +213,7 @@ export const DirectPutSourceConfigurationSchema = z.object({
   ThroughputHintInMBs: awsInt(1, 100),
 });
 
-/** `DeliveryStreamEncryptionConfigurationInput` (server-side encryption; not implemented). */
+/** `DeliveryStreamEncryptionConfigurationInput` (server-side encryption, which Sluice refuses for now). */
 export const DeliveryStreamEncryptionConfigurationInputSchema = z.object({
   KeyARN: KmsKeyArnSchema.optional(),
   KeyType: z.enum(['AWS_OWNED_CMK', 'CUSTOMER_MANAGED_CMK']),
