@@ -34,16 +34,25 @@ export async function closeRedis(connections: RedisConnections): Promise<void> {
   await Promise.allSettled([connections.commands.quit(), connections.queue.quit()]);
 }
 
-/** Answers whether a Redis answers PING at `url` within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const probe = new Redis(url, {
+/**
+ * A client for one short exchange with a Redis that may not be there: no reconnects, no
+ * queued commands, errors left to the caller's awaits (not the global error event).
+ */
+export function oneShotRedis(url: string, timeoutMs = 1500): Redis {
+  const client = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: timeoutMs,
     retryStrategy: () => null,
   });
-  probe.on('error', () => undefined);
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Answers whether a Redis answers PING at `url` within `timeoutMs`. */
+export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+  const probe = oneShotRedis(url, timeoutMs);
   try {
     await probe.connect();
     return (await probe.ping()) === 'PONG';

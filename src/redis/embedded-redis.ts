@@ -1,8 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import { redisAnswers } from './connect.js';
+import { oneShotRedis, redisAnswers } from './connect.js';
 
 /** Hosts for which Sluice may start a Redis itself: only this machine's. */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -66,12 +65,7 @@ export async function startEmbeddedRedis(url: string, dataDir: string, timeoutMs
  * next start finds every buffered record. Errors are ignored: the server may already be gone.
  */
 export async function stopEmbeddedRedis(url: string): Promise<void> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => undefined);
+  const client = oneShotRedis(url);
   try {
     await client.connect();
     await client.shutdown();
