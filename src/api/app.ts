@@ -13,9 +13,13 @@ const CONTENT_TYPE = 'application/x-amz-json-1.1';
  */
 const BODY_LIMIT = 16 * 1024 * 1024;
 
-/** The parsed body, or the reason it could not be parsed (answered by the route). */
-type ParsedBody =
-  { ok: true; value: Record<string, unknown> } | { ok: false; error: FirehoseError };
+/**
+ * The parsed body, or the reason it could not be parsed (answered by the route), with the
+ * bytes exactly as received (request signatures cover them).
+ */
+export type ParsedBody = { raw: Buffer } & (
+  { ok: true; value: Record<string, unknown> } | { ok: false; error: FirehoseError }
+);
 
 /**
  * Builds the Firehose API (AWS JSON 1.1: `POST /`, operation in `X-Amz-Target`) without
@@ -36,6 +40,7 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
     const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== CONTENT_TYPE && type !== 'application/x-amz-json-1.0') {
       done(null, {
+        raw: body as Buffer,
         ok: false,
         error: new FirehoseError(
           'SerializationException',
@@ -51,7 +56,10 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
         ? FAST_BODY_READERS[target.slice(TARGET_PREFIX.length)]
         : undefined;
     const fast = fastReader?.(bytes);
-    done(null, fast ? { ok: true, value: fast } : parseJsonObject(bytes.toString('utf8')));
+    done(null, {
+      raw: bytes,
+      ...(fast ? { ok: true, value: fast } : parseJsonObject(bytes.toString('utf8'))),
+    } satisfies ParsedBody);
   });
 
   app.get('/health', async (_request, reply) => {
@@ -80,7 +88,7 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
             : 'Missing X-Amz-Target header: expected Firehose_20150804.<Operation>',
         );
       }
-      const body = (request.body ?? parseJsonObject('')) as ParsedBody;
+      const body = (request.body ?? { raw: Buffer.alloc(0), ...parseJsonObject('') }) as ParsedBody;
       if (!body.ok) throw body.error;
       const result = await operation(body.value, ctx);
       return await reply.header('content-type', CONTENT_TYPE).send(jsonBody(result));
@@ -126,7 +134,7 @@ function jsonBody(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-function parseJsonObject(body: string): ParsedBody {
+function parseJsonObject(body: string): DistributiveOmit<ParsedBody, 'raw'> {
   let value: unknown;
   try {
     value = JSON.parse(body === '' ? '{}' : body);
@@ -147,6 +155,8 @@ function parseJsonObject(body: string): ParsedBody {
   }
   return { ok: true, value: value as Record<string, unknown> };
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 async function sendError(reply: FastifyReply, thrown: unknown, ctx: ApiContext) {
   const { error, unexpected } = toFirehoseError(thrown, ctx.redis.status === 'ready');
