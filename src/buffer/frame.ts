@@ -12,9 +12,12 @@
  * per command, not per byte.
  */
 
-const VERSION = 1;
-const HEADER_BYTES = 1 + 8 + 4;
-const RECORD_HEADER_BYTES = 4;
+/** The layout version, the chunk's first byte. */
+export const FRAME_VERSION = 1;
+/** Bytes before the first record: version, arrival time, record count (the header's last 4). */
+export const FRAME_HEADER_BYTES = 1 + 8 + 4;
+/** Bytes before each record's payload: its length. */
+export const FRAME_RECORD_HEADER_BYTES = 4;
 
 /** A record read back from a chunk. `data` is a view into the chunk, not a copy. */
 export interface FramedRecord {
@@ -24,7 +27,7 @@ export interface FramedRecord {
 
 /** Size of a chunk holding records of the given payload sizes. */
 export function frameSize(payloadBytes: number, recordCount: number): number {
-  return HEADER_BYTES + recordCount * RECORD_HEADER_BYTES + payloadBytes;
+  return FRAME_HEADER_BYTES + recordCount * FRAME_RECORD_HEADER_BYTES + payloadBytes;
 }
 
 /**
@@ -38,14 +41,14 @@ export function encodeChunk(
   writeRecord: (index: number, target: Buffer, offset: number) => void,
 ): Buffer {
   const chunk = Buffer.allocUnsafe(frameSize(payloadBytes, payloadLengths.length));
-  chunk.writeUInt8(VERSION, 0);
+  chunk.writeUInt8(FRAME_VERSION, 0);
   chunk.writeDoubleBE(arrivalMs, 1);
   chunk.writeUInt32BE(payloadLengths.length, 9);
-  let offset = HEADER_BYTES;
+  let offset = FRAME_HEADER_BYTES;
   for (let i = 0; i < payloadLengths.length; i++) {
     const length = payloadLengths[i] ?? 0;
     chunk.writeUInt32BE(length, offset);
-    offset += RECORD_HEADER_BYTES;
+    offset += FRAME_RECORD_HEADER_BYTES;
     writeRecord(i, chunk, offset);
     offset += length;
   }
@@ -68,19 +71,19 @@ export function encodeChunkFromBuffers(arrivalMs: number, records: readonly Buff
  * fail loudly, never deliver partial data as if it were whole.
  */
 export function decodeChunk(chunk: Buffer): FramedRecord[] {
-  if (chunk.length < HEADER_BYTES || chunk.readUInt8(0) !== VERSION) {
+  if (chunk.length < FRAME_HEADER_BYTES || chunk.readUInt8(0) !== FRAME_VERSION) {
     throw new Error(`corrupt chunk: bad header (length ${chunk.length})`);
   }
   const arrivalMs = chunk.readDoubleBE(1);
   const count = chunk.readUInt32BE(9);
   const records: FramedRecord[] = new Array<FramedRecord>(count);
-  let offset = HEADER_BYTES;
+  let offset = FRAME_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
-    if (offset + RECORD_HEADER_BYTES > chunk.length) {
+    if (offset + FRAME_RECORD_HEADER_BYTES > chunk.length) {
       throw new Error(`corrupt chunk: record ${i} header past end`);
     }
     const length = chunk.readUInt32BE(offset);
-    offset += RECORD_HEADER_BYTES;
+    offset += FRAME_RECORD_HEADER_BYTES;
     if (offset + length > chunk.length) throw new Error(`corrupt chunk: record ${i} past end`);
     records[i] = { data: chunk.subarray(offset, offset + length), arrivalMs };
     offset += length;

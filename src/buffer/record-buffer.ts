@@ -22,6 +22,11 @@ export type SealedListener = (stream: string, batchId: string) => Promise<void>;
  * and age. Every append is one atomic script call, so a request is stored whole or not at all.
  */
 export class RecordBuffer {
+  /**
+   * @param backlogCapBytes per stream: appends answer backpressure once the undelivered backlog
+   *   holds this many bytes in Redis, counted as the APPEND script counts them (framed chunks
+   *   plus per-chunk and per-batch overheads, not payload bytes only; see scripts.ts).
+   */
   constructor(
     private readonly redis: Redis,
     private readonly backlogCapBytes: number,
@@ -31,6 +36,9 @@ export class RecordBuffer {
   /**
    * Stores one request's chunk. When the append seals the batch, the batch is handed to the
    * sealed listener before this resolves, so the caller acknowledges only after both.
+   *
+   * @param chunk a framed chunk (frame.ts) of exactly `recordCount` records holding
+   *   `payloadBytes` payload bytes; the script refuses any other with an error, storing nothing.
    */
   async append(
     stream: string,

@@ -21,9 +21,15 @@ export function streamKeys(stream: string) {
      * (the buffering hints the append script reads atomically), `version`.
      */
     stream: `${p}:stream`,
-    /** Hash of the open (unsealed) buffer: `id`, `bytes`, `records`, `chunks`, `firstArrivalMs`. */
+    /**
+     * Hash of the open (unsealed) buffer: `id`, `firstArrivalMs`, `bytes` (payload), `records`,
+     * `storedBytes` (what it holds in Redis, as the backlog cap counts it).
+     */
     open: `${p}:open`,
-    /** Hash of counters: `backlogBytes`, `backlogRecords`, `deadBatches`, … */
+    /**
+     * Hash of counters: `backlogBytes` (payload), `backlogRecords`, `backlogStoredBytes` (what
+     * the backlog holds in Redis, bounded by the backlog cap), `delivered*`, `dead*`.
+     */
     stats: `${p}:stats`,
     /** Sorted set of batch ids sealed but not yet confirmed enqueued (score: seal time, ms). */
     sealed: `${p}:sealed`,
