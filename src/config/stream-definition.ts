@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { awsInt, awsString, jsonObject } from '../api/validation.js';
+import { bucketNameProblem } from '../destinations/s3/bucket-name.js';
 import { validatePrefixes } from '../destinations/s3/object-key.js';
 import { isValidTimeZone } from '../destinations/s3/timestamp-format.js';
 import { FirehoseError } from '../errors/catalogue.js';
@@ -54,7 +55,10 @@ export const RoleArnSchema = awsString({
   pattern: 'arn:.*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+',
 });
 
-/** `BucketARN`: `arn:<partition>:s3:::<bucket>`. */
+/**
+ * `BucketARN`: `arn:<partition>:s3:::<bucket>`. The model pattern is all a ValidationException
+ * reports; S3's bucket naming rules are checked afterwards (InvalidArgumentException).
+ */
 export const BucketArnSchema = awsString({
   min: 1,
   max: 2048,
@@ -672,6 +676,12 @@ function normalizePlainS3(
   where: string,
   nested = false,
 ): StoredS3Destination {
+  const bucketProblem = bucketNameProblem(bucketOf(config.BucketARN));
+  if (bucketProblem !== undefined) {
+    throw invalid(
+      `${where}.BucketARN ${config.BucketARN} does not name a valid S3 bucket: ${bucketProblem}.`,
+    );
+  }
   const prefixProblem = validatePrefixes(config.Prefix, config.ErrorOutputPrefix || undefined);
   if (prefixProblem !== undefined) {
     throw invalid(nested ? `${where}: ${prefixProblem}` : prefixProblem);

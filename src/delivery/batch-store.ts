@@ -7,6 +7,22 @@ import { batchKeys, streamKeys } from '../streams/keys.js';
 const completeScript = new RedisScript(COMPLETE_SCRIPT, 3);
 const deadLetterScript = new RedisScript(DEAD_LETTER_SCRIPT, 4);
 
+/**
+ * CLAIM_PLAN — stores a batch's delivery plan unless it has one, and returns the stored one.
+ * A script rather than HSETNX alone, which would recreate the hash of a batch that another
+ * worker completed meanwhile.
+ *
+ * KEYS: 1 batch meta hash
+ * ARGV: 1 proposed plan (JSON)
+ * returns: the stored plan, or false (nil) when the batch no longer exists.
+ */
+const CLAIM_PLAN_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSETNX', KEYS[1], 'plan', ARGV[1])
+return redis.call('HGET', KEYS[1], 'plan')
+`;
+const claimPlanScript = new RedisScript(CLAIM_PLAN_SCRIPT, 1);
+
 /** A sealed batch's metadata, as the seal script wrote it. */
 export interface BatchMeta {
   stream: string;
@@ -18,8 +34,16 @@ export interface BatchMeta {
   bytes: number;
   records: number;
   chunks: number;
-  /** Object key fixed by the first delivery attempt, reused by every retry. */
-  objectKey: string | undefined;
+  /**
+   * The delivery plan (JSON, see `streams/delivery-plan.ts`) fixed by the first delivery
+   * attempt; every retry uses it.
+   */
+  plan: string | undefined;
+  /**
+   * The object key a first attempt fixed before delivery plans existed (field `objectKey`): a
+   * batch attempted before an upgrade keeps its key.
+   */
+  legacyObjectKey: string | undefined;
   /** Set once the batch is dead-lettered. */
   deadAtMs: number | undefined;
 }
@@ -43,7 +67,8 @@ export class BatchStore {
       bytes: Number(h.bytes),
       records: Number(h.records),
       chunks: Number(h.chunks),
-      objectKey: h.objectKey,
+      plan: h.plan,
+      legacyObjectKey: h.objectKey,
       deadAtMs: h.deadAtMs === undefined ? undefined : Number(h.deadAtMs),
     };
   }
@@ -59,20 +84,26 @@ export class BatchStore {
   }
 
   /**
-   * Fixes the batch's object key on its first attempt; later attempts get the same key back,
-   * so a retry after a crash overwrites the object instead of writing a second one.
+   * Fixes the batch's delivery plan on its first attempt; later attempts get the same plan
+   * back, so a retry (after a crash, a lost response or an UpdateDestination) rewrites the same
+   * object instead of writing a second one elsewhere.
+   *
+   * @param proposed - The serialized plan to store when the batch has none yet.
+   * @returns The stored plan, or undefined when the batch no longer exists (delivered).
    */
-  async claimObjectKey(meta: BatchMeta, proposed: string): Promise<string> {
-    const key = batchKeys(meta.stream, meta.id).meta;
-    const [, stored] = (await this.redis
-      .multi()
-      .hsetnx(key, 'objectKey', proposed)
-      .hget(key, 'objectKey')
-      .exec()) as [[null, number], [null, string | null]];
-    return stored[1] ?? proposed;
+  async claimPlan(meta: BatchMeta, proposed: string): Promise<string | undefined> {
+    const stored = (await claimPlanScript.run(
+      this.redis,
+      [batchKeys(meta.stream, meta.id).meta],
+      [proposed],
+    )) as string | null;
+    return stored ?? undefined;
   }
 
-  /** The batch is delivered: delete its data and release its backlog. Idempotent. */
+  /**
+   * The batch is delivered: delete its data and release its backlog (records, payload bytes and
+   * the stored bytes its appends counted). Idempotent.
+   */
   async complete(stream: string, batchId: string): Promise<boolean> {
     const keys = streamKeys(stream);
     const removed = await completeScript.run(
@@ -83,7 +114,10 @@ export class BatchStore {
     return removed === 1;
   }
 
-  /** The batch's retention ended: keep it, with its reason, in the stream's dead set. */
+  /**
+   * The batch's retention ended: keep it, with its reason, in the stream's dead set, and
+   * release its backlog as {@link complete} does.
+   */
   async deadLetter(stream: string, batchId: string, reason: string, nowMs: number) {
     const keys = streamKeys(stream);
     const moved = await deadLetterScript.run(

@@ -1,9 +1,15 @@
 import type { Job } from 'bullmq';
 import type { Logger } from '../telemetry/logger.js';
 import type { StreamRegistry } from '../streams/registry.js';
-import { deliveryTargetOf } from '../config/stream-definition.js';
+import { deliveryTargetOf, type StreamDefinition } from '../config/stream-definition.js';
 import type { S3Destination } from '../destinations/s3/s3-destination.js';
-import type { BatchStore } from './batch-store.js';
+import type { DeliveryOutcome } from '../destinations/outcome.js';
+import {
+  parseDeliveryPlan,
+  serializeDeliveryPlan,
+  type DeliveryPlan,
+} from '../streams/delivery-plan.js';
+import type { BatchMeta, BatchStore } from './batch-store.js';
 import type { DeliveryJobData } from './delivery-queues.js';
 
 /** What the driver needs. */
@@ -48,7 +54,12 @@ export class DeliveryDriver {
       // A stream is removed only once drained, so this is an operator deleting keys by hand.
       throw new RetryableDeliveryError(`stream ${stream} has no definition`);
     }
-    const outcome = await this.deps.s3.deliver(deliveryTargetOf(definition), meta);
+    const fixed = await this.fixPlan(meta, definition);
+    if (fixed === undefined) return 'already delivered';
+    const outcome: DeliveryOutcome =
+      'problem' in fixed
+        ? { kind: 'permanent', reason: fixed.problem }
+        : await this.deps.s3.deliver(fixed.plan, meta);
     if (outcome.kind === 'delivered') {
       await batches.complete(stream, batchId);
       return `delivered to ${outcome.location}`;
@@ -68,4 +79,38 @@ export class DeliveryDriver {
     }
     throw new RetryableDeliveryError(outcome.reason);
   }
+
+  /**
+   * The batch's delivery plan: the stored one, or, on the first attempt, one made from the
+   * stream's current destination and stored before anything is written. Only the stored plan
+   * is ever used, so an attempt racing another one still writes what the first claim fixed.
+   *
+   * @returns The plan; a problem no retry can fix; or undefined when the batch is gone.
+   */
+  private async fixPlan(
+    meta: BatchMeta,
+    definition: StreamDefinition,
+  ): Promise<{ plan: DeliveryPlan } | { problem: string } | undefined> {
+    let stored = meta.plan;
+    if (stored === undefined) {
+      let proposed: DeliveryPlan;
+      try {
+        proposed = this.deps.s3.plan(deliveryTargetOf(definition), meta);
+      } catch (error) {
+        return { problem: `cannot name the object: ${describe(error)}` };
+      }
+      stored = await this.deps.batches.claimPlan(meta, serializeDeliveryPlan(proposed));
+      if (stored === undefined) return undefined;
+    }
+    try {
+      return { plan: parseDeliveryPlan(stored) };
+    } catch (error) {
+      return { problem: describe(error) };
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
 }

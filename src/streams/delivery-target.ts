@@ -1,7 +1,8 @@
 /**
  * What delivery needs to know about a stream's S3 destination, derived from the stored
  * definition by `deliveryTargetOf` (in `stream-definition.ts`). Delivery code depends on this
- * narrow view, not on the full Firehose configuration shape.
+ * narrow view, not on the full Firehose configuration shape. It is read only for a batch's
+ * first delivery attempt, which turns it into the batch's fixed plan (`delivery-plan.ts`).
  */
 export interface S3DeliveryTarget {
   /** Delivery stream name (part of every object name). */

@@ -181,16 +181,19 @@ describe('BatchStore', () => {
     expect(await redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe('0');
   });
 
-  it('fixes the object key on the first claim', async () => {
+  it('fixes the delivery plan on the first claim, and claims nothing for a gone batch', async () => {
     const { buffer } = recordingBuffer();
     const store = new BatchStore(redis);
     const stream = await declareStream(1, 60_000);
     const result = await append(buffer, stream, 5, 'x');
     if (result.kind !== 'stored') throw new Error('not stored');
     const meta = (await store.getMeta(stream, result.batchId))!;
-    expect(await store.claimObjectKey(meta, 'first/key')).toBe('first/key');
-    expect(await store.claimObjectKey(meta, 'second/key')).toBe('first/key');
-    expect((await store.getMeta(stream, result.batchId))?.objectKey).toBe('first/key');
+    expect(await store.claimPlan(meta, 'first plan')).toBe('first plan');
+    expect(await store.claimPlan(meta, 'second plan')).toBe('first plan');
+    expect((await store.getMeta(stream, result.batchId))?.plan).toBe('first plan');
+    await store.complete(stream, result.batchId);
+    expect(await store.claimPlan(meta, 'late plan')).toBeUndefined();
+    expect(await redis.exists(batchKeys(stream, result.batchId).meta)).toBe(0);
   });
 });
 

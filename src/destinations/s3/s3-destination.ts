@@ -2,21 +2,18 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { BatchMeta, BatchStore } from '../../delivery/batch-store.js';
+import type { S3DeliveryPlan } from '../../streams/delivery-plan.js';
 import type { S3DeliveryTarget } from '../../streams/delivery-target.js';
 import type { ObjectStore } from '../object-store.js';
 import type { DeliveryOutcome } from '../outcome.js';
-import { buildObjectKey } from './object-key.js';
-
-/** `Content-Encoding` per compression format, as Firehose sets it on objects. */
-const CONTENT_ENCODING: Record<S3DeliveryTarget['compression'], string | undefined> = {
-  UNCOMPRESSED: undefined,
-  GZIP: 'gzip',
-};
+import { planS3Delivery } from './s3-plan.js';
 
 /**
  * Delivers a batch as one object: records concatenated byte for byte (Firehose adds no
- * delimiter), compressed as configured, under Firehose's key layout. The key is fixed on the
- * first attempt, so retries overwrite rather than duplicate.
+ * delimiter), compressed as configured, under Firehose's key layout. Where and how is decided
+ * once, by {@link plan} on the first attempt; the driver stores that plan with the batch and
+ * every attempt carries out the stored one, so retries overwrite rather than duplicate, even
+ * across an UpdateDestination.
  */
 export class S3Destination {
   constructor(
@@ -25,42 +22,41 @@ export class S3Destination {
   ) {}
 
   /**
-   * One delivery attempt of `meta` to `target`, classified. Redis errors are thrown, not
+   * The plan for the first attempt of `meta` to the destination as it is now (keeping a key
+   * fixed by an older version, if any).
+   *
+   * @throws Error when no object key can be made (a permanent failure).
+   */
+  plan(target: S3DeliveryTarget, meta: BatchMeta): S3DeliveryPlan {
+    return planS3Delivery(
+      target,
+      { batchId: meta.id, firstArrivalMs: meta.firstArrivalMs },
+      meta.legacyObjectKey,
+    );
+  }
+
+  /**
+   * One delivery attempt of `meta` as `plan` says, classified. Redis errors are thrown, not
    * classified: the driver's job then fails and is retried like any other attempt.
    */
-  async deliver(target: S3DeliveryTarget, meta: BatchMeta): Promise<DeliveryOutcome> {
-    let proposed = meta.objectKey;
-    try {
-      proposed ??= buildObjectKey(target, {
-        batchId: meta.id,
-        firstArrivalMs: meta.firstArrivalMs,
-      });
-    } catch (error) {
-      return { kind: 'permanent', reason: `cannot name the object: ${describe(error)}` };
-    }
-    const key = await this.batches.claimObjectKey(meta, proposed);
+  async deliver(plan: S3DeliveryPlan, meta: BatchMeta): Promise<DeliveryOutcome> {
+    const { bucket, key, contentEncoding } = plan;
     const payload = Readable.from(this.concatenatedChunks(meta), { objectMode: false });
-    const encoding = CONTENT_ENCODING[target.compression];
-    const gzip = encoding === 'gzip' ? createGzip() : undefined;
+    const gzip = plan.compression === 'GZIP' ? createGzip() : undefined;
     const compressing = gzip ? pipeline(payload, gzip) : undefined;
     try {
-      await this.store.put({
-        bucket: target.bucket,
-        key,
-        body: gzip ?? payload,
-        contentEncoding: encoding,
-      });
+      await this.store.put({ bucket, key, body: gzip ?? payload, contentEncoding });
       await compressing;
     } catch (error) {
       payload.destroy();
       gzip?.destroy();
       await compressing?.catch(() => undefined);
-      const reason = `S3 PutObject s3://${target.bucket}/${key} failed: ${describe(error)}`;
+      const reason = `S3 PutObject s3://${bucket}/${key} failed: ${describe(error)}`;
       return this.store.isPermanent(error)
         ? { kind: 'permanent', reason }
         : { kind: 'retry', reason };
     }
-    return { kind: 'delivered', location: `s3://${target.bucket}/${key}` };
+    return { kind: 'delivered', location: `s3://${bucket}/${key}` };
   }
 
   /** One buffer per stored chunk: large writes keep compression and uploads efficient. */
