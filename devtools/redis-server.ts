@@ -1,4 +1,6 @@
-import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Child, raceTimeout, removeTempDir, tempDirUntilExit } from './children.js';
@@ -19,11 +21,28 @@ export interface RedisServerOptions {
   maxmemory?: string;
   /** Start of the temporary directory's name (default `sluice-redis-`). */
   dirPrefix?: string;
+  /** Serve TLS only (`rediss://`), no plain port. */
+  tls?: RedisTlsFiles;
+}
+
+/** PEM files for a TLS-only redis-server (see {@link RedisServerOptions.tls}). */
+export interface RedisTlsFiles {
+  /** The server's certificate; it must name 127.0.0.1. */
+  cert: string;
+  /** The certificate's private key. */
+  key: string;
+  /** CA that signed `cert`, and that client certificates must be signed by. */
+  ca: string;
+  /**
+   * Require a client certificate (`tls-auth-clients yes`; default no). The helper's own PING
+   * then presents `cert`, which must allow client authentication too.
+   */
+  authClients?: boolean;
 }
 
 /** A private `redis-server` started by {@link startRedisServer}. */
 export interface RedisServer {
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>`, or `rediss://…` with {@link RedisServerOptions.tls}. */
   readonly url: string;
   readonly port: number;
   /** The server's own working directory (append-only files live here). */
@@ -77,9 +96,26 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ...(options.maxmemoryPolicy ? ['--maxmemory-policy', options.maxmemoryPolicy] : []),
     ...(options.maxmemory ? ['--maxmemory', options.maxmemory] : []),
   ];
+  const tls = options.tls;
+  const portArgs = (port: number): string[] =>
+    tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          tls.cert,
+          '--tls-key-file',
+          tls.key,
+          '--tls-ca-cert-file',
+          tls.ca,
+          '--tls-auth-clients',
+          tls.authClients ? 'yes' : 'no',
+        ]
+      : ['--port', String(port)];
   const args = (port: number): string[] => [
-    '--port',
-    String(port),
+    ...portArgs(port),
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -104,7 +140,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         }
         throw new Error(`redis-server on port ${port} exited during start:\n${child.logs()}`);
       }
-      if (await answersPing(port)) return child;
+      if (await answersPing(port, tls)) return child;
       await sleep(50);
     }
     await child.stop(0);
@@ -132,7 +168,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   let child: Child = current;
   let stopped = false;
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
 
   return {
     url,
@@ -167,13 +203,20 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 }
 
 /**
- * One PING over a raw socket. A raw socket, not a client library, because a client would keep
- * reconnecting in the background while the server is still starting.
+ * One PING over a raw socket (TLS with `tls`). A raw socket, not a client library, because a
+ * client would keep reconnecting in the background while the server is still starting.
  * `+PONG` only: a server still loading its append-only file answers `-LOADING`.
  */
-async function answersPing(port: number): Promise<boolean> {
+async function answersPing(port: number, tls?: RedisTlsFiles): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket: Socket = tls
+      ? tlsConnect({
+          host: '127.0.0.1',
+          port,
+          ca: readFileSync(tls.ca),
+          ...(tls.authClients ? { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : {}),
+        })
+      : connect({ host: '127.0.0.1', port });
     let reply = '';
     const done = (ok: boolean): void => {
       socket.destroy();
@@ -181,7 +224,7 @@ async function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(1_000, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString('latin1');
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));

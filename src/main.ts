@@ -1,78 +1,123 @@
-import { loadSettings, SettingsError } from './config/env.js';
+import { loadSettings, settingSecrets, SettingsError } from './config/env.js';
+import { loadTls } from './config/tls.js';
+import { ProcessLifecycle } from './lifecycle/process-lifecycle.js';
 import {
+  identifyRedis,
   isLoopbackRedis,
   redisServerAvailable,
   startEmbeddedRedis,
-  stopEmbeddedRedis,
 } from './redis/embedded-redis.js';
-import { redisAnswers } from './redis/connect.js';
+import { redisProbe } from './redis/connect.js';
+import { redisTlsAdvice } from './redis/tls-advice.js';
 import { startService } from './service.js';
 import { createLogger } from './telemetry/logger.js';
+import { Redactor, redactUrlCredentials } from './telemetry/redact.js';
+
+/**
+ * Everything the process writes passes this, so no credential from the settings reaches a
+ * terminal or a log, whichever path a message takes (see telemetry/redact.ts).
+ */
+const redactor = new Redactor(settingSecrets(process.env));
+
+/** Writes a message for a person to stderr. */
+function say(message: string): void {
+  process.stderr.write(redactor.redact(`sluice: ${message}\n`));
+}
+
+/** Set once settings are read; from then on every way out goes through it. */
+let lifecycle: ProcessLifecycle | undefined;
+
+/** A Redis that answers but refuses the credentials in the URL (or wants some). */
+function isAuthFailure(error: Error): boolean {
+  return /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(error.message);
+}
 
 /**
  * Process entry: settings → Redis (started locally when allowed and needed) → service;
- * SIGTERM/SIGINT → ordered shutdown. Exits non-zero with a plain message when it cannot start.
+ * SIGTERM/SIGINT → ordered shutdown (see lifecycle/process-lifecycle.ts). Exits non-zero with a
+ * plain message when it cannot start, stopping whatever it started.
  */
 async function main(): Promise<void> {
   let settings;
+  let tls;
   try {
     settings = loadSettings();
+    tls = loadTls(settings);
   } catch (error) {
     if (error instanceof SettingsError) {
-      process.stderr.write(`sluice: ${error.message}\n`);
+      say(error.message);
       process.exit(2);
     }
     throw error;
   }
-  const log = createLogger(settings.SLUICE_LOG_LEVEL);
+  const log = createLogger(settings.SLUICE_LOG_LEVEL, redactor);
+  const running = new ProcessLifecycle(log, settings.SLUICE_SHUTDOWN_TIMEOUT_MS, say);
+  lifecycle = running;
+  running.install();
   const url = settings.SLUICE_REDIS_URL;
+  const shownUrl = redactUrlCredentials(url);
 
-  let embeddedRedis = false;
-  if (!(await redisAnswers(url))) {
-    const canStart = settings.SLUICE_REDIS_AUTOSTART && isLoopbackRedis(url);
-    if (canStart && redisServerAvailable()) {
-      const started = await startEmbeddedRedis(url, settings.SLUICE_DATA_DIR);
-      embeddedRedis = true;
+  const failure = await redisProbe(url, undefined, tls.redis);
+  if (failure === undefined) {
+    // A Redis in Sluice's own data directory is one an earlier Sluice started.
+    const found =
+      isLoopbackRedis(url) && !tls.redis
+        ? await identifyRedis(url, settings.SLUICE_DATA_DIR)
+        : { kind: 'external' as const };
+    if (found.kind === 'left-running') {
+      running.ownRedis(found.redis);
+      log.warn(
+        { redis: shownUrl, dir: found.redis.dir },
+        'found the redis-server an earlier Sluice run started still running (that run was killed before it could stop it): using it, and stopping it at exit',
+      );
+    } else if (found.kind === 'shared') {
       log.info(
-        { redis: url, dir: started.dir, log: started.logFile },
-        'no Redis answered, so Sluice started redis-server itself (append-only file on)',
+        { redis: shownUrl, dir: found.dir },
+        'using the redis-server another running Sluice process started in this data directory; that process stops it',
+      );
+    }
+  } else if (isAuthFailure(failure)) {
+    return running.failStart(
+      `Redis at ${shownUrl} refused the credentials in SLUICE_REDIS_URL (${failure.message}). Fix: put its password in SLUICE_REDIS_URL (redis://:PASSWORD@host:port, or redis://USER:PASSWORD@host:port with Redis ACLs).`,
+    );
+  } else {
+    // Never for rediss://: the Redis started here speaks no TLS.
+    const canStart = settings.SLUICE_REDIS_AUTOSTART && isLoopbackRedis(url) && !tls.redis;
+    const tlsAdvice = tls.redis ? redisTlsAdvice(failure) : undefined;
+    if (canStart && redisServerAvailable()) {
+      const started = await startEmbeddedRedis(url, settings.SLUICE_DATA_DIR, {
+        onSpawned: (redis) => running.ownRedis(redis),
+      });
+      log.info(
+        { redis: shownUrl, dir: started.dir, log: started.logFile, redisPid: started.pid },
+        'no Redis answered, so Sluice started redis-server itself (append-only file on); it stops it at exit',
+      );
+    } else if (tlsAdvice) {
+      return running.failStart(
+        `the TLS connection to Redis at ${shownUrl} failed: ${failure.message}. ${tlsAdvice}`,
       );
     } else {
-      process.stderr.write(
-        `sluice: no Redis answers at ${url}. ${
+      return running.failStart(
+        `no Redis answers at ${shownUrl}. ${
           canStart
             ? 'Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) and Sluice will start it, or'
             : 'Start Redis there, or'
-        } set SLUICE_REDIS_URL to a running Redis (docker compose up redis starts one).\n`,
+        } set SLUICE_REDIS_URL to a running Redis (docker compose up redis starts one).`,
       );
-      process.exit(1);
     }
   }
 
-  const service = await startService(settings, log);
-  let signalled = false;
-  const shutdown = (signal: string) => {
-    if (signalled) return;
-    signalled = true;
-    log.info({ signal }, 'shutting down');
-    service
-      .stop()
-      // The Redis Sluice started goes with it on a clean exit; after a crash it stays up
-      // and the next start finds it, records and all.
-      .then(() => (embeddedRedis ? stopEmbeddedRedis(url) : undefined))
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  running.serve(await startService(settings, log, tls));
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  const message = error instanceof Error ? error.message : String(error);
+  // Settings that only turn out invalid while starting (a keys file, say) exit as invalid ones.
+  const code = error instanceof SettingsError ? 2 : 1;
+  if (lifecycle) {
+    void lifecycle.failStart(message, code);
+  } else {
+    say(message);
+    process.exit(code);
+  }
 });

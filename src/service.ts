@@ -5,6 +5,10 @@ import { SealTicker } from './buffer/seal-ticker.js';
 import { Sweeper } from './buffer/sweeper.js';
 import type { Settings } from './config/env.js';
 import { applyStreamsFile } from './config/streams-file.js';
+import { loadAccessKeys } from './api/auth/access-keys.js';
+import { SigV4Verifier } from './api/auth/sigv4-verifier.js';
+import { isLoopbackHost } from './api/auth/loopback.js';
+import { loadTls, type TlsMaterial } from './config/tls.js';
 import { BatchStore } from './delivery/batch-store.js';
 import { DeliveryQueues } from './delivery/delivery-queues.js';
 import { DeliveryDriver } from './delivery/driver.js';
@@ -17,15 +21,27 @@ import { closeRedis, connectRedis, openRedis } from './redis/connect.js';
 import { checkRedis } from './redis/redis-checks.js';
 import { StreamRegistry } from './streams/registry.js';
 import type { Logger } from './telemetry/logger.js';
+import { redactUrlCredentials } from './telemetry/redact.js';
+import { remaining, TIMED_OUT, withinTime } from './lifecycle/time-limit.js';
 import { join } from 'node:path';
 
 /** A running Sluice process. */
 export interface Service {
   /** The API's base URL, when this process serves the API. */
   url: string | undefined;
-  /** Stops accepting, finishes in-flight work (bounded by the shutdown timeout), disconnects. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting, finishes in-flight work, disconnects; done by `deadline` (a `Date.now()`
+   * value; `SLUICE_SHUTDOWN_TIMEOUT_MS` from now by default) whatever is stuck, abandoning
+   * work that is still running then (it is in Redis, and is picked up again).
+   */
+  stop(deadline?: number): Promise<void>;
 }
+
+/**
+ * Part of the shutdown budget kept for closing connections once requests and deliveries are no
+ * longer waited for (at most a quarter of the budget).
+ */
+const CLOSE_RESERVE_MS = 1_000;
 
 /** Where S3 deliveries go, from `SLUICE_S3_ENDPOINT`. */
 export function objectStoreFor(settings: Settings): ObjectStore {
@@ -39,11 +55,46 @@ export function objectStoreFor(settings: Settings): ObjectStore {
 }
 
 /**
+ * The API's request authentication from the settings: a SigV4 verifier over the configured
+ * access keys, or none (with a warning when the API is reachable from other machines).
+ *
+ * @throws SettingsError when the keys setting or file is invalid.
+ */
+async function apiAuth(settings: Settings, log: Logger): Promise<SigV4Verifier | undefined> {
+  const keys = await loadAccessKeys(settings);
+  if (keys.size === 0) {
+    if (!isLoopbackHost(settings.SLUICE_HOST)) {
+      log.warn(
+        { host: settings.SLUICE_HOST },
+        'the Firehose API accepts requests from other machines without authentication: set SLUICE_ACCESS_KEYS or SLUICE_ACCESS_KEYS_FILE (see docs/authentication.md)',
+      );
+    }
+    return undefined;
+  }
+  const region = settings.SLUICE_AUTH_ENFORCE_REGION ? settings.SLUICE_REGION : undefined;
+  // Key ids only: they are how a user tells which setting took effect; secrets never.
+  log.info(
+    { accessKeyIds: [...keys.keys()], region: region ?? 'any' },
+    'API requests must be signed (SigV4)',
+  );
+  return new SigV4Verifier({ keys, region });
+}
+
+/**
  * The composition root: wires Redis, the registry, the buffer, the API and the delivery
  * workers for the configured role, and starts them. Redis must already answer (see main.ts).
+ *
+ * @param tls - the TLS files the settings name, as main.ts already read them; read here when
+ *   not given.
  */
-export async function startService(settings: Settings, log: Logger): Promise<Service> {
-  const redis = openRedis(settings.SLUICE_REDIS_URL);
+export async function startService(
+  settings: Settings,
+  log: Logger,
+  tls: TlsMaterial = loadTls(settings),
+): Promise<Service> {
+  // Before Redis: a bad keys setting stops the start at once, with nothing to undo.
+  const auth = settings.SLUICE_ROLE === 'worker' ? undefined : await apiAuth(settings, log);
+  const redis = openRedis(settings.SLUICE_REDIS_URL, tls.redis);
   redis.commands.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   redis.queue.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   await connectRedis(redis);
@@ -76,7 +127,11 @@ export async function startService(settings: Settings, log: Logger): Promise<Ser
   let ticker: SealTicker | undefined;
   let url: string | undefined;
   if (serveApi) {
-    app = buildApp({ settings, redis: redis.commands, registry, buffer, log });
+    app = buildApp(
+      { settings, redis: redis.commands, registry, buffer, log, auth },
+      { https: tls.api },
+    );
+    // https://… when serving HTTPS: fastify names the scheme by its https option.
     url = await app.listen({ host: settings.SLUICE_HOST, port: settings.SLUICE_PORT });
     ticker = new SealTicker(buffer, streamNames, settings.SLUICE_SEAL_TICK_MS, log);
     ticker.start();
@@ -114,26 +169,31 @@ export async function startService(settings: Settings, log: Logger): Promise<Ser
     {
       role: settings.SLUICE_ROLE,
       url,
-      redis: settings.SLUICE_REDIS_URL,
-      s3: objectStore?.description,
+      redis: redactUrlCredentials(settings.SLUICE_REDIS_URL),
+      s3: objectStore && redactUrlCredentials(objectStore.description),
     },
     'sluice started',
   );
 
   let stopping: Promise<void> | undefined;
-  const stop = async () => {
+  const stop = async (deadline: number) => {
+    // Requests and deliveries get the time left less a reserve, so that closing the
+    // connections (and main.ts stopping an embedded Redis) still fits before the deadline.
+    const workUntil = deadline - Math.min(CLOSE_RESERVE_MS, Math.floor(remaining(deadline) / 4));
     // Order: stop taking records, then stop sealing, then let deliveries finish, then close.
-    await app?.close();
-    await ticker?.stop();
-    await sweeper?.stop();
-    await workers?.close(settings.SLUICE_SHUTDOWN_TIMEOUT_MS);
-    await queues.close();
-    await objectStore?.close();
-    await closeRedis(redis);
+    // Every wait is bounded: with Redis unreachable, any of them may never end by itself.
+    if (app && (await withinTime(app.close(), remaining(workUntil))) === TIMED_OUT) {
+      log.warn('API requests still being handled at shutdown were not waited for');
+    }
+    await withinTime(Promise.all([ticker?.stop(), sweeper?.stop()]), remaining(workUntil));
+    await workers?.close(remaining(workUntil));
+    await withinTime(Promise.all([queues.close(), objectStore?.close()]), remaining(deadline));
+    await closeRedis(redis, Math.min(CLOSE_RESERVE_MS, remaining(deadline)));
     log.info('sluice stopped');
   };
   return {
     url,
-    stop: () => (stopping ??= stop()),
+    stop: (deadline = Date.now() + settings.SLUICE_SHUTDOWN_TIMEOUT_MS) =>
+      (stopping ??= stop(deadline)),
   };
 }

@@ -1,9 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { ApiTls } from '../config/tls.js';
 import { FirehoseError } from '../errors/catalogue.js';
 import type { ApiContext } from './context.js';
+import { applyConnectionLimits } from './connection-limits.js';
+import { decodeContentEncoding } from './content-encoding.js';
 import { toFirehoseError } from './error-reply.js';
 import { FAST_BODY_READERS, OPERATIONS, TARGET_PREFIX } from './firehose/operations.js';
+import { MAX_NESTING_DEPTH, nestingTooDeepError, nestsDeeperThan } from './json-nesting.js';
+import { renderValue } from './validation.js';
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 /**
@@ -15,52 +26,70 @@ const BODY_LIMIT = 16 * 1024 * 1024;
 
 /**
  * The parsed body, or the reason it could not be parsed (answered by the route), with the
- * bytes exactly as received (request signatures cover them).
+ * bytes exactly as received, still compressed if the request has a Content-Encoding (request
+ * signatures cover them).
  */
 export type ParsedBody = { raw: Buffer } & (
   { ok: true; value: Record<string, unknown> } | { ok: false; error: FirehoseError }
 );
 
+/** How {@link buildApp} serves, beyond what the handlers need ({@link ApiContext}). */
+export interface AppOptions {
+  /** Certificate and key to serve HTTPS with; plain HTTP without. */
+  https?: ApiTls | undefined;
+}
+
 /**
  * Builds the Firehose API (AWS JSON 1.1: `POST /`, operation in `X-Amz-Target`) without
  * listening. `GET /health` answers 200 when Redis is reachable, 503 otherwise.
  */
-export function buildApp(ctx: ApiContext): FastifyInstance {
+export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
+    // Typed as the plain HTTP server either way: nothing here uses what only one of them has.
+    ...(options.https ? { https: options.https } : {}),
     loggerInstance: ctx.log,
     // No log line per request: the put path is hot.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     keepAliveTimeout: 65_000,
+    // The whole request, body included, must arrive within this (Fastify's default is never).
+    requestTimeout: ctx.settings.SLUICE_REQUEST_TIMEOUT_MS,
     return503OnClosing: true,
+  });
+  applyConnectionLimits(app, {
+    requestTimeoutMs: ctx.settings.SLUICE_REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: ctx.settings.SLUICE_HEADERS_TIMEOUT_MS,
+    maxConnections: ctx.settings.SLUICE_MAX_CONNECTIONS,
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
-    const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== CONTENT_TYPE && type !== 'application/x-amz-json-1.0') {
-      done(null, {
-        raw: body as Buffer,
-        ok: false,
-        error: new FirehoseError(
-          'SerializationException',
-          `Content-Type must be ${CONTENT_TYPE}, got ${type ? `'${type}'` : 'none'}`,
-        ),
-      } satisfies ParsedBody);
-      return;
-    }
-    const bytes = body as Buffer;
-    const target = request.headers['x-amz-target'];
-    const fastReader =
-      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-        ? FAST_BODY_READERS[target.slice(TARGET_PREFIX.length)]
-        : undefined;
-    const fast = fastReader?.(bytes);
-    done(null, {
-      raw: bytes,
-      ...(fast ? { ok: true, value: fast } : parseJsonObject(bytes.toString('utf8'))),
-    } satisfies ParsedBody);
-  });
+  // Fastify answers an unparseable Content-Type itself, before this parser (see the error
+  // handler); a missing one with an empty body skips it (see the route).
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer' },
+    async (request: FastifyRequest, body: Buffer): Promise<ParsedBody> =>
+      readBody(request.headers, body),
+  );
+
+  // Before any operation reads the body; GET /health stays open for load balancers.
+  const auth = ctx.auth;
+  if (auth) {
+    app.addHook('preHandler', async (request, reply) => {
+      if (request.routeOptions.url === '/health') return;
+      try {
+        await auth.verify({
+          method: request.method,
+          url: request.url,
+          headers: request.headers,
+          body: (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0),
+        });
+      } catch (error) {
+        void reply.header('x-amzn-RequestId', randomUUID());
+        return sendError(reply, error, ctx);
+      }
+    });
+  }
 
   app.get('/health', async (_request, reply) => {
     try {
@@ -78,17 +107,20 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
       const target = request.headers['x-amz-target'];
       const operation =
         typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-          ? OPERATIONS[target.slice(TARGET_PREFIX.length)]
+          ? OPERATIONS.get(target.slice(TARGET_PREFIX.length))
           : undefined;
       if (!operation) {
         throw new FirehoseError(
           'UnknownOperationException',
           typeof target === 'string'
-            ? `Unknown operation ${target}`
+            ? `Unknown operation ${renderValue(target)}`
             : 'Missing X-Amz-Target header: expected Firehose_20150804.<Operation>',
         );
       }
-      const body = (request.body ?? { raw: Buffer.alloc(0), ...parseJsonObject('') }) as ParsedBody;
+      // Fastify runs no parser for a request without Content-Type and without a body.
+      const body =
+        (request.body as ParsedBody | undefined) ??
+        (await readBody(request.headers, Buffer.alloc(0)));
       if (!body.ok) throw body.error;
       const result = await operation(body.value, ctx);
       return await reply.header('content-type', CONTENT_TYPE).send(jsonBody(result));
@@ -108,7 +140,7 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
     ),
   );
 
-  app.setErrorHandler(async (error, _request, reply) => {
+  app.setErrorHandler(async (error, request, reply) => {
     const code = (error as { code?: string }).code;
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return sendError(
@@ -119,6 +151,9 @@ export function buildApp(ctx: ApiContext): FastifyInstance {
         ),
         ctx,
       );
+    }
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendError(reply, contentTypeError(request.headers['content-type']), ctx);
     }
     return sendError(reply, error, ctx);
   });
@@ -134,7 +169,47 @@ function jsonBody(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-function parseJsonObject(body: string): DistributiveOmit<ParsedBody, 'raw'> {
+/**
+ * Reads a request body as Firehose does: checks the Content-Type, undoes a Content-Encoding
+ * (at most {@link BODY_LIMIT} bytes decoded), then parses the JSON object, fast for the usual
+ * PutRecordBatch body. A problem with the request is the result's `error`, not a throw: the
+ * route answers it after any authentication. `raw` stays the bytes as received, which request
+ * signatures cover.
+ */
+async function readBody(headers: IncomingHttpHeaders, received: Buffer): Promise<ParsedBody> {
+  const type = headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== CONTENT_TYPE && type !== 'application/x-amz-json-1.0') {
+    return { raw: received, ok: false, error: contentTypeError(headers['content-type']) };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await decodeContentEncoding(headers['content-encoding'], received, BODY_LIMIT);
+  } catch (error) {
+    if (error instanceof FirehoseError) return { raw: received, ok: false, error };
+    throw error;
+  }
+  const target = headers['x-amz-target'];
+  const fastReader =
+    typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+      ? FAST_BODY_READERS.get(target.slice(TARGET_PREFIX.length))
+      : undefined;
+  const fast = fastReader?.(bytes);
+  return { raw: received, ...(fast ? { ok: true, value: fast } : parseJsonObject(bytes)) };
+}
+
+/** The SerializationException for a missing, unparseable or other Content-Type. */
+function contentTypeError(header: string | undefined): FirehoseError {
+  return new FirehoseError(
+    'SerializationException',
+    `Content-Type must be ${CONTENT_TYPE}, got ${header === undefined ? 'none' : `'${renderValue(header)}'`}`,
+  );
+}
+
+function parseJsonObject(bytes: Buffer): DistributiveOmit<ParsedBody, 'raw'> {
+  // Checked on the bytes first: JSON.parse itself copes with any depth, but would build the
+  // whole structure, and later steps walk it recursively.
+  if (nestsDeeperThan(bytes, MAX_NESTING_DEPTH)) return { ok: false, error: nestingTooDeepError() };
+  const body = bytes.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(body === '' ? '{}' : body);

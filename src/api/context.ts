@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Settings } from '../config/env.js';
 import type { StreamRegistry } from '../streams/registry.js';
 import type { RecordBuffer } from '../buffer/record-buffer.js';
+import type { SigV4Verifier } from './auth/sigv4-verifier.js';
 
 /** What every Firehose operation handler may use. Built once by the service. */
 export interface ApiContext {
@@ -12,6 +13,11 @@ export interface ApiContext {
   registry: StreamRegistry;
   buffer: RecordBuffer;
   log: FastifyBaseLogger;
+  /**
+   * Checks every API request's SigV4 signature when access keys are configured; absent, the
+   * API answers unauthenticated requests (`SLUICE_ACCESS_KEYS` unset).
+   */
+  auth?: SigV4Verifier | undefined;
 }
 
 /**

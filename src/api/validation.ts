@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FirehoseError } from '../errors/catalogue.js';
+import { MAX_NESTING_DEPTH, nestingTooDeepError } from './json-nesting.js';
 
 /**
  * Input validation with Firehose's error semantics.
@@ -13,7 +14,9 @@ import { FirehoseError } from '../errors/catalogue.js';
  *    `2 validation errors detected: Value '…' at 'a.b' failed to satisfy constraint: Member must …; …`.
  *
  * Semantic rules (InvalidArgumentException) are the caller's business and run after both.
- * Unknown members are ignored and JSON `null` counts as "absent", as on AWS.
+ * Unknown members are ignored and JSON `null` counts as "absent", as on AWS. Members named
+ * `__proto__`, `constructor` or `prototype` are ignored too, and input nested deeper than
+ * `MAX_NESTING_DEPTH` is refused with `SerializationException`.
  */
 
 /** One violated model constraint, as it appears in a ValidationException message. */
@@ -156,14 +159,15 @@ export const jsonObject = z.record(z.string(), z.unknown());
  * @param rootPath - rendered path of `input` inside the request, prefixed to every path.
  * @returns the parsed value: unknown members dropped, nulls treated as absent.
  * @throws FirehoseError `SerializationException` for a member of the wrong JSON type (the
- *   first one found), else `ValidationException` listing every violated constraint.
+ *   first one found) or input nested deeper than `MAX_NESTING_DEPTH`, else
+ *   `ValidationException` listing every violated constraint.
  */
 export function parseInput<S extends z.ZodType>(
   schema: S,
   input: unknown,
   rootPath?: string,
 ): z.output<S> {
-  const cleaned = withoutNullMembers(input);
+  const cleaned = withoutNullMembers(input, 1);
   const wrongType = findWrongType(schema, cleaned, []);
   if (wrongType) throw serializationError(wrongType, rootPath);
   const result = schema.safeParse(cleaned);
@@ -244,19 +248,30 @@ function expectedOf(issue: z.core.$ZodIssue): string {
 }
 
 /**
- * Drops object members whose value is JSON `null` (AWS treats them as absent). `null` list
- * items stay: they are reported as "Member must not be null" at their index.
+ * Member names never read from input: they name JavaScript's object machinery, no Firehose
+ * member is called so, and `JSON.parse` keeps `"__proto__"` as an own member, which copied with
+ * `out[k] = v` would replace `out`'s prototype and act as hidden input. They are dropped like
+ * any unknown member.
  */
-function withoutNullMembers(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNullMembers);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (v !== null) out[k] = withoutNullMembers(v);
-    }
-    return out;
+const IGNORED_MEMBERS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Copies the input without the members AWS treats as absent: those whose value is JSON `null`,
+ * and {@link IGNORED_MEMBERS}. `null` list items stay: they are reported as "Member must not be
+ * null" at their index. The recursion is bounded by {@link MAX_NESTING_DEPTH}.
+ *
+ * @param depth nesting level of `value`; the request itself is level 1.
+ * @throws FirehoseError `SerializationException` past {@link MAX_NESTING_DEPTH} levels.
+ */
+function withoutNullMembers(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_NESTING_DEPTH) throw nestingTooDeepError();
+  if (Array.isArray(value)) return value.map((item) => withoutNullMembers(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== null && !IGNORED_MEMBERS.has(k)) out[k] = withoutNullMembers(v, depth + 1);
   }
-  return value;
+  return out;
 }
 
 /**

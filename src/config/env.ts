@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactUrlCredentials, urlCredentials } from '../telemetry/redact.js';
 
 /**
  * Sluice's process settings, read from environment variables.
@@ -31,6 +32,16 @@ export const SETTINGS = {
     default: '4573',
     doc: 'TCP port of the Firehose API (0 picks a free port and logs it).',
   },
+  SLUICE_TLS_CERT: {
+    schema: z.string(),
+    default: '',
+    doc: 'PEM file with the certificate the Firehose API presents (then any intermediate certificates). Set it and `SLUICE_TLS_KEY` to serve HTTPS instead of HTTP (see docs/tls.md).',
+  },
+  SLUICE_TLS_KEY: {
+    schema: z.string(),
+    default: '',
+    doc: 'PEM file with the unencrypted private key of `SLUICE_TLS_CERT`. Both are read and checked once at start.',
+  },
   SLUICE_ROLE: {
     schema: z.enum(['all', 'api', 'worker']),
     default: 'all',
@@ -40,6 +51,26 @@ export const SETTINGS = {
     schema: z.url({ protocol: /^rediss?$/ }),
     default: 'redis://127.0.0.1:6379',
     doc: 'Redis that holds buffers, stream definitions and the delivery queues (`redis://` or `rediss://`).',
+  },
+  SLUICE_REDIS_TLS_CA: {
+    schema: z.string(),
+    default: '',
+    doc: "PEM file of the CA certificate(s) that signed the certificate of a `rediss://` Redis; it replaces Node's default trusted CAs. Unset: those defaults.",
+  },
+  SLUICE_REDIS_TLS_CERT: {
+    schema: z.string(),
+    default: '',
+    doc: 'PEM client certificate Sluice presents to a `rediss://` Redis that requires one (`tls-auth-clients yes`); set with `SLUICE_REDIS_TLS_KEY`.',
+  },
+  SLUICE_REDIS_TLS_KEY: {
+    schema: z.string(),
+    default: '',
+    doc: 'PEM file with the unencrypted private key of `SLUICE_REDIS_TLS_CERT`.',
+  },
+  SLUICE_REDIS_TLS_SERVERNAME: {
+    schema: z.string(),
+    default: '',
+    doc: "Name a `rediss://` Redis's certificate is checked against (and sent as SNI) when it is not the host in `SLUICE_REDIS_URL`, e.g. when connecting by IP address.",
   },
   SLUICE_REDIS_AUTOSTART: {
     schema: bool,
@@ -76,6 +107,22 @@ export const SETTINGS = {
     default: '000000000000',
     doc: 'Account id written into delivery stream ARNs and error messages.',
   },
+  SLUICE_ACCESS_KEYS: {
+    schema: z.string(),
+    default: '',
+    secret: true,
+    doc: 'Comma-separated `ACCESS_KEY_ID:SECRET` pairs. When set (or `SLUICE_ACCESS_KEYS_FILE` is), every API request must carry a valid AWS Signature Version 4 made with one of these keys, as Firehose requires (see docs/authentication.md). Unset: no authentication, and a warning at start when `SLUICE_HOST` is not a loopback address.',
+  },
+  SLUICE_ACCESS_KEYS_FILE: {
+    schema: z.string(),
+    default: '',
+    doc: 'Path of a file with one `ACCESS_KEY_ID:SECRET` pair a line (blank lines and `#` comments skipped), read once at start; the alternative to `SLUICE_ACCESS_KEYS` that keeps secrets out of the environment.',
+  },
+  SLUICE_AUTH_ENFORCE_REGION: {
+    schema: bool,
+    default: 'false',
+    doc: 'With access keys set: accept only signatures whose credential scope names `SLUICE_REGION`, as AWS does. `false` accepts any region, so clients can keep their usual region setting.',
+  },
   SLUICE_CONFIG: {
     schema: z.string(),
     default: '',
@@ -84,7 +131,7 @@ export const SETTINGS = {
   SLUICE_MAX_BACKLOG_MB: {
     schema: int(1, 1_048_576),
     default: '512',
-    doc: 'Per stream: once this many MiB are accepted but not yet delivered, puts answer "Slow down." instead of growing Redis without bound.',
+    doc: 'Per stream: once the records accepted but not yet delivered take this many MiB in Redis, puts answer "Slow down." instead of growing Redis without bound. Counted is what Redis holds, not payload alone: each request\'s framed chunk (13 bytes plus 4 per record plus the data), 64 bytes per request and 2 KiB per batch, so many tiny records reach the cap long before their data would. Dead-lettered batches leave the count.',
   },
   SLUICE_MAX_STREAMS: {
     schema: int(1, 100_000),
@@ -124,7 +171,22 @@ export const SETTINGS = {
   SLUICE_SHUTDOWN_TIMEOUT_MS: {
     schema: int(0, 3_600_000),
     default: '30000',
-    doc: 'On SIGTERM, how long in-flight deliveries may run before the process exits anyway (their batches stay in Redis and are retried).',
+    doc: 'On SIGTERM, SIGINT or SIGHUP, the longest the whole shutdown may take, even with Redis or a destination unreachable. In-flight deliveries get what is left of it after the API has closed; a delivery still running is abandoned (its batch stays in Redis and is retried). Past it the process exits with code 1; a second signal exits at once. Nothing acknowledged is lost either way (see docs/operations.md).',
+  },
+  SLUICE_REQUEST_TIMEOUT_MS: {
+    schema: int(1000, 3_600_000),
+    default: '60000',
+    doc: 'Longest time a client may take to send one whole API request, headers and body; a request still arriving then is answered 408 and its connection closed. Time spent handling the request does not count.',
+  },
+  SLUICE_HEADERS_TIMEOUT_MS: {
+    schema: int(1000, 3_600_000),
+    default: '20000',
+    doc: "Longest time a client may take to send an API request's headers (at most `SLUICE_REQUEST_TIMEOUT_MS`).",
+  },
+  SLUICE_MAX_CONNECTIONS: {
+    schema: int(1, 1_000_000),
+    default: '1000',
+    doc: 'Most client connections the API holds open at once, idle keep-alive connections included (they close after 65 s without a request); a connection beyond it is closed as soon as it is accepted.',
   },
   SLUICE_LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -167,8 +229,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       out[name] = parsed.data;
     } else {
       const why = parsed.error.issues.map((i) => i.message).join('; ');
+      // A secret's value never reaches a message (it would end up in logs and terminals),
+      // nor does the password in a URL's user-info.
+      const shown =
+        'secret' in setting && setting.secret
+          ? '(redacted)'
+          : redactUrlCredentials(JSON.stringify(value));
       problems.push(
-        `${name}=${JSON.stringify(value)}: ${why}. Fix: set ${name} to a valid value or unset it for the default (${JSON.stringify(setting.default)}). ${name} is: ${setting.doc}`,
+        `${name}=${shown}: ${why}. Fix: set ${name} to a valid value or unset it for the default (${JSON.stringify(setting.default)}). ${name} is: ${setting.doc}`,
       );
     }
   }
@@ -178,8 +246,67 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       `SLUICE_RETRY_BASE_MS (${settings.SLUICE_RETRY_BASE_MS}) is larger than SLUICE_RETRY_MAX_MS (${settings.SLUICE_RETRY_MAX_MS}). Fix: lower SLUICE_RETRY_BASE_MS or raise SLUICE_RETRY_MAX_MS.`,
     );
   }
+  if (problems.length === 0) problems.push(...tlsSettingProblems(settings));
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/**
+ * TLS settings that only work together: a certificate needs its key, and Redis TLS settings
+ * need a `rediss://` URL (with `redis://` they would be silently ignored).
+ */
+function tlsSettingProblems(settings: Settings): string[] {
+  const problems: string[] = [];
+  for (const [cert, key] of [
+    ['SLUICE_TLS_CERT', 'SLUICE_TLS_KEY'],
+    ['SLUICE_REDIS_TLS_CERT', 'SLUICE_REDIS_TLS_KEY'],
+  ] as const) {
+    if ((settings[cert] === '') !== (settings[key] === '')) {
+      const [set, unset] = settings[cert] === '' ? [key, cert] : [cert, key];
+      problems.push(
+        `${set} is set but ${unset} is not. Fix: set both (the certificate and its private key) or neither.`,
+      );
+    }
+  }
+  if (new URL(settings.SLUICE_REDIS_URL).protocol !== 'rediss:') {
+    const redisTls = (
+      [
+        'SLUICE_REDIS_TLS_CA',
+        'SLUICE_REDIS_TLS_CERT',
+        'SLUICE_REDIS_TLS_KEY',
+        'SLUICE_REDIS_TLS_SERVERNAME',
+      ] as const
+    ).filter((name) => settings[name] !== '');
+    if (redisTls.length > 0) {
+      problems.push(
+        `${redisTls.join(', ')} ${redisTls.length > 1 ? 'are' : 'is'} set but SLUICE_REDIS_URL is not a rediss:// URL, so Redis would be reached without TLS. Fix: use rediss:// in SLUICE_REDIS_URL, or unset ${redisTls.join(', ')}.`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * The secret values among `env`'s settings, for the process's output redactor: the value of
+ * each setting marked `secret` and the `SECRET` of each of its `ID:SECRET` pairs, and the
+ * password of every URL in any setting. Read from the raw environment, so that it works before
+ * (and when) the settings fail validation.
+ */
+export function settingSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
+  const secrets: string[] = [];
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    if ('secret' in setting && setting.secret) {
+      secrets.push(value);
+      for (const pair of value.split(',')) {
+        const colon = pair.indexOf(':');
+        if (colon !== -1) secrets.push(pair.slice(colon + 1).trim());
+      }
+    }
+    secrets.push(...urlCredentials(value));
+  }
+  return secrets;
 }
 
 /** The settings reference as a Markdown table, for the README. */

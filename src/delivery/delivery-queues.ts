@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import { DELIVERY_QUEUE_NAME, streamPrefix } from '../streams/keys.js';
 import type { BatchStore } from './batch-store.js';
 
@@ -14,6 +15,13 @@ export interface DeliveryJobData {
  * is only a backstop far beyond any window the settings allow.
  */
 const MAX_ATTEMPTS = 1_000_000;
+
+/**
+ * Longest wait for BullMQ to take a job. Its connection queues commands while Redis is
+ * unreachable and waits for it to return (`maxRetriesPerRequest: null`), which would hold the
+ * put that sealed the batch, the seal ticker and the sweeper, and with them the shutdown.
+ */
+const ENQUEUE_TIMEOUT_MS = 10_000;
 
 /**
  * One BullMQ queue per stream, one job per sealed batch with `jobId` = batch id, so adding the
@@ -40,9 +48,14 @@ export class DeliveryQueues {
     return queue;
   }
 
-  /** Enqueues a sealed batch, then clears it from the sweeper's list. */
+  /**
+   * Enqueues a sealed batch, then clears it from the sweeper's list.
+   *
+   * @throws Error when the queue does not take the job within {@link ENQUEUE_TIMEOUT_MS}. The
+   *   batch is durable and listed as sealed either way, so the sweeper enqueues it later.
+   */
   async enqueue(stream: string, batchId: string): Promise<void> {
-    await this.queue(stream).add(
+    const added = this.queue(stream).add(
       'deliver',
       { stream, batchId },
       {
@@ -53,6 +66,11 @@ export class DeliveryQueues {
         removeOnFail: false,
       },
     );
+    if ((await withinTime(added, ENQUEUE_TIMEOUT_MS)) === TIMED_OUT) {
+      throw new Error(
+        `enqueueing batch ${batchId} of ${stream} took over ${ENQUEUE_TIMEOUT_MS} ms; the sweeper retries it`,
+      );
+    }
     await this.store.markEnqueued(stream, batchId);
   }
 

@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { remaining, TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { StreamRegistry } from '../streams/registry.js';
 import { DELIVERY_QUEUE_NAME, streamKeys, streamPrefix } from '../streams/keys.js';
@@ -135,26 +136,23 @@ export class StreamWorkers {
   }
 
   /**
-   * Stops taking jobs and waits for in-flight deliveries. A delivery still running after
-   * `timeoutMs` is abandoned: its batch stays in Redis and another worker takes it over.
+   * Stops taking jobs and waits for in-flight deliveries, at most `timeoutMs` in all (a stream
+   * sync in progress included: with Redis unreachable it may never end). A delivery still
+   * running then is abandoned: its batch stays in Redis, and once its lock expires another
+   * worker (or this one after a restart) takes it over.
    */
   async close(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.syncing;
+    // A sync in progress sees `closed` before creating any further worker.
+    await withinTime(this.syncing ?? Promise.resolve(), remaining(deadline));
     const workers = [...this.workers.values()];
     this.workers.clear();
+    // Not awaited past the deadline: BullMQ's close waits for the stuck job and would hold the
+    // process; it exits instead, and the job's lock expires.
     const graceful = Promise.all(workers.map((w) => w.close()));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const result = await Promise.race([graceful.then(() => 'done' as const), timedOut]);
-    clearTimeout(timer);
-    if (result === 'timeout') {
-      // Not awaited: BullMQ's close(true) returns the graceful close already waiting on the
-      // stuck job. The process exits; the job's lock expires and another worker takes it.
-      graceful.catch(() => undefined);
+    if ((await withinTime(graceful, remaining(deadline))) === TIMED_OUT) {
       this.options.log.warn({ timeoutMs }, 'in-flight deliveries abandoned at shutdown');
     }
   }

@@ -28,7 +28,7 @@ export const ERROR_CATALOGUE = {
   SerializationException: {
     status: 400,
     description:
-      'The body is not valid JSON, is not an object, has a member of the wrong JSON type, carries invalid base64, or the Content-Type is not `application/x-amz-json-1.1`.',
+      'The body is not valid JSON, is not an object, nests deeper than 64 levels, has a member of the wrong JSON type, carries invalid base64, or is not valid in its Content-Encoding; or the Content-Type is missing or not `application/x-amz-json-1.1`, or the Content-Encoding is not gzip, deflate or identity.',
   },
   UnknownOperationException: {
     status: 400,
@@ -51,7 +51,28 @@ export const ERROR_CATALOGUE = {
   },
   RequestEntityTooLargeException: {
     status: 413,
-    description: 'The HTTP body is larger than Sluice reads at all (16 MiB); nothing was parsed.',
+    description:
+      'The HTTP body, or a compressed body once decoded, is larger than Sluice reads at all (16 MiB); nothing was parsed.',
+  },
+  MissingAuthenticationTokenException: {
+    status: 400,
+    description:
+      'Access keys are configured and the request carries no signature: neither an `Authorization: AWS4-…` header nor `X-Amz-Algorithm` in the query string.',
+  },
+  IncompleteSignatureException: {
+    status: 400,
+    description:
+      'The signature is malformed or incomplete: a missing Credential, SignedHeaders, Signature or date, a date not in ISO-8601 basic format, an unsupported algorithm, a credential without five parts.',
+  },
+  InvalidSignatureException: {
+    status: 400,
+    description:
+      'The signature does not verify: it does not match the request (wrong secret, changed body or signed header), it is older or newer than 5 minutes, its credential scope names another service, day or (when enforced) region, or Host is not signed.',
+  },
+  UnrecognizedClientException: {
+    status: 400,
+    description:
+      'The access key id is not one of the configured access keys, or the request carries a session token (Sluice has none).',
   },
   InternalFailure: {
     status: 500,

@@ -1,4 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import { withinTime } from '../lifecycle/time-limit.js';
 
 /** The connections a Sluice process uses. */
 export interface RedisConnections {
@@ -11,9 +13,13 @@ export interface RedisConnections {
   queue: Redis;
 }
 
-/** Opens (lazily) the process's Redis connections to `url`. */
-export function openRedis(url: string): RedisConnections {
-  const common: RedisOptions = { lazyConnect: true, connectionName: 'sluice' };
+/**
+ * Opens (lazily) the process's Redis connections to `url`.
+ *
+ * @param tls - TLS options for a `rediss://` URL (CA, client certificate, server name).
+ */
+export function openRedis(url: string, tls?: ConnectionOptions): RedisConnections {
+  const common: RedisOptions = { lazyConnect: true, connectionName: 'sluice', ...tlsOption(tls) };
   const commands = new Redis(url, {
     ...common,
     enableOfflineQueue: false,
@@ -29,17 +35,43 @@ export async function connectRedis(connections: RedisConnections): Promise<void>
   await Promise.all([connections.commands.connect(), connections.queue.connect()]);
 }
 
-/** Closes both connections. */
-export async function closeRedis(connections: RedisConnections): Promise<void> {
-  await Promise.allSettled([connections.commands.quit(), connections.queue.quit()]);
+/** How long a polite QUIT may wait for its answer before the connection is simply dropped. */
+const QUIT_TIMEOUT_MS = 1_000;
+
+/**
+ * Closes both connections without ever waiting on an unreachable Redis: QUIT on a connection
+ * that is not ready would sit in the offline queue until Redis comes back (for ever, with
+ * `maxRetriesPerRequest: null`), so such a connection is dropped at once, and a QUIT not
+ * answered within `timeoutMs` is cut short the same way. Commands still queued then fail;
+ * nothing acknowledged depends on them (acknowledged means already stored in Redis).
+ */
+export async function closeRedis(
+  connections: RedisConnections,
+  timeoutMs = QUIT_TIMEOUT_MS,
+): Promise<void> {
+  await Promise.all([
+    closeConnection(connections.commands, timeoutMs),
+    closeConnection(connections.queue, timeoutMs),
+  ]);
+}
+
+async function closeConnection(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') {
+    await withinTime(
+      client.quit().catch(() => undefined),
+      timeoutMs,
+    );
+  }
+  if (client.status !== 'end') client.disconnect();
 }
 
 /**
  * A client for one short exchange with a Redis that may not be there: no reconnects, no
  * queued commands, errors left to the caller's awaits (not the global error event).
  */
-export function oneShotRedis(url: string, timeoutMs = 1500): Redis {
+export function oneShotRedis(url: string, timeoutMs = 1500, tls?: ConnectionOptions): Redis {
   const client = new Redis(url, {
+    ...tlsOption(tls),
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -51,14 +83,57 @@ export function oneShotRedis(url: string, timeoutMs = 1500): Redis {
 }
 
 /** Answers whether a Redis answers PING at `url` within `timeoutMs`. */
-export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const probe = oneShotRedis(url, timeoutMs);
+export async function redisAnswers(
+  url: string,
+  timeoutMs = 1500,
+  tls?: ConnectionOptions,
+): Promise<boolean> {
+  return (await redisProbe(url, timeoutMs, tls)) === undefined;
+}
+
+/**
+ * `code` of {@link redisProbe}'s error when a TLS Redis completed the handshake and then closed
+ * the connection: with TLS 1.3 that is how Redis refuses a missing or untrusted client
+ * certificate, which the client otherwise sees only as a bare reset.
+ */
+export const REDIS_TLS_CLOSED_AFTER_HANDSHAKE = 'SLUICE_REDIS_TLS_CLOSED_AFTER_HANDSHAKE';
+
+/**
+ * Why no Redis answered PING at `url` within `timeoutMs`, or `undefined` when one did. The
+ * reason is the connection's own error where there was one (a refused TLS certificate, say),
+ * not the bare "Connection is closed." the failed connect reports.
+ */
+export async function redisProbe(
+  url: string,
+  timeoutMs = 1500,
+  tls?: ConnectionOptions,
+): Promise<Error | undefined> {
+  const probe = oneShotRedis(url, timeoutMs, tls);
+  let connectionError: Error | undefined;
+  let handshakeDone = false;
+  probe.on('error', (error: Error) => (connectionError ??= error));
+  // With TLS, ioredis says 'connect' once the handshake is done.
+  probe.once('connect', () => (handshakeDone = true));
   try {
     await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
+    // A Redis still loading its data answers PING with an error, which rejects.
+    await probe.ping();
+    return undefined;
+  } catch (error) {
+    const cause = connectionError ?? (error instanceof Error ? error : new Error(String(error)));
+    if (!tls || !handshakeDone) return cause;
+    return Object.assign(
+      new Error(`Redis closed the connection after the TLS handshake (${cause.message})`, {
+        cause,
+      }),
+      { code: REDIS_TLS_CLOSED_AFTER_HANDSHAKE },
+    );
   } finally {
     probe.disconnect();
   }
+}
+
+/** ioredis's `tls` option: set only when given, as with it ioredis speaks TLS whatever the URL. */
+function tlsOption(tls: ConnectionOptions | undefined): Pick<RedisOptions, 'tls'> {
+  return tls ? { tls } : {};
 }

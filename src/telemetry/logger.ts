@@ -1,9 +1,21 @@
-import { pino, type Logger as PinoLogger } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { Redactor } from './redact.js';
 
 /** Sluice's logger: JSON lines, one per event, never one per record. */
 export type Logger = PinoLogger;
 
-/** Creates the process logger at `level`. */
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'sluice', pid: process.pid } });
+/**
+ * Creates the process logger at `level`, writing to stdout through `redactor`: every line is
+ * cleaned of credentials (URL user-info, the configured secrets) whatever field or error
+ * message they turn up in. Redacting whole lines is affordable because nothing logs per record.
+ */
+export function createLogger(level: string, redactor: Redactor = new Redactor()): Logger {
+  const destination: DestinationStream = {
+    write: (line: string) => {
+      // process.stdout writes synchronously to files and pipes on Linux, so a line logged just
+      // before process.exit() is not lost.
+      process.stdout.write(redactor.redact(line));
+    },
+  };
+  return pino({ level, base: { service: 'sluice', pid: process.pid } }, destination);
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DescribeDeliveryStreamCommand, UpdateDestinationCommand } from '@aws-sdk/client-firehose';
@@ -28,6 +27,7 @@ import {
   waitForDrain,
   type Servers,
 } from '../support/e2e.js';
+import { startBlackHole } from '../support/black-hole.js';
 import type { SluiceProcess } from '../support/sluice-process.js';
 
 /**
@@ -43,30 +43,6 @@ const SHUTDOWN_TIMEOUT_MS = 2_000;
 const STOP_BOUND_MS = 20_000;
 
 const cleanups = cleanupAfterEach();
-
-/**
- * A TCP server that accepts connections and never answers: an S3 endpoint behind which every
- * delivery stays in flight, so the shutdown deterministically meets running deliveries.
- */
-async function startBlackHole(): Promise<{ endpoint: string; connections: () => number }> {
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server: Server = createServer((socket) => {
-    connections += 1;
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-    socket.resume();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('black hole has no port');
-  cleanups.add(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return { endpoint: `http://127.0.0.1:${address.port}`, connections: () => connections };
-}
 
 /**
  * One PutRecord on a fresh connection (no keep-alive agent), answered with what happened:
@@ -245,7 +221,7 @@ describe('SIGTERM', () => {
 
   it('abandons a delivery that does not finish within SLUICE_SHUTDOWN_TIMEOUT_MS, exits 0 and loses nothing', async () => {
     const servers = await startServersWithBucket();
-    const blackHole = await startBlackHole();
+    const blackHole = await startBlackHole(cleanups);
     const first = await startFastService(servers, { SLUICE_S3_ENDPOINT: blackHole.endpoint });
     const { stream, sent } = await fillStream(first, servers.redis, {
       waitForAFirstDelivery: false,
@@ -262,4 +238,73 @@ describe('SIGTERM', () => {
     );
     await restartAndCheckExactlyOnce(servers, stream, sent);
   }, 150_000);
+});
+
+describe('SIGTERM while Redis is unreachable', () => {
+  /** Beyond the shutdown timeout: what closing a Redis-less process may add, with room to spare. */
+  const EXIT_MARGIN_MS = 10_000;
+
+  /**
+   * Fills a stream whose deliveries hang (an S3 endpoint that never answers), waits until one
+   * is in flight, then stops Redis cleanly (its append-only file keeps every acknowledged
+   * record), the way an outage meets a shutdown.
+   */
+  async function deliveriesInFlightThenRedisDown(shutdownTimeoutMs: number) {
+    const servers = await startServersWithBucket();
+    const blackHole = await startBlackHole(cleanups);
+    const sluice = await startFastService(servers, {
+      SLUICE_S3_ENDPOINT: blackHole.endpoint,
+      SLUICE_SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+    });
+    const { stream, sent } = await fillStream(sluice, servers.redis, {
+      waitForAFirstDelivery: false,
+    });
+    await eventually(
+      'a delivery to reach the unanswering S3 endpoint',
+      () => blackHole.connections() > 0,
+      { sluice },
+    );
+    // The test's own client reconnects by itself once Redis is back.
+    servers.redis.on('error', () => undefined);
+    await servers.redisServer.kill('SIGTERM');
+    return { servers, sluice, stream, sent };
+  }
+
+  /** Redis back on its data, nothing acknowledged missing, then delivered by a new process. */
+  async function restartEverythingAndCheck(
+    servers: Servers,
+    stream: string,
+    sent: Map<string, string>,
+  ): Promise<void> {
+    await servers.redisServer.restart();
+    expect(await servers.redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe(
+      String(sent.size),
+    );
+    await restartAndCheckExactlyOnce(servers, stream, sent);
+  }
+
+  it('exits within SLUICE_SHUTDOWN_TIMEOUT_MS, and a restart delivers every acknowledged record', async () => {
+    const timeoutMs = 3_000;
+    const { servers, sluice, stream, sent } = await deliveriesInFlightThenRedisDown(timeoutMs);
+    // Rejects (after killing it) when the process is still running past the bound.
+    const exit = await sluice.stop('SIGTERM', timeoutMs + EXIT_MARGIN_MS);
+    const logs = sluice.logs();
+    expect(exit.signal, tail(logs)).toBeNull();
+    // 0 when every step ended in time (abandoning the stuck deliveries), 1 when the deadline
+    // cut the shutdown short; either way the process is gone and nothing is lost.
+    if (exit.code === 0) expect(logs).toContain('sluice stopped');
+    else expect([exit.code, logs]).toEqual([1, expect.stringMatching(/did not finish within/)]);
+    await restartEverythingAndCheck(servers, stream, sent);
+  }, 180_000);
+
+  it('a second SIGTERM exits at once with code 143, and a restart delivers every acknowledged record', async () => {
+    // Far longer than the test waits: only the second signal can end this shutdown in time.
+    const { servers, sluice, stream, sent } = await deliveriesInFlightThenRedisDown(600_000);
+    process.kill(sluice.pid, 'SIGTERM');
+    await sluice.waitForLog(/shutting down/, 10_000);
+    const exit = await sluice.stop('SIGTERM', EXIT_MARGIN_MS);
+    expect(exit, tail(sluice.logs())).toEqual({ code: 143, signal: null });
+    expect(sluice.logs()).toContain('second signal');
+    await restartEverythingAndCheck(servers, stream, sent);
+  }, 180_000);
 });

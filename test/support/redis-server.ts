@@ -3,4 +3,5 @@ export {
   startRedisServer,
   type RedisServer,
   type RedisServerOptions,
+  type RedisTlsFiles,
 } from '../../devtools/redis-server.js';

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +35,12 @@ export interface SluiceOptions {
   env: Record<string, string>;
   /** Working directory of the process; the repository root by default. */
   cwd?: string;
+  /**
+   * For a service that serves HTTPS (`SLUICE_TLS_CERT`/`SLUICE_TLS_KEY` in `env`): the PEM of
+   * the CA that signed its certificate. The endpoint is then `https://…`, and `/health` is
+   * checked over TLS trusting only this CA.
+   */
+  ca?: Buffer | string;
 }
 
 /** How a Sluice process ended. */
@@ -44,7 +51,7 @@ export interface SluiceExit {
 
 /** A running Sluice service started by {@link startSluice}. */
 export interface SluiceProcess {
-  /** `http://<host>:<port>`, the Firehose API endpoint. */
+  /** `http://<host>:<port>` (`https://` with {@link SluiceOptions.ca}), the Firehose API endpoint. */
   readonly url: string;
   readonly port: number;
   readonly pid: number;
@@ -103,7 +110,8 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     SLUICE_DATA_DIR: dataDir,
   };
   const host = env.SLUICE_HOST === '0.0.0.0' ? '127.0.0.1' : (env.SLUICE_HOST ?? '127.0.0.1');
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const scheme = options.ca === undefined ? 'http' : 'https';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const child = spawn(process.execPath, ['--enable-source-maps', SLUICE_MAIN], {
     cwd: options.cwd ?? PROJECT_ROOT,
@@ -160,7 +168,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
         sleep(100, undefined),
       ]);
       if (outcome) throw outcome;
-      if (await healthy(url)) return;
+      if (await healthy(url, options.ca)) return;
     }
     throw new Error(`/health did not answer 200 within ${READY_TIMEOUT_MS} ms`);
   };
@@ -245,8 +253,22 @@ export function environmentWithout(prefix: string): NodeJS.ProcessEnv {
   );
 }
 
-/** One GET /health with a short timeout; any failure counts as "not yet". */
-async function healthy(url: string): Promise<boolean> {
+/**
+ * One GET /health with a short timeout; any failure counts as "not yet". Over HTTPS trusting
+ * `ca` only, when given (fetch takes no CA of its own).
+ */
+async function healthy(url: string, ca?: Buffer | string): Promise<boolean> {
+  if (ca !== undefined) {
+    return new Promise((resolve) => {
+      const request = httpsGet(`${url}/health`, { ca, timeout: 1_000 }, (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode === 200));
+        response.once('error', () => resolve(false));
+      });
+      request.once('timeout', () => request.destroy(new Error('timed out')));
+      request.once('error', () => resolve(false));
+    });
+  }
   try {
     const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
     await response.arrayBuffer();

@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { killOnExit } from '../../devtools/children.js';
+import { tail } from './e2e.js';
+import { freePort } from './free-port.js';
+import { environmentWithout, SLUICE_MAIN } from './sluice-process.js';
+
+/** How a Sluice process that was expected to end by itself ended, with all it wrote. */
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built service with `env` (on top of this process's environment without any
+ * `SLUICE_*` variable; a free `SLUICE_PORT` and autostart off unless `env` says otherwise) until
+ * it exits by itself: for runs that must fail to start.
+ *
+ * @throws when it is still running after `timeoutMs` (it is killed first).
+ */
+export async function runUntilExit(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<Ended> {
+  const child = spawn(process.execPath, [SLUICE_MAIN], {
+    env: {
+      ...environmentWithout('SLUICE_'),
+      SLUICE_HOST: '127.0.0.1',
+      SLUICE_PORT: String(await freePort()),
+      SLUICE_REDIS_AUTOSTART: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  killOnExit(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const closed = new Promise<Ended>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  const outcome = await Promise.race([closed, sleep(timeoutMs, 'timeout' as const)]);
+  if (outcome === 'timeout') {
+    child.kill('SIGKILL');
+    await closed;
+    throw new Error(
+      `sluice was still running ${timeoutMs} ms after start; expected it to exit\n--- stdout ---\n${tail(stdout)}\n--- stderr ---\n${tail(stderr)}`,
+    );
+  }
+  return outcome;
+}
