@@ -113,7 +113,11 @@ export async function startService(
   }
 
   const batches = new BatchStore(redis.commands);
-  const queues = new DeliveryQueues(redis.queue, batches);
+  // Debug only: a queue's errors are its connection's, which the listener above logs once per
+  // connection, not once per stream.
+  const queues = new DeliveryQueues(redis.queue, batches, (error, stream) =>
+    log.debug({ err: error, stream }, 'delivery queue error'),
+  );
   const buffer = new RecordBuffer(
     redis.commands,
     settings.SLUICE_MAX_BACKLOG_MB * 1024 * 1024,

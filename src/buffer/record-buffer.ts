@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { streamKeys } from '../streams/keys.js';
+import { appendReceiptKey, streamKeys } from '../streams/keys.js';
 import { RedisScript } from './redis-script.js';
 import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
 
-const appendScript = new RedisScript(APPEND_SCRIPT, 4);
+const appendScript = new RedisScript(APPEND_SCRIPT, 5);
+
+/**
+ * How long an append's receipt is kept. A resent command arrives after ioredis reconnects: at
+ * most its reconnect delay (2 s) plus its connect timeout (10 s) after the reply was lost.
+ */
+export const APPEND_RECEIPT_MS = 60_000;
 const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 3);
 
 /** Outcome of {@link RecordBuffer.append}. */
@@ -50,7 +56,7 @@ export class RecordBuffer {
     const keys = streamKeys(stream);
     const reply = (await appendScript.run(
       this.redis,
-      [keys.stream, keys.open, keys.stats, keys.sealed],
+      [keys.stream, keys.open, keys.stats, keys.sealed, appendReceiptKey(stream, randomUUID())],
       [
         keys.batchPrefix,
         randomUUID(),
@@ -59,6 +65,7 @@ export class RecordBuffer {
         recordCount,
         nowMs,
         this.backlogCapBytes,
+        APPEND_RECEIPT_MS,
       ],
     )) as [number, string?, number?, (string | null)?];
     switch (reply[0]) {

@@ -30,9 +30,14 @@ const ENQUEUE_TIMEOUT_MS = 10_000;
 export class DeliveryQueues {
   private readonly queues = new Map<string, Queue<DeliveryJobData>>();
 
+  /**
+   * @param onError - told of a queue's connection errors (a Redis outage), which BullMQ would
+   *   otherwise print to stderr as raw stack traces, outside the JSON log.
+   */
   constructor(
     private readonly connection: Redis,
     private readonly store: BatchStore,
+    private readonly onError: (error: Error, stream: string) => void = () => undefined,
   ) {}
 
   /** The stream's queue (created on first use, shared afterwards). */
@@ -43,6 +48,7 @@ export class DeliveryQueues {
         connection: this.connection,
         prefix: streamPrefix(stream),
       });
+      queue.on('error', (error: Error) => this.onError(error, stream));
       this.queues.set(stream, queue);
     }
     return queue;

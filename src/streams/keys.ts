@@ -40,6 +40,14 @@ export function streamKeys(stream: string) {
   };
 }
 
+/**
+ * String key holding the reply of one APPEND call for a short while (its receipt), so that the
+ * same call resent after a lost reply stores nothing twice. `token` is unique to the call.
+ */
+export function appendReceiptKey(stream: string, token: string): string {
+  return `${streamPrefix(stream)}:appended:${token}`;
+}
+
 /** Keys of one batch: its metadata hash and its list of framed chunks. */
 export function batchKeys(stream: string, batchId: string) {
   const base = `${streamPrefix(stream)}:batch:${batchId}`;

@@ -10,6 +10,7 @@ import {
 import type { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { streamKeys } from '../../src/streams/keys.js';
+import { keysLeftBehind } from '../support/shared-redis.js';
 import {
   cleanupAfterAll,
   cleanupAfterEach,
@@ -272,8 +273,7 @@ describe('DeleteDeliveryStream', () => {
         .catch((error: unknown) => error instanceof ResourceNotFoundException);
       return gone ? true : undefined;
     });
-    const left = await redis.keys(`sluice:{${stream}}*`);
-    expect(left).toEqual([]);
+    expect(await keysLeftBehind(redis, stream)).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   CreateDeliveryStreamCommand,
   DescribeDeliveryStreamCommand,
@@ -9,7 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { RedisScript } from '../../src/buffer/redis-script.js';
 import {
@@ -22,8 +23,9 @@ import {
 } from '../../src/buffer/scripts.js';
 import { loadSettings } from '../../src/config/env.js';
 import { BatchStore } from '../../src/delivery/batch-store.js';
+import { openRedis } from '../../src/redis/connect.js';
 import { startService } from '../../src/service.js';
-import { batchKeys, streamKeys, streamPrefix } from '../../src/streams/keys.js';
+import { appendReceiptKey, batchKeys, streamKeys, streamPrefix } from '../../src/streams/keys.js';
 import {
   cleanupAfterAll,
   eventually,
@@ -33,7 +35,7 @@ import {
   tempDir,
 } from '../support/e2e.js';
 import { TEST_REDIS_URL } from '../support/global-setup.js';
-import { removeStreams } from '../support/shared-redis.js';
+import { keysLeftBehind, removeStreams } from '../support/shared-redis.js';
 import { startTestApi, type TestApi } from '../support/test-api.js';
 import { uniqueName } from '../support/unique.js';
 
@@ -45,7 +47,7 @@ import { uniqueName } from '../support/unique.js';
  */
 
 const MAX = Number.MAX_SAFE_INTEGER;
-const appendScript = new RedisScript(APPEND_SCRIPT, 4);
+const appendScript = new RedisScript(APPEND_SCRIPT, 5);
 const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 3);
 const completeScript = new RedisScript(COMPLETE_SCRIPT, 3);
 const deadLetterScript = new RedisScript(DEAD_LETTER_SCRIPT, 4);
@@ -101,8 +103,15 @@ async function snapshot(stream: string): Promise<Record<string, string>> {
   return out;
 }
 
-/** Runs APPEND with valid arguments for a one-record chunk, `args` replacing some (1-based). */
-function runAppend(stream: string, args: Record<number, string | Buffer> = {}) {
+/**
+ * Runs APPEND with valid arguments for a one-record chunk, `args` replacing some (1-based).
+ * Calls with the same `receipt` are the same call, as a resend after a lost reply is.
+ */
+function runAppend(
+  stream: string,
+  args: Record<number, string | Buffer> = {},
+  receipt: string = randomUUID(),
+) {
   const keys = streamKeys(stream);
   const c = chunkOf(Buffer.from('abc'));
   const argv: (string | Buffer)[] = [
@@ -113,9 +122,14 @@ function runAppend(stream: string, args: Record<number, string | Buffer> = {}) {
     String(c.count),
     '5000',
     String(MAX),
+    '60000',
   ];
   for (const [i, value] of Object.entries(args)) argv[Number(i) - 1] = value;
-  return appendScript.run(redis, [keys.stream, keys.open, keys.stats, keys.sealed], argv);
+  return appendScript.run(
+    redis,
+    [keys.stream, keys.open, keys.stats, keys.sealed, appendReceiptKey(stream, receipt)],
+    argv,
+  );
 }
 
 function runComplete(stream: string, batchId: string) {
@@ -267,6 +281,76 @@ describe('APPEND refuses invalid stored values, writing nothing', () => {
       () => runAppend(stream),
       /stream field 'intervalMs' must be an integer .*got nothing/,
     );
+  });
+});
+
+describe('APPEND stores a call once, also when the call is sent again', () => {
+  it('a repeated call answers the first reply and writes nothing', async () => {
+    const stream = await declareStream();
+    await appendRecords(stream, Buffer.from('before'));
+    const receipt = randomUUID();
+    const first = await runAppend(stream, {}, receipt);
+    const before = await snapshot(stream);
+    expect(await runAppend(stream, {}, receipt)).toEqual(first);
+    expect(await snapshot(stream)).toEqual(before);
+    expect(await redis.hget(streamKeys(stream).stats, 'backlogRecords')).toBe('2');
+  });
+
+  it('a repeated call that sealed a batch answers the same sealed batch and seals nothing', async () => {
+    const stream = await declareStream(1 << 30, 0);
+    const receipt = randomUUID();
+    const first = (await runAppend(stream, {}, receipt)) as unknown[];
+    expect(first[3]).toBe(first[1]);
+    const before = await snapshot(stream);
+    expect(await runAppend(stream, {}, receipt)).toEqual(first);
+    expect(await snapshot(stream)).toEqual(before);
+    expect(await redis.zcard(streamKeys(stream).sealed)).toBe(1);
+  });
+
+  it('calls in flight when the connection is cut are stored at most once, acknowledged ones exactly once', async () => {
+    const stream = await declareStream();
+    // Sluice's own command connection: ioredis resends, after reconnecting, every command
+    // whose reply the cut lost, scripts that already ran included.
+    const { commands, queue } = openRedis(TEST_REDIS_URL);
+    // The cuts are the point of the test; the service logs these, here they are expected.
+    commands.on('error', () => undefined);
+    await commands.connect();
+    queue.disconnect();
+    const buffer = new RecordBuffer(commands, MAX, () => Promise.resolve());
+    const stored = new Set<string>();
+    let sent = 0;
+    try {
+      for (let round = 0; round < 10; round += 1) {
+        const id = String(await commands.client('ID'));
+        const calls = Array.from({ length: 200 }, () => {
+          const payload = `record-${(sent += 1)}`;
+          const c = chunkOf(Buffer.from(payload));
+          return buffer
+            .append(stream, c.chunk, c.bytes, c.count, 5000)
+            .then((result) => {
+              if (result.kind === 'stored') stored.add(payload);
+            })
+            .catch(() => undefined);
+        });
+        await redis.client('KILL', 'ID', id);
+        await Promise.all(calls);
+        await eventually('the command connection to be back', async () =>
+          (await commands.ping().catch(() => undefined)) === 'PONG' ? true : undefined,
+        );
+      }
+    } finally {
+      commands.disconnect();
+    }
+    const keys = streamKeys(stream);
+    const batchId = (await redis.hget(keys.open, 'id')) ?? '';
+    const chunks = await redis.lrangeBuffer(batchKeys(stream, batchId).chunks, 0, -1);
+    const found = chunks.flatMap((chunk) => decodeChunk(chunk).map((r) => r.data.toString()));
+    const counts = new Map<string, number>();
+    for (const payload of found) counts.set(payload, (counts.get(payload) ?? 0) + 1);
+    expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+    expect([...stored].filter((payload) => counts.get(payload) !== 1)).toEqual([]);
+    expect(stored.size).toBeGreaterThan(0);
+    expect(Number(await redis.hget(keys.stats, 'backlogRecords'))).toBe(found.length);
   });
 });
 
@@ -627,7 +711,7 @@ describe('a stream of 0-byte records', () => {
         .catch((error: unknown) => error instanceof ResourceNotFoundException);
       return gone || undefined;
     });
-    expect(await redisClient.keys(`${streamPrefix(stream)}*`)).toEqual([]);
+    expect(await keysLeftBehind(redisClient, stream)).toEqual([]);
 
     await firehose.send(create);
     const again = await firehose.send(

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { STREAM_INDEX_KEY, streamPrefix } from '../../src/streams/keys.js';
+import { APPEND_RECEIPT_MS } from '../../src/buffer/record-buffer.js';
+import { appendReceiptKey, STREAM_INDEX_KEY, streamPrefix } from '../../src/streams/keys.js';
 
 /**
  * Removes every key of the named streams (definition, buffers, batches, BullMQ queue) from a
@@ -23,4 +24,24 @@ export async function removeStreams(redis: Redis, names: Iterable<string>): Prom
     } while (cursor !== '0');
     await redis.zrem(STREAM_INDEX_KEY, name);
   }
+}
+
+/**
+ * The keys of `stream` that remain, leaving out append receipts: those expire by themselves
+ * within a minute (see `appendReceiptKey`), so a removed stream has left nothing behind when
+ * this is empty. Fails if a receipt would outlive that minute.
+ */
+export async function keysLeftBehind(redis: Redis, stream: string): Promise<string[]> {
+  const keys = await redis.keys(`${streamPrefix(stream)}*`);
+  const receiptPrefix = appendReceiptKey(stream, '');
+  const left: string[] = [];
+  for (const key of keys.sort()) {
+    if (!key.startsWith(receiptPrefix)) {
+      left.push(key);
+      continue;
+    }
+    const ttl = await redis.pttl(key);
+    if (ttl < 0 || ttl > APPEND_RECEIPT_MS) left.push(`${key} (expires in ${ttl} ms)`);
+  }
+  return left;
 }
