@@ -10,17 +10,19 @@ import { killOnExit } from '../../devtools/children.js';
 import { redisAnswers } from '../../src/redis/connect.js';
 import { startBlackHole } from '../support/black-hole.js';
 import {
+  autostartSetup,
   cleanupAfterEach,
   createS3Stream,
   eventually,
   firehoseFor,
+  PROBE_TIMEOUT_MS,
   putRecordBatch,
+  redisGone,
   startService,
   tail,
   tempDir,
   type Cleanups,
 } from '../support/e2e.js';
-import { freePort } from '../support/free-port.js';
 import { runUntilExit } from '../support/run-until-exit.js';
 
 /**
@@ -30,42 +32,6 @@ import { runUntilExit } from '../support/run-until-exit.js';
  */
 
 const cleanups = cleanupAfterEach();
-
-/** Connect timeout of a PING probe: loopback connects at once, so this only bounds a stuck one. */
-const PROBE_TIMEOUT_MS = 1_000;
-
-/**
- * A loopback Redis URL on a free port and a fresh data directory for an autostarting Sluice.
- * Whatever still answers at the URL when the test ends is shut down, so a failing test leaves
- * no redis-server behind (registered after the directory, so it runs before its removal).
- */
-async function autostartSetup(cleanups: Cleanups) {
-  const url = `redis://127.0.0.1:${await freePort()}`;
-  const dataDir = await tempDir(cleanups, 'sluice-embedded-');
-  cleanups.add(async () => {
-    if (!(await redisAnswers(url, PROBE_TIMEOUT_MS))) return;
-    const admin = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-    admin.on('error', () => undefined);
-    await admin.connect();
-    await admin.shutdown('NOSAVE').catch(() => undefined);
-    admin.disconnect();
-  });
-  const env = {
-    SLUICE_REDIS_URL: url,
-    SLUICE_REDIS_AUTOSTART: 'true',
-    SLUICE_DATA_DIR: dataDir,
-  };
-  return { url, dataDir, env };
-}
-
-/** Waits until nothing answers at `url` any more. */
-async function redisGone(url: string): Promise<void> {
-  await eventually(
-    `nothing to answer at ${url}`,
-    async () => !(await redisAnswers(url, PROBE_TIMEOUT_MS)),
-    { timeoutMs: 15_000 },
-  );
-}
 
 describe('a redis-server Sluice started', () => {
   it('is stopped when the start-up fails afterwards (a streams file that cannot be read)', async () => {

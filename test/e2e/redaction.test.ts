@@ -11,6 +11,7 @@ import {
   eventually,
   firehoseFor,
   putRecordBatch,
+  shutDownRedisLeftAt,
   startRedis,
   startService,
   tail,
@@ -141,15 +142,7 @@ describe('credentials in settings never reach the output', () => {
       SLUICE_DATA_DIR: dataDir,
     });
     // Shut down by the test if Sluice failed to: registered after the directory's removal.
-    cleanups.add(async () => {
-      const admin = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-      admin.on('error', () => undefined);
-      await admin
-        .connect()
-        .then(() => admin.shutdown('NOSAVE'))
-        .catch(() => undefined);
-      admin.disconnect();
-    });
+    shutDownRedisLeftAt(cleanups, url);
     const line = await sluice.waitForLog(/started redis-server/);
     const redisPid = (JSON.parse(line) as { redisPid: number }).redisPid;
     const commandLine = (await readFile(`/proc/${redisPid}/cmdline`)).toString('latin1');

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DescribeDeliveryStreamCommand, UpdateDestinationCommand } from '@aws-sdk/client-firehose';
@@ -19,6 +18,7 @@ import {
   firehoseFor,
   ONE_BOUNDED_ATTEMPT,
   putRecordBatch,
+  putRecordOutcome,
   requestRecords,
   startServers,
   startService,
@@ -43,39 +43,6 @@ const SHUTDOWN_TIMEOUT_MS = 2_000;
 const STOP_BOUND_MS = 20_000;
 
 const cleanups = cleanupAfterEach();
-
-/**
- * One PutRecord on a fresh connection (no keep-alive agent), answered with what happened:
- * `HTTP <status>` or the socket error code.
- */
-async function probe(url: string, stream: string): Promise<string> {
-  const body = JSON.stringify({
-    DeliveryStreamName: stream,
-    Record: { Data: Buffer.from('{"probe":true}\n').toString('base64') },
-  });
-  return new Promise((resolve) => {
-    const req = request(
-      `${url}/`,
-      {
-        method: 'POST',
-        agent: false,
-        timeout: 5_000,
-        headers: {
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': 'Firehose_20150804.PutRecord',
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(`HTTP ${res.statusCode}`));
-        res.on('error', () => resolve(`HTTP ${res.statusCode}`));
-      },
-    );
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    req.end(body);
-  });
-}
 
 /** The private servers, with {@link BUCKET} created. */
 async function startServersWithBucket(): Promise<Servers> {
@@ -157,7 +124,7 @@ async function sigtermRefusingPuts(sluice: SluiceProcess, stream: string): Promi
   const outcomes: string[] = [];
   const probeDeadline = Date.now() + STOP_BOUND_MS + 10_000;
   while (!exited && Date.now() < probeDeadline) {
-    outcomes.push(await probe(sluice.url, stream));
+    outcomes.push(await putRecordOutcome(sluice.url, stream, '{"probe":true}\n', 5_000));
     await sleep(50);
   }
   const exit = await stopping;

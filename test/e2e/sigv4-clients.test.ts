@@ -11,7 +11,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import {
   awsClientEnv,
+  awsCliMajorVersion,
+  awsPutRecordArgs,
   describeRun,
+  requireBoto3,
   runClient,
   type ClientCredentials,
   type Ran,
@@ -141,25 +144,11 @@ describe('the AWS CLI', () => {
     );
 
   it('puts with a configured key; a wrong secret and an unknown key are refused', async () => {
-    const version = await runClient('aws', ['--version'], awsClientEnv(awsHome, KEY));
-    const major = /aws-cli\/(\d+)\./.exec(`${version.stdout}${version.stderr}`)?.[1];
-    if (version.code !== 0 || major === undefined) {
-      throw new Error(
-        `the AWS CLI does not run, which this test needs; .ci/run installs it (apt-get install awscli).\n${describeRun('aws --version', version)}`,
-      );
-    }
-    // CLI v1 base64-encodes a text blob itself; v2 needs raw-in-base64-out for the same.
-    const blobFormat = major === '1' ? [] : ['--cli-binary-format', 'raw-in-base64-out'];
+    const major = awsCliMajorVersion(
+      await runClient('aws', ['--version'], awsClientEnv(awsHome, KEY)),
+    );
     const text = '{"client":"aws-cli","sigv4":true}\n';
-    const putArgs = (data: string) => [
-      'firehose',
-      'put-record',
-      ...blobFormat,
-      '--delivery-stream-name',
-      stream,
-      '--record',
-      JSON.stringify({ Data: data }),
-    ];
+    const putArgs = (data: string) => awsPutRecordArgs(major, stream, data);
 
     const put = await aws(KEY, ...putArgs(text));
     expect(put.code, describeRun('aws firehose put-record', put, sluice.logs())).toBe(0);
@@ -205,12 +194,7 @@ describe('boto3', () => {
   }
 
   it('puts with a configured key (signed for any region); wrong keys are refused', async () => {
-    const check = await runClient('python3', ['-c', 'import boto3'], awsClientEnv(awsHome, KEY));
-    if (check.code !== 0) {
-      throw new Error(
-        `python3 cannot import boto3, which this test needs; .ci/run installs it (apt-get install python3-boto3).\n${describeRun('python3 -c "import boto3"', check)}`,
-      );
-    }
+    await requireBoto3(awsClientEnv(awsHome, KEY));
     const text = '{"client":"boto3","sigv4":true}\n';
     // Another region than Sluice's: accepted, SLUICE_AUTH_ENFORCE_REGION being off.
     const ok = await boto3(KEY, text, 'eu-west-1');

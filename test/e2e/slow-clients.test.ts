@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -12,6 +11,8 @@ import {
   createS3Stream,
   eventually,
   firehoseFor,
+  putRecordOutcome,
+  requestOutcome,
   startRedis,
   startService,
   tail,
@@ -92,31 +93,6 @@ async function slowClients(
   return clients;
 }
 
-/**
- * One request on a fresh connection, answered with `HTTP <status>` or the socket error code.
- * `GET /probe` needs no Redis: 404 while the API serves, 503 once it is closing.
- */
-async function send(
-  url: string,
-  options: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string> },
-  body?: string,
-): Promise<string> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${url}${options.path}`,
-      { method: options.method, agent: false, timeout: 30_000, headers: options.headers },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(`HTTP ${res.statusCode}`));
-        res.on('error', () => resolve(`HTTP ${res.statusCode}`));
-      },
-    );
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    req.end(body);
-  });
-}
-
 /** A Sluice process on a private Redis with `env`. */
 async function startSluice(
   cleanups: Cleanups,
@@ -145,7 +121,7 @@ describe('slow clients', () => {
     for (const client of all) expect(client.response).toMatch(/^(HTTP\/1\.1 408 .*)?$/s);
     expect(bodies.some((c) => c.response.startsWith('HTTP/1.1 408'))).toBe(true);
     // The process is unharmed.
-    expect(await send(sluice.url, { method: 'GET', path: '/health' })).toBe('HTTP 200');
+    expect(await requestOutcome(sluice.url, { method: 'GET', path: '/health' })).toBe('HTTP 200');
   });
 
   it('beyond SLUICE_MAX_CONNECTIONS, connections are closed unanswered; below it again, served', async () => {
@@ -159,12 +135,13 @@ describe('slow clients', () => {
       { sluice, state: () => `${open(clients)} of ${clients.length} open` },
     );
     for (const client of clients.filter((c) => c.closed)) expect(client.response).toBe('');
-    expect(await send(sluice.url, { method: 'GET', path: '/health' })).toBe('ECONNRESET');
+    expect(await requestOutcome(sluice.url, { method: 'GET', path: '/health' })).toBe('ECONNRESET');
     // The cap counts open connections: once the slow ones are gone, requests are served.
     for (const client of clients) client.close();
     await eventually(
       'a request to be served again',
-      async () => (await send(sluice.url, { method: 'GET', path: '/health' })) === 'HTTP 200',
+      async () =>
+        (await requestOutcome(sluice.url, { method: 'GET', path: '/health' })) === 'HTTP 200',
       { sluice },
     );
   });
@@ -201,21 +178,7 @@ describe('slow clients', () => {
 
     // The put's Redis command is held by the proxy: the request is being handled, unanswered.
     proxy.pause();
-    const put = send(
-      sluice.url,
-      {
-        method: 'POST',
-        path: '/',
-        headers: {
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': 'Firehose_20150804.PutRecord',
-        },
-      },
-      JSON.stringify({
-        DeliveryStreamName: stream,
-        Record: { Data: Buffer.from(marker).toString('base64') },
-      }),
-    );
+    const put = putRecordOutcome(sluice.url, stream, marker);
     await eventually('the put to reach the proxy', () => proxy.held().includes(marker), { sluice });
 
     process.kill(sluice.pid, 'SIGTERM');
@@ -223,8 +186,9 @@ describe('slow clients', () => {
     await eventually(
       'the API to be closing (new requests refused or answered 503)',
       async () =>
+        // `GET /probe` needs no Redis: 404 while the API serves, 503 once it is closing.
         ['HTTP 503', 'ECONNREFUSED'].includes(
-          await send(sluice.url, { method: 'GET', path: '/probe' }),
+          await requestOutcome(sluice.url, { method: 'GET', path: '/probe' }),
         ),
       { sluice },
     );

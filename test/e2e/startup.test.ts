@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
   DescribeDeliveryStreamCommand,
@@ -14,11 +12,13 @@ import { describe, expect, it } from 'vitest';
 
 import { redisAnswers } from '../../src/redis/connect.js';
 import {
+  autostartSetup,
   cleanupAfterEach,
   createS3Stream,
   eventually,
   firehoseFor,
   objectKeyPattern,
+  PROBE_TIMEOUT_MS,
   putRecordBatch,
   s3Destination,
   startRedis,
@@ -27,7 +27,7 @@ import {
   tempDir,
 } from '../support/e2e.js';
 import { freePort } from '../support/free-port.js';
-import { environmentWithout, SLUICE_MAIN } from '../support/sluice-process.js';
+import { runUntilExit } from '../support/run-until-exit.js';
 import { uniqueName } from '../support/unique.js';
 
 /**
@@ -36,58 +36,7 @@ import { uniqueName } from '../support/unique.js';
  * deliveries land in the data directory.
  */
 
-/** A process that cannot start must say so and exit well within this. */
-const EXIT_TIMEOUT_MS = 20_000;
-/** Connect timeout of a PING probe: loopback connects at once, so this only bounds a stuck one. */
-const PROBE_TIMEOUT_MS = 1_000;
-
 const cleanups = cleanupAfterEach();
-
-/** How a process that was expected to give up ended. */
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the built service with `env` (on top of this process's environment without any
- * `SLUICE_*` variable) until it exits by itself. startSluice is not used because it waits
- * for a healthy service and cannot pass an unparsable SLUICE_PORT.
- *
- * @throws when it is still running after {@link EXIT_TIMEOUT_MS} (it is killed first).
- */
-async function runUntilExit(env: Record<string, string>): Promise<Ended> {
-  const child = spawn(process.execPath, [SLUICE_MAIN], {
-    env: {
-      ...environmentWithout('SLUICE_'),
-      SLUICE_HOST: '127.0.0.1',
-      SLUICE_PORT: String(await freePort()),
-      SLUICE_DATA_DIR: await tempDir(cleanups, 'sluice-startup-'),
-      SLUICE_REDIS_AUTOSTART: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const closed = new Promise<Ended>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  const timedOut = sleep(EXIT_TIMEOUT_MS, 'timeout' as const);
-  const outcome = await Promise.race([closed, timedOut]);
-  if (outcome === 'timeout') {
-    child.kill('SIGKILL');
-    await closed;
-    throw new Error(
-      `sluice was still running ${EXIT_TIMEOUT_MS} ms after start; expected it to exit\n--- stdout ---\n${tail(stdout)}\n--- stderr ---\n${tail(stderr)}`,
-    );
-  }
-  return outcome;
-}
 
 /** Every file below `dir`, as paths relative to it. */
 async function filesBelow(dir: string): Promise<string[]> {
@@ -136,29 +85,9 @@ describe('Redis checks', () => {
   });
 
   it('starts redis-server itself when none answers at a loopback URL and autostart is on', async () => {
-    const url = `redis://127.0.0.1:${await freePort()}`;
-    const dataDir = await tempDir(cleanups, 'sluice-autostart-');
-    // Registered after the directory's removal, so it runs first: if the test fails before
-    // Sluice's clean exit, the Redis it started must not be left running on a deleted dir.
-    cleanups.add(async () => {
-      if (!(await redisAnswers(url, PROBE_TIMEOUT_MS))) return;
-      const admin = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-      admin.on('error', () => undefined);
-      await admin.connect();
-      await admin.shutdown('NOSAVE').catch(() => undefined);
-      admin.disconnect();
-      await eventually(
-        'the autostarted redis-server to stop',
-        async () => !(await redisAnswers(url, PROBE_TIMEOUT_MS)),
-        { timeoutMs: 10_000 },
-      );
-    });
-
-    const sluice = await startService(cleanups, {
-      SLUICE_REDIS_URL: url,
-      SLUICE_REDIS_AUTOSTART: 'true',
-      SLUICE_DATA_DIR: dataDir,
-    });
+    // If the test fails before Sluice's clean exit, the Redis it started is shut down.
+    const { url, dataDir, env } = await autostartSetup(cleanups);
+    const sluice = await startService(cleanups, env);
     const line = await sluice.waitForLog(/started redis-server/, 10_000);
     expect(line).toContain(join(dataDir, 'redis'));
 

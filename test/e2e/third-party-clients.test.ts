@@ -1,21 +1,27 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  awsClientEnv,
+  awsCliMajorVersion,
+  awsCreateStreamArgs,
+  awsPutRecordArgs,
+  describeRun,
+  requireBoto3,
+  runClient,
+  type Ran,
+} from '../support/client-run.js';
+import {
   cleanupAfterAll,
-  s3Destination,
   startServers,
   startService,
-  tail,
   tempDir,
   waitForDrain,
 } from '../support/e2e.js';
 import type { S3Server } from '../support/s3-server.js';
-import { environmentWithout, type SluiceProcess } from '../support/sluice-process.js';
+import type { SluiceProcess } from '../support/sluice-process.js';
 import { uniqueName } from '../support/unique.js';
 
 /**
@@ -27,7 +33,6 @@ import { uniqueName } from '../support/unique.js';
 const BUCKET = 'third-party';
 const ACCOUNT = '000000000000';
 const BOTO3_SCRIPT = fileURLToPath(new URL('./clients/boto3_firehose.py', import.meta.url));
-const CLIENT_TIMEOUT_MS = 60_000;
 
 const suite = cleanupAfterAll();
 
@@ -44,57 +49,14 @@ beforeAll(async () => {
   awsHome = await tempDir(suite, 'sluice-aws-home-');
 });
 
-/**
- * The environment for a client: this process's, minus every `AWS_*` variable and with config
- * files that do not exist, so a developer's profile, region or endpoint cannot change what
- * the client sends; plus dummy credentials.
- */
+/** A client's environment (see {@link awsClientEnv}), with dummy credentials. */
 function clientEnv(): NodeJS.ProcessEnv {
-  return {
-    ...environmentWithout('AWS_'),
-    AWS_ACCESS_KEY_ID: 'x',
-    AWS_SECRET_ACCESS_KEY: 'y',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: join(awsHome, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(awsHome, 'credentials'),
-    AWS_MAX_ATTEMPTS: '1',
-    AWS_PAGER: '',
-  };
+  return awsClientEnv(awsHome, { accessKeyId: 'x', secretAccessKey: 'y' });
 }
 
-interface Ran {
-  /** Exit code; null when the process was killed (e.g. by the timeout). */
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Set when the process could not be run or was killed. */
-  failure: string | undefined;
-}
-
-/** Runs `file` with `args` to completion (bounded), whatever its exit code. */
-async function run(file: string, args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { env: clientEnv(), timeout: CLIENT_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error === null) {
-          resolve({ code: 0, stdout, stderr, failure: undefined });
-          return;
-        }
-        const code = typeof error.code === 'number' ? error.code : null;
-        const failure =
-          code === null ? `${error.message}${error.killed ? ' (killed)' : ''}` : undefined;
-        resolve({ code, stdout, stderr, failure });
-      },
-    );
-  });
-}
-
-function describeRun(command: string, ran: Ran): string {
-  return `${command} → code ${ran.code}${ran.failure ? ` (${ran.failure})` : ''}\n--- stdout ---\n${tail(ran.stdout)}\n--- stderr ---\n${tail(ran.stderr)}\n--- sluice log tail ---\n${tail(sluice.logs(), 3000)}`;
+/** Runs `file` with `args` to completion (bounded) as a client, whatever its exit code. */
+function run(file: string, args: string[]): Promise<Ran> {
+  return runClient(file, args, clientEnv());
 }
 
 /** The bodies of the stream's objects. */
@@ -127,12 +89,7 @@ function expectDeliveredExactly(objects: Buffer[], expected: Buffer): void {
 
 describe('boto3', () => {
   it('creates, describes, lists and puts; the records arrive in S3 byte for byte', async () => {
-    const check = await run('python3', ['-c', 'import boto3']);
-    if (check.code !== 0) {
-      throw new Error(
-        `python3 cannot import boto3, which this test needs; .ci/run installs it (apt-get install python3-boto3).\n${describeRun('python3 -c "import boto3"', check)}`,
-      );
-    }
+    await requireBoto3(clientEnv());
     const stream = uniqueName('boto3');
     const record = Buffer.from('{"client":"boto3","call":"put_record"}\n');
     const batch = [
@@ -150,7 +107,7 @@ describe('boto3', () => {
       batch: batch.map((b) => b.toString('base64')),
     };
     const ran = await run('python3', [BOTO3_SCRIPT, JSON.stringify(spec)]);
-    expect(ran.code, describeRun('boto3_firehose.py', ran)).toBe(0);
+    expect(ran.code, describeRun('boto3_firehose.py', ran, sluice.logs())).toBe(0);
     const out = JSON.parse(ran.stdout) as {
       create: { DeliveryStreamARN?: string };
       describe: {
@@ -200,46 +157,22 @@ describe('boto3', () => {
 
 describe('AWS CLI', () => {
   it('creates, puts and describes; a missing stream is ResourceNotFoundException', async () => {
-    const version = await run('aws', ['--version']);
-    const versionText = `${version.stdout}${version.stderr}`;
-    const major = /aws-cli\/(\d+)\./.exec(versionText)?.[1];
-    if (version.code !== 0 || major === undefined) {
-      throw new Error(
-        `the AWS CLI does not run, which this test needs; .ci/run installs it (apt-get install awscli).\n${describeRun('aws --version', version)}`,
-      );
-    }
-    // For a blob given as text, CLI v1 sends the text's bytes (it base64-encodes them
-    // itself); v2 does the same only with raw-in-base64-out, as its default expects base64.
-    const blobFormat = major === '1' ? [] : ['--cli-binary-format', 'raw-in-base64-out'];
+    const major = awsCliMajorVersion(await run('aws', ['--version']));
     const aws = (...args: string[]) =>
       run('aws', ['--endpoint-url', sluice.url, '--output', 'json', ...args]);
     const stream = uniqueName('awscli');
 
-    const created = await aws(
-      'firehose',
-      'create-delivery-stream',
-      '--delivery-stream-name',
-      stream,
-      '--extended-s3-destination-configuration',
-      JSON.stringify(
-        s3Destination(BUCKET, { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 } }),
-      ),
-    );
-    expect(created.code, describeRun('aws firehose create-delivery-stream', created)).toBe(0);
+    const created = await aws(...awsCreateStreamArgs(stream, BUCKET));
+    expect(
+      created.code,
+      describeRun('aws firehose create-delivery-stream', created, sluice.logs()),
+    ).toBe(0);
     const arn = `arn:aws:firehose:us-east-1:${ACCOUNT}:deliverystream/${stream}`;
     expect(JSON.parse(created.stdout)).toEqual({ DeliveryStreamARN: arn });
 
     const text = '{"client":"aws-cli","n":1}\n';
-    const put = await aws(
-      'firehose',
-      'put-record',
-      ...blobFormat,
-      '--delivery-stream-name',
-      stream,
-      '--record',
-      JSON.stringify({ Data: text }),
-    );
-    expect(put.code, describeRun('aws firehose put-record', put)).toBe(0);
+    const put = await aws(...awsPutRecordArgs(major, stream, text));
+    expect(put.code, describeRun('aws firehose put-record', put, sluice.logs())).toBe(0);
     const putOut = JSON.parse(put.stdout) as { RecordId?: string; Encrypted?: boolean };
     expect(putOut.RecordId).toEqual(expect.any(String));
     expect(putOut.Encrypted).toBe(false);
@@ -250,7 +183,10 @@ describe('AWS CLI', () => {
       '--delivery-stream-name',
       stream,
     );
-    expect(described.code, describeRun('aws firehose describe-delivery-stream', described)).toBe(0);
+    expect(
+      described.code,
+      describeRun('aws firehose describe-delivery-stream', described, sluice.logs()),
+    ).toBe(0);
     const description = (
       JSON.parse(described.stdout) as {
         DeliveryStreamDescription?: {
@@ -273,7 +209,7 @@ describe('AWS CLI', () => {
     );
     expect(
       missing.failure,
-      describeRun('aws firehose describe (missing)', missing),
+      describeRun('aws firehose describe (missing)', missing, sluice.logs()),
     ).toBeUndefined();
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('ResourceNotFoundException');

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { redisAnswers } from '../../src/redis/connect.js';
@@ -15,13 +14,22 @@ import {
   cleanupAfterEach,
   createS3Stream,
   eventually,
+  PROBE_TIMEOUT_MS,
   putRecordBatch,
-  s3Destination,
+  shutDownRedisLeftAt,
   startRedis,
   tail,
   tempDir,
 } from '../support/e2e.js';
-import { awsClientEnv, describeRun, type Ran, runClient } from '../support/client-run.js';
+import {
+  awsClientEnv,
+  awsCliMajorVersion,
+  awsCreateStreamArgs,
+  awsPutRecordArgs,
+  describeRun,
+  type Ran,
+  runClient,
+} from '../support/client-run.js';
 import { freePort } from '../support/free-port.js';
 import { startSluice, type SluiceProcess } from '../support/sluice-process.js';
 import { type Ended, runUntilExit } from '../support/run-until-exit.js';
@@ -97,6 +105,27 @@ async function expectDelivered(
 }
 
 /**
+ * Creates a stream named `<prefix>-…` through the unmodified AWS SDK client of `sluice`
+ * (trusting `ca` when given), puts `count` records into it in one request, and waits until
+ * they, and nothing else, are delivered.
+ */
+async function expectSdkDelivers(
+  cleanups: Cleanups,
+  sluice: SluiceProcess,
+  prefix: string,
+  count: number,
+  ca?: Buffer,
+): Promise<void> {
+  const client = firehose(cleanups, sluice.url, ca);
+  const stream = await createS3Stream(client, prefix, BUCKET, {
+    BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
+  });
+  const sent = records(stream, count);
+  expect((await putRecordBatch(client, stream, sent)).FailedPutCount).toBe(0);
+  await expectDelivered(sluice, stream, sent);
+}
+
+/**
  * Runs a client program (bounded) with dummy credentials, no AWS settings from the developer's
  * environment, and no variable that names a CA bundle (set empty, some turn checking off): only
  * the option under test may make a client trust the CA.
@@ -108,14 +137,6 @@ async function runAwsClient(cleanups: Cleanups, file: string, args: string[]): P
   });
   for (const name of ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'SSL_CERT_FILE']) delete env[name];
   return runClient(file, args, env);
-}
-
-/** Runs the service until it exits by itself (a start that must fail), in a fresh data dir. */
-async function runUntilExitIn(cleanups: Cleanups, env: Record<string, string>): Promise<Ended> {
-  return runUntilExit({
-    SLUICE_DATA_DIR: await tempDir(cleanups, 'sluice-tls-data-'),
-    ...env,
-  });
 }
 
 /** The base64 lines of the PEM private keys in `files`: none may appear in any output. */
@@ -157,14 +178,7 @@ describe('HTTPS API', () => {
   });
 
   it('the AWS SDK for JavaScript trusting the CA creates a stream and puts records that are delivered', async () => {
-    const client = firehose(cleanups, sluice.url, certs.caPem);
-    const stream = await createS3Stream(client, 'tls-sdk', BUCKET, {
-      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
-    });
-    const sent = records(stream, 20);
-    const out = await putRecordBatch(client, stream, sent);
-    expect(out.FailedPutCount).toBe(0);
-    await expectDelivered(sluice, stream, sent);
+    await expectSdkDelivers(cleanups, sluice, 'tls-sdk', 20, certs.caPem);
   });
 
   it('the AWS CLI with --ca-bundle creates a stream and puts a record that is delivered', async () => {
@@ -178,35 +192,15 @@ describe('HTTPS API', () => {
         'json',
         ...args,
       ]);
-    const version = await aws('--version');
-    const major = /aws-cli\/(\d+)\./.exec(`${version.stdout}${version.stderr}`)?.[1];
-    expect(major, describeRun('aws --version', version)).toBeDefined();
+    const major = awsCliMajorVersion(await aws('--version'));
     const stream = uniqueName('tls-awscli');
-    const created = await aws(
-      'firehose',
-      'create-delivery-stream',
-      '--delivery-stream-name',
-      stream,
-      '--extended-s3-destination-configuration',
-      JSON.stringify(
-        s3Destination(BUCKET, { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 } }),
-      ),
-    );
+    const created = await aws(...awsCreateStreamArgs(stream, BUCKET));
     expect(
       created.code,
       describeRun('aws firehose create-delivery-stream', created, sluice.logs()),
     ).toBe(0);
     const [text] = records(stream, 1) as [string];
-    const put = await aws(
-      'firehose',
-      'put-record',
-      // v2 expects blobs in base64 unless told otherwise; v1 sends the text's bytes.
-      ...(major === '1' ? [] : ['--cli-binary-format', 'raw-in-base64-out']),
-      '--delivery-stream-name',
-      stream,
-      '--record',
-      JSON.stringify({ Data: text }),
-    );
+    const put = await aws(...awsPutRecordArgs(major, stream, text));
     expect(put.code, describeRun('aws firehose put-record', put, sluice.logs())).toBe(0);
     await expectDelivered(sluice, stream, [text]);
   });
@@ -289,13 +283,7 @@ describe('rediss://', () => {
       SLUICE_REDIS_URL: redis.url,
       SLUICE_REDIS_TLS_CA: certs.ca,
     });
-    const client = firehose(cleanups, sluice.url);
-    const stream = await createS3Stream(client, 'rediss', BUCKET, {
-      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
-    });
-    const sent = records(stream, 10);
-    expect((await putRecordBatch(client, stream, sent)).FailedPutCount).toBe(0);
-    await expectDelivered(sluice, stream, sent);
+    await expectSdkDelivers(cleanups, sluice, 'rediss', 10);
   });
 
   it('with a client certificate, works with a Redis that requires one (tls-auth-clients yes)', async () => {
@@ -305,7 +293,7 @@ describe('rediss://', () => {
     });
     const base = { SLUICE_REDIS_URL: redis.url, SLUICE_REDIS_TLS_CA: certs.ca };
 
-    const refused = await runUntilExitIn(cleanups, base);
+    const refused = await runUntilExit(base);
     expectFailedStart(refused);
     expect(refused.stderr).toContain('SLUICE_REDIS_TLS_CERT');
 
@@ -314,13 +302,7 @@ describe('rediss://', () => {
       SLUICE_REDIS_TLS_CERT: certs.client.cert,
       SLUICE_REDIS_TLS_KEY: certs.client.key,
     });
-    const client = firehose(cleanups, sluice.url);
-    const stream = await createS3Stream(client, 'rediss-mtls', BUCKET, {
-      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
-    });
-    const sent = records(stream, 5);
-    expect((await putRecordBatch(client, stream, sent)).FailedPutCount).toBe(0);
-    await expectDelivered(sluice, stream, sent);
+    await expectSdkDelivers(cleanups, sluice, 'rediss-mtls', 5);
   });
 
   it('without the CA setting, fails to start and says to set SLUICE_REDIS_TLS_CA', async () => {
@@ -328,7 +310,7 @@ describe('rediss://', () => {
     const redis = await startRedis(cleanups, {
       tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca },
     });
-    const ended = await runUntilExitIn(cleanups, { SLUICE_REDIS_URL: redis.url });
+    const ended = await runUntilExit({ SLUICE_REDIS_URL: redis.url });
     expectFailedStart(ended);
     expect(ended.stderr).toContain(redis.url);
     expect(ended.stderr).toMatch(/certificate/);
@@ -338,7 +320,7 @@ describe('rediss://', () => {
   it('to a port without TLS, fails to start and says the port does not serve TLS', async () => {
     const redis = await startRedis(cleanups, { appendOnly: false });
     const url = redis.url.replace('redis:', 'rediss:');
-    const ended = await runUntilExitIn(cleanups, { SLUICE_REDIS_URL: url });
+    const ended = await runUntilExit({ SLUICE_REDIS_URL: url });
     expectFailedStart(ended);
     expect(ended.stderr).toContain(url);
     expect(ended.stderr).toMatch(/serves TLS on that port/);
@@ -348,27 +330,19 @@ describe('rediss://', () => {
     const port = await freePort();
     const plainUrl = `redis://127.0.0.1:${port}`;
     // Should a plain redis-server have been started there after all, it must not outlive the test.
-    cleanups.add(async () => {
-      if (!(await redisAnswers(plainUrl, 1_000))) return;
-      const admin = new Redis(plainUrl, { lazyConnect: true, retryStrategy: () => null });
-      admin.on('error', () => undefined);
-      await admin.connect();
-      await admin.shutdown('NOSAVE').catch(() => undefined);
-      admin.disconnect();
-    });
-    const ended = await runUntilExitIn(cleanups, {
+    shutDownRedisLeftAt(cleanups, plainUrl);
+    const ended = await runUntilExit({
       SLUICE_REDIS_URL: `rediss://127.0.0.1:${port}`,
       SLUICE_REDIS_AUTOSTART: 'true',
     });
     expectFailedStart(ended);
     expect(`${ended.stdout}${ended.stderr}`).not.toContain('started redis-server');
-    expect(await redisAnswers(plainUrl, 1_000)).toBe(false);
+    expect(await redisAnswers(plainUrl, PROBE_TIMEOUT_MS)).toBe(false);
   });
 });
 
 describe('invalid TLS settings stop the start with a plain message and no key material', () => {
   const suite = cleanupAfterAll();
-  const cleanups = cleanupAfterEach();
   let certs: TestCertificates;
   let material: string[];
   /** Nothing answers there: a setting wrongly accepted must fail the test, not reach a Redis. */
@@ -426,7 +400,7 @@ describe('invalid TLS settings stop the start with a plain message and no key ma
       /SLUICE_REDIS_TLS_CA is set but SLUICE_REDIS_URL is not a rediss:\/\/ URL/,
     ],
   ])('%s', async (_what, env, message) => {
-    const ended = await runUntilExitIn(cleanups, { SLUICE_REDIS_URL: nowhere, ...env() });
+    const ended = await runUntilExit({ SLUICE_REDIS_URL: nowhere, ...env() });
     const output = `${ended.stdout}${ended.stderr}`;
     expect(ended.signal, output).toBeNull();
     expect(ended.code, output).toBe(2);

@@ -1,11 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyStreamsFile } from '../../src/config/streams-file.js';
-import { removeStreams } from '../support/shared-redis.js';
-import { startTestApi, type TestApi } from '../support/test-api.js';
-import { uniqueName } from '../support/unique.js';
+import { injectFirehose, useTestApi } from '../support/test-api.js';
 
 /**
  * `BucketARN` must name a bucket S3 could have: the model pattern (ValidationException) lets
@@ -16,42 +14,12 @@ import { uniqueName } from '../support/unique.js';
 const ROLE = 'arn:aws:iam::000000000000:role/firehose';
 const DESTINATION_ID = 'destinationId-000000000001';
 
-let api: TestApi;
-const names: string[] = [];
-
-beforeAll(async () => {
-  api = await startTestApi();
-});
-
-afterEach(async () => {
-  await removeStreams(api.redis, names.splice(0));
-});
-
-afterAll(async () => {
-  await api.close();
-});
-
-function streamName(): string {
-  const name = uniqueName('bucket');
-  names.push(name);
-  return name;
-}
+const { api, streamName } = useTestApi({ prefix: 'bucket', removeStreams: 'afterEach' });
 
 /** One Firehose call through the app, unsigned (as the other API tests make them). */
 async function call(operation: string, body: unknown) {
-  const response = await api.app.inject({
-    method: 'POST',
-    url: '/',
-    headers: {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': `Firehose_20150804.${operation}`,
-    },
-    payload: JSON.stringify(body),
-  });
-  return {
-    status: response.statusCode,
-    body: response.json<{ __type?: string; message?: string }>(),
-  };
+  const answer = await injectFirehose(api.app, operation, JSON.stringify(body));
+  return { status: answer.status, body: answer.body };
 }
 
 function create(name: string, bucketArn: string, extra: Record<string, unknown> = {}) {
@@ -159,12 +127,11 @@ describe('CreateDeliveryStream', () => {
 });
 
 describe('UpdateDestination', () => {
-  it.each([
-    ['ExtendedS3DestinationUpdate', '..'],
-    ['S3DestinationUpdate', '.'],
-    ['ExtendedS3DestinationUpdate', 'UPPER'],
-    ['S3DestinationUpdate', '1.2.3.4'],
-  ])('%s refuses bucket %j and changes nothing', async (member, bucket) => {
+  /**
+   * Creates a stream that delivers to the bucket `before`, then updates its version 1: `member`
+   * set to the bucket `bucket` with the prefix `redis/`.
+   */
+  async function updateBucket(member: string, bucket: string) {
     const name = streamName();
     expect((await create(name, 'arn:aws:s3:::before')).status).toBe(200);
     const result = await call('UpdateDestination', {
@@ -173,6 +140,16 @@ describe('UpdateDestination', () => {
       DestinationId: DESTINATION_ID,
       [member]: { BucketARN: `arn:aws:s3:::${bucket}`, Prefix: 'redis/' },
     });
+    return { name, result };
+  }
+
+  it.each([
+    ['ExtendedS3DestinationUpdate', '..'],
+    ['S3DestinationUpdate', '.'],
+    ['ExtendedS3DestinationUpdate', 'UPPER'],
+    ['S3DestinationUpdate', '1.2.3.4'],
+  ])('%s refuses bucket %j and changes nothing', async (member, bucket) => {
+    const { name, result } = await updateBucket(member, bucket);
     expect(result.status).toBe(400);
     expect(result.body.__type).toBe('InvalidArgumentException');
     expect(result.body.message).toMatch(
@@ -187,14 +164,7 @@ describe('UpdateDestination', () => {
   });
 
   it('accepts a valid bucket', async () => {
-    const name = streamName();
-    expect((await create(name, 'arn:aws:s3:::before')).status).toBe(200);
-    const result = await call('UpdateDestination', {
-      DeliveryStreamName: name,
-      CurrentDeliveryStreamVersionId: '1',
-      DestinationId: DESTINATION_ID,
-      ExtendedS3DestinationUpdate: { BucketARN: 'arn:aws:s3:::after', Prefix: 'redis/' },
-    });
+    const { name, result } = await updateBucket('ExtendedS3DestinationUpdate', 'after');
     expect(result.status).toBe(200);
     expect((await api.registry.get(name))?.destination.config).toMatchObject({
       BucketARN: 'arn:aws:s3:::after',

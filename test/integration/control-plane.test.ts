@@ -17,11 +17,10 @@ import {
   UntagDeliveryStreamCommand,
   UpdateDestinationCommand,
 } from '@aws-sdk/client-firehose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { streamKeys } from '../../src/streams/keys.js';
 import { startRedisServer } from '../support/redis-server.js';
-import { startTestApi, type TestApi } from '../support/test-api.js';
-import { removeStreams } from '../support/shared-redis.js';
+import { startTestApi, useTestApi } from '../support/test-api.js';
 import { uniqueName } from '../support/unique.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/firehose';
@@ -29,33 +28,13 @@ const BUCKET = 'arn:aws:s3:::bucket';
 const ACCOUNT = '000000000000';
 const DESTINATION_ID = 'destinationId-000000000001';
 
-let api: TestApi;
-const names: string[] = [];
-
-beforeAll(async () => {
-  api = await startTestApi();
-});
-
-afterEach(async () => {
-  await removeStreams(api.redis, names.splice(0));
-});
-
-afterAll(async () => {
-  await api.close();
-});
-
-/** A unique stream name, cleaned up after the test. */
-function streamName(prefix = 'cp'): string {
-  const name = uniqueName(prefix);
-  names.push(name);
-  return name;
-}
+const { api, streamName, track } = useTestApi({ prefix: 'cp', removeStreams: 'afterEach' });
 
 async function createStream(
   name: string,
   extra: Partial<CreateDeliveryStreamCommandInput> = {},
 ): Promise<string | undefined> {
-  names.push(name);
+  track(name);
   const out = await api.firehose.send(
     new CreateDeliveryStreamCommand({
       DeliveryStreamName: name,

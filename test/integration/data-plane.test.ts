@@ -5,42 +5,15 @@ import {
   ResourceNotFoundException,
   ServiceUnavailableException,
 } from '@aws-sdk/client-firehose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/buffer/frame.js';
 import { parseRecordId } from '../../src/api/firehose/record-id.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
-import { startTestApi, type TestApi } from '../support/test-api.js';
-import { removeStreams } from '../support/shared-redis.js';
+import { startTestApi, useTestApi } from '../support/test-api.js';
 import { uniqueName } from '../support/unique.js';
 
-let api: TestApi;
-/** Streams this file creates in the shared Redis, removed afterwards. */
-const created: string[] = [];
-
-beforeAll(async () => {
-  api = await startTestApi();
-});
-afterAll(async () => {
-  await removeStreams(api.redis, created);
-  await api.close();
-});
-
-async function createStream(hints = { SizeInMBs: 128, IntervalInSeconds: 900 }) {
-  const name = uniqueName('dp');
-  created.push(name);
-  await api.firehose.send(
-    new CreateDeliveryStreamCommand({
-      DeliveryStreamName: name,
-      ExtendedS3DestinationConfiguration: {
-        RoleARN: 'arn:aws:iam::000000000000:role/firehose',
-        BucketARN: 'arn:aws:s3:::bucket',
-        BufferingHints: hints,
-      },
-    }),
-  );
-  return name;
-}
+const { api, streamName, createStream } = useTestApi({ prefix: 'dp', removeStreams: 'afterAll' });
 
 /** Raw request, for inputs the SDK would never send. */
 async function raw(
@@ -251,8 +224,7 @@ describe('PutRecordBatch', () => {
   it('answers "Slow down." per record past the backlog cap, storing nothing', async () => {
     const small = await startTestApi({ SLUICE_MAX_BACKLOG_MB: '1' });
     try {
-      const stream = uniqueName('bp');
-      created.push(stream);
+      const stream = streamName('bp');
       await small.firehose.send(
         new CreateDeliveryStreamCommand({
           DeliveryStreamName: stream,

@@ -3,21 +3,18 @@ import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { deflateSync, gzipSync } from 'node:zlib';
 import {
-  CreateDeliveryStreamCommand,
   DescribeDeliveryStreamCommand,
   FirehoseClient,
   PutRecordBatchCommand,
 } from '@aws-sdk/client-firehose';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp, type ParsedBody } from '../../src/api/app.js';
 import { MAX_NESTING_DEPTH } from '../../src/api/json-nesting.js';
 import { decodeChunk } from '../../src/buffer/frame.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
-import { removeStreams } from '../support/shared-redis.js';
-import { startTestApi, type TestApi } from '../support/test-api.js';
-import { uniqueName } from '../support/unique.js';
+import { injectFirehose, useTestApi, type FirehoseAnswer } from '../support/test-api.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/firehose';
 const BUCKET = 'arn:aws:s3:::bucket';
@@ -25,33 +22,10 @@ const JSON_TYPE = 'application/x-amz-json-1.1';
 /** What buildApp reads at most (app.ts BODY_LIMIT). */
 const BODY_LIMIT = 16 * 1024 * 1024;
 
-let api: TestApi;
-/** Streams this file creates in the shared Redis, removed afterwards. */
-const created: string[] = [];
-
-beforeAll(async () => {
-  api = await startTestApi();
+const { api, streamName, createStream } = useTestApi({
+  prefix: 'hostile',
+  removeStreams: 'afterAll',
 });
-afterAll(async () => {
-  await removeStreams(api.redis, created);
-  await api.close();
-});
-
-async function createStream(): Promise<string> {
-  const name = uniqueName('hostile');
-  created.push(name);
-  await api.firehose.send(
-    new CreateDeliveryStreamCommand({
-      DeliveryStreamName: name,
-      ExtendedS3DestinationConfiguration: {
-        RoleARN: ROLE,
-        BucketARN: BUCKET,
-        BufferingHints: { SizeInMBs: 128, IntervalInSeconds: 900 },
-      },
-    }),
-  );
-  return name;
-}
 
 /** Everything a stream holds, to show a refused request changed nothing. */
 async function footprint(stream: string) {
@@ -78,36 +52,13 @@ const batchBody = (stream: string, ...data: string[]) =>
     Records: data.map((d) => ({ Data: Buffer.from(d).toString('base64') })),
   });
 
-interface Answer {
-  status: number;
-  errorType: string | undefined;
-  body: { __type?: string; message?: string } & Record<string, unknown>;
-}
-
-/** A request through fastify's inject (no socket). */
-async function inject(
+/** A request through fastify's inject (no socket), to the file's API unless `app` is given. */
+const inject = (
   operation: string,
   payload: string | Buffer,
   headers: Record<string, string> = {},
   app: FastifyInstance = api.app,
-): Promise<Answer> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/',
-    headers: {
-      'content-type': JSON_TYPE,
-      'x-amz-target': `Firehose_20150804.${operation}`,
-      ...headers,
-    },
-    payload,
-  });
-  const errorType = response.headers['x-amzn-errortype'];
-  return {
-    status: response.statusCode,
-    errorType: typeof errorType === 'string' ? errorType : undefined,
-    body: response.json(),
-  };
-}
+): Promise<FirehoseAnswer> => injectFirehose(app, operation, payload, headers);
 
 /**
  * A request written byte for byte on a socket: header values no HTTP client would send
@@ -115,7 +66,11 @@ async function inject(
  *
  * @param headerLines extra header lines, each ending in CRLF, as raw bytes.
  */
-async function rawRequest(operation: string, headerLines: Buffer, body: Buffer): Promise<Answer> {
+async function rawRequest(
+  operation: string,
+  headerLines: Buffer,
+  body: Buffer,
+): Promise<FirehoseAnswer> {
   const socket = connect(Number(new URL(api.endpoint).port), '127.0.0.1');
   await once(socket, 'connect');
   socket.end(
@@ -143,7 +98,7 @@ async function rawRequest(operation: string, headerLines: Buffer, body: Buffer):
   return {
     status: Number(statusLine.split(' ')[1]),
     errorType: headers.get('x-amzn-errortype'),
-    body: JSON.parse(text.slice(split + 4)) as Answer['body'],
+    body: JSON.parse(text.slice(split + 4)) as FirehoseAnswer['body'],
   };
 }
 
@@ -334,8 +289,7 @@ describe('members named __proto__, constructor or prototype', () => {
   });
 
   it('do not carry a CreateDeliveryStream: it is missing its DeliveryStreamName', async () => {
-    const name = uniqueName('hostile-proto');
-    created.push(name);
+    const name = streamName('hostile-proto');
     const request = JSON.stringify({
       DeliveryStreamName: name,
       ExtendedS3DestinationConfiguration: { RoleARN: ROLE, BucketARN: BUCKET },

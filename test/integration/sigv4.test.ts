@@ -14,9 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigV4Verifier } from '../../src/api/auth/sigv4-verifier.js';
 import { buildApp } from '../../src/api/app.js';
 import { streamKeys } from '../../src/streams/keys.js';
-import { removeStreams } from '../support/shared-redis.js';
-import { startTestApi, type TestApi } from '../support/test-api.js';
-import { uniqueName } from '../support/unique.js';
+import { useTestApi } from '../support/test-api.js';
 
 /**
  * SigV4 authentication of the Firehose API: the unmodified AWS SDK with right and wrong keys
@@ -41,15 +39,14 @@ class Sha256 extends Hash {
   }
 }
 
-let api: TestApi;
+// First, so that its beforeAll starts the API before this file's, which builds on it.
+const { api, streamName } = useTestApi({ prefix: 'sigv4', removeStreams: 'afterAll' });
 let app: FastifyInstance;
 /** The same API with `SLUICE_AUTH_ENFORCE_REGION` semantics (us-east-1 only). */
 let regional: FastifyInstance;
 let endpoint: string;
-const created: string[] = [];
 
 beforeAll(async () => {
-  api = await startTestApi();
   const ctx = {
     settings: api.settings,
     redis: api.redis,
@@ -66,11 +63,11 @@ beforeAll(async () => {
   regional = buildApp({ ...ctx, auth: new SigV4Verifier({ keys, region: 'us-east-1' }) });
   await regional.ready();
 });
+// Runs before useTestApi's afterAll (vitest runs after-hooks newest first): the apps built on
+// the API close before it does.
 afterAll(async () => {
-  await removeStreams(api.redis, created);
   await app.close();
   await regional.close();
-  await api.close();
 });
 
 function sdk(credentials: { accessKeyId: string; secretAccessKey: string }): FirehoseClient {
@@ -197,8 +194,7 @@ describe('the AWS SDK, unmodified', () => {
   it('works with a configured key and stores the record', async () => {
     const client = sdk(KEY);
     try {
-      const name = uniqueName('sigv4-sdk');
-      created.push(name);
+      const name = streamName('sigv4-sdk');
       await client.send(
         new CreateDeliveryStreamCommand({
           DeliveryStreamName: name,
@@ -222,8 +218,7 @@ describe('the AWS SDK, unmodified', () => {
   });
 
   it('gets InvalidSignatureException with a wrong secret, and nothing is stored', async () => {
-    const name = uniqueName('sigv4-wrong');
-    created.push(name);
+    const name = streamName('sigv4-wrong');
     const good = sdk(KEY);
     const wrong = sdk({ accessKeyId: KEY.accessKeyId, secretAccessKey: 'not-the-secret' });
     try {

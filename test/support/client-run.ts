@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
-import { tail } from './e2e.js';
+import { s3Destination, tail } from './e2e.js';
 import { environmentWithout } from './sluice-process.js';
 
 /**
@@ -79,4 +79,68 @@ export async function runClient(
 /** A failure message: the command, its outcome and output, and the tail of `serviceLog`. */
 export function describeRun(command: string, ran: Ran, serviceLog = ''): string {
   return `${command} → code ${ran.code}${ran.failure ? ` (${ran.failure})` : ''}\n--- stdout ---\n${tail(ran.stdout)}\n--- stderr ---\n${tail(ran.stderr)}\n--- sluice log tail ---\n${tail(serviceLog, 3000)}`;
+}
+
+/**
+ * The AWS CLI's major version (`1`, `2`) from its run of `aws --version`.
+ *
+ * @throws when that run failed or named no version: the test needs the CLI.
+ */
+export function awsCliMajorVersion(version: Ran): string {
+  const major = /aws-cli\/(\d+)\./.exec(`${version.stdout}${version.stderr}`)?.[1];
+  if (version.code !== 0 || major === undefined) {
+    throw new Error(
+      `the AWS CLI does not run, which this test needs; .ci/run installs it (apt-get install awscli).\n${describeRun('aws --version', version)}`,
+    );
+  }
+  return major;
+}
+
+/**
+ * Fails unless python3 in `env` can import boto3, with a message that says how to get it: the
+ * test needs it.
+ */
+export async function requireBoto3(env: NodeJS.ProcessEnv): Promise<void> {
+  const check = await runClient('python3', ['-c', 'import boto3'], env);
+  if (check.code !== 0) {
+    throw new Error(
+      `python3 cannot import boto3, which this test needs; .ci/run installs it (apt-get install python3-boto3).\n${describeRun('python3 -c "import boto3"', check)}`,
+    );
+  }
+}
+
+/**
+ * The AWS CLI arguments (after the global options) that create the stream `stream` delivering
+ * to `bucket` with the smallest buffering hints (1 MiB, 1 s), so its records arrive soon.
+ */
+export function awsCreateStreamArgs(stream: string, bucket: string): string[] {
+  return [
+    'firehose',
+    'create-delivery-stream',
+    '--delivery-stream-name',
+    stream,
+    '--extended-s3-destination-configuration',
+    JSON.stringify(
+      s3Destination(bucket, { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 } }),
+    ),
+  ];
+}
+
+/**
+ * The AWS CLI arguments (after the global options) that put `text` as one record into
+ * `stream`. For a blob given as text, CLI v1 sends the text's bytes (it base64-encodes them
+ * itself); v2 does the same only with raw-in-base64-out, as its default expects base64.
+ *
+ * @param major - the CLI's major version, from {@link awsCliMajorVersion}.
+ */
+export function awsPutRecordArgs(major: string, stream: string, text: string): string[] {
+  return [
+    'firehose',
+    'put-record',
+    ...(major === '1' ? [] : ['--cli-binary-format', 'raw-in-base64-out']),
+    '--delivery-stream-name',
+    stream,
+    '--record',
+    JSON.stringify({ Data: text }),
+  ];
 }

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +14,9 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect } from 'vitest';
 
+import { redisAnswers } from '../../src/redis/connect.js';
 import { streamKeys } from '../../src/streams/keys.js';
+import { freePort } from './free-port.js';
 import { startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
 import { startS3Server, type S3Server } from './s3-server.js';
 import { startSluice, type SluiceProcess } from './sluice-process.js';
@@ -133,6 +136,63 @@ export async function startRedis(
   const server = await startRedisServer(options);
   cleanups.add(() => server.stop());
   return server;
+}
+
+/** Connect timeout of a PING probe: loopback connects at once, so this only bounds a stuck one. */
+export const PROBE_TIMEOUT_MS = 1_000;
+
+/** Waits until nothing answers PING at `url` any more. */
+export async function redisGone(url: string, timeoutMs = 15_000): Promise<void> {
+  await eventually(
+    `nothing to answer at ${url}`,
+    async () => !(await redisAnswers(url, PROBE_TIMEOUT_MS)),
+    { timeoutMs },
+  );
+}
+
+/**
+ * Has `cleanups` shut down (SHUTDOWN NOSAVE) whatever Redis still answers at `url` and wait
+ * until it is gone: a redis-server Sluice started itself (SLUICE_REDIS_AUTOSTART) outlives a
+ * test that fails before Sluice stops it. Register it after the Redis's data directory, so it
+ * runs before that directory's removal.
+ */
+export function shutDownRedisLeftAt(cleanups: Cleanups, url: string): void {
+  cleanups.add(async () => {
+    if (!(await redisAnswers(url, PROBE_TIMEOUT_MS))) return;
+    const admin = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    await admin.shutdown('NOSAVE').catch(() => undefined);
+    admin.disconnect();
+    await redisGone(url);
+  });
+}
+
+/** Where an autostarting Sluice is to find or start its Redis, from {@link autostartSetup}. */
+export interface AutostartSetup {
+  /** A loopback Redis URL on a free port. */
+  url: string;
+  /** A fresh `SLUICE_DATA_DIR`; Sluice keeps the Redis it starts under `<dataDir>/redis`. */
+  dataDir: string;
+  /** `SLUICE_REDIS_URL`, `SLUICE_REDIS_AUTOSTART=true` and `SLUICE_DATA_DIR` for Sluice. */
+  env: Record<string, string>;
+}
+
+/**
+ * A loopback Redis URL on a free port and a fresh data directory for an autostarting Sluice,
+ * both undone by `cleanups`: whatever still answers at the URL when the test ends is shut
+ * down (see {@link shutDownRedisLeftAt}), so a failing test leaves no redis-server behind.
+ */
+export async function autostartSetup(cleanups: Cleanups): Promise<AutostartSetup> {
+  const url = `redis://127.0.0.1:${await freePort()}`;
+  const dataDir = await tempDir(cleanups, 'sluice-autostart-');
+  shutDownRedisLeftAt(cleanups, url);
+  const env = {
+    SLUICE_REDIS_URL: url,
+    SLUICE_REDIS_AUTOSTART: 'true',
+    SLUICE_DATA_DIR: dataDir,
+  };
+  return { url, dataDir, env };
 }
 
 /** The private servers a Sluice process under test uses, from {@link startServers}. */
@@ -300,6 +360,75 @@ export function requestRecords(run: string, request: number): SentRecord[] {
     const id = `${run}-${request * RECORDS_PER_REQUEST + i}`;
     return { id, text: `${JSON.stringify({ id, pad: 'x'.repeat(1000) })}\n` };
   });
+}
+
+/** A request for {@link requestOutcome}. */
+export interface OutcomeRequest {
+  method: 'GET' | 'POST';
+  /** Path (and query) on the server, starting with `/`. */
+  path: string;
+  headers?: Record<string, string>;
+  /** How long the request may go without activity before it counts as `TIMEOUT`; 30 s by default. */
+  timeoutMs?: number;
+}
+
+/**
+ * One request to `url` on a fresh connection (no keep-alive agent), answered with what
+ * happened: `HTTP <status>`, or the socket error's code (`TIMEOUT` when the request stalled),
+ * for tests about requests the server cuts off, refuses or drops.
+ */
+export async function requestOutcome(
+  url: string,
+  options: OutcomeRequest,
+  body?: string,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${url}${options.path}`,
+      {
+        method: options.method,
+        agent: false,
+        timeout: options.timeoutMs ?? 30_000,
+        headers: options.headers,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(`HTTP ${res.statusCode}`));
+        res.on('error', () => resolve(`HTTP ${res.statusCode}`));
+      },
+    );
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.end(body);
+  });
+}
+
+/**
+ * One PutRecord of `data` into `stream`, sent by {@link requestOutcome}: for a put whose fate a
+ * test needs whatever happens to its connection.
+ */
+export async function putRecordOutcome(
+  url: string,
+  stream: string,
+  data: string,
+  timeoutMs?: number,
+): Promise<string> {
+  return requestOutcome(
+    url,
+    {
+      method: 'POST',
+      path: '/',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'Firehose_20150804.PutRecord',
+      },
+      timeoutMs,
+    },
+    JSON.stringify({
+      DeliveryStreamName: stream,
+      Record: { Data: Buffer.from(data).toString('base64') },
+    }),
+  );
 }
 
 /** Options for {@link eventually}. */

@@ -1,11 +1,6 @@
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+
+import { startHttpProxy } from './http-proxy.js';
 
 /**
  * What an {@link OutageProxy} does with the next request:
@@ -33,8 +28,7 @@ const UNAVAILABLE_BODY =
  * requests without answering them, as its {@link OutageProxy.mode} says; it starts forwarding.
  */
 export async function startOutageProxy(target: string): Promise<OutageProxy> {
-  const upstream = new URL(target);
-  const proxy = { mode: 'forward' as OutageMode };
+  let current: OutageMode = 'forward';
 
   const unavailable = (outgoing: ServerResponse) => {
     outgoing.writeHead(503, {
@@ -44,48 +38,28 @@ export async function startOutageProxy(target: string): Promise<OutageProxy> {
     outgoing.end(UNAVAILABLE_BODY);
   };
 
-  const server: Server = createServer((incoming, outgoing) => {
-    const mode = proxy.mode;
+  const proxy = await startHttpProxy(target, (incoming, outgoing, forward) => {
+    const mode = current;
     if (mode === 'unavailable') {
       incoming.resume();
       incoming.on('end', () => unavailable(outgoing));
-      return;
+    } else if (mode === 'lose-response') {
+      forward((response) => {
+        response.resume();
+        response.on('end', () => unavailable(outgoing));
+      });
+    } else {
+      forward();
     }
-    const forwarded = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (response: IncomingMessage) => {
-        if (mode === 'lose-response') {
-          response.resume();
-          response.on('end', () => unavailable(outgoing));
-          return;
-        }
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(outgoing);
-      },
-    );
-    forwarded.on('error', () => outgoing.destroy());
-    incoming.pipe(forwarded);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.endpoint,
     get mode() {
-      return proxy.mode;
+      return current;
     },
     set mode(mode: OutageMode) {
-      proxy.mode = mode;
+      current = mode;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => proxy.close(),
   };
 }

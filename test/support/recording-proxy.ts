@@ -1,5 +1,4 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startHttpProxy, type HttpProxy } from './http-proxy.js';
 
 /** One request that passed through the proxy. */
 export interface RecordedRequest {
@@ -9,12 +8,9 @@ export interface RecordedRequest {
 }
 
 /** A loopback HTTP proxy in front of one server, recording every request it forwards. */
-export interface RecordingProxy {
-  /** `http://127.0.0.1:<port>`: use it where the target's endpoint would go. */
-  readonly endpoint: string;
+export interface RecordingProxy extends HttpProxy {
   /** Requests forwarded so far, oldest first. */
   readonly requests: readonly RecordedRequest[];
-  close(): Promise<void>;
 }
 
 /**
@@ -23,35 +19,10 @@ export interface RecordingProxy {
  * as a multipart upload), which the stored object alone does not tell.
  */
 export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
-  const upstream = new URL(target);
   const requests: RecordedRequest[] = [];
-  const server: Server = createServer((incoming, outgoing) => {
+  const proxy = await startHttpProxy(target, (incoming, _outgoing, forward) => {
     requests.push({ method: incoming.method ?? '', url: incoming.url ?? '' });
-    const forwarded = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (response) => {
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(outgoing);
-      },
-    );
-    forwarded.on('error', () => outgoing.destroy());
-    incoming.pipe(forwarded);
+    forward();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...proxy, requests };
 }
