@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RedisScript } from '../buffer/redis-script.js';
 import type { Settings } from '../config/env.js';
@@ -14,53 +15,7 @@ import {
 } from '../config/stream-definition.js';
 import { FirehoseError } from '../errors/catalogue.js';
 import { STREAM_INDEX_KEY, streamKeys } from './keys.js';
-
-/**
- * CREATE — store a new stream's hash unless one exists, whatever its status.
- *
- * KEYS: 1 stream hash
- * ARGV: 1 definition JSON, 2 status, 3 sizeBytes, 4 intervalMs, 5 version
- * returns: 1 created; 0 the stream already exists.
- */
-const CREATE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'definition', ARGV[1], 'status', ARGV[2], 'sizeBytes', ARGV[3],
-  'intervalMs', ARGV[4], 'version', ARGV[5])
-return 1
-`;
-
-/**
- * REPLACE — compare-and-set of a stream's definition. The fields the append script reads
- * (status, sizeBytes, intervalMs) are written in the same call, so they never disagree with
- * the definition.
- *
- * KEYS: 1 stream hash
- * ARGV: 1 definition JSON as read, 2 new definition JSON, 3 status, 4 sizeBytes,
- *       5 intervalMs, 6 version
- * returns: 1 written; 0 the definition changed since it was read; -1 the stream is gone.
- */
-const REPLACE_SCRIPT = `
-local current = redis.call('HGET', KEYS[1], 'definition')
-if not current then return -1 end
-if current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'definition', ARGV[2], 'status', ARGV[3], 'sizeBytes', ARGV[4],
-  'intervalMs', ARGV[5], 'version', ARGV[6])
-return 1
-`;
-
-/**
- * REMOVE — delete a stream's hash, only while it is DELETING (a late call can never remove a
- * stream that was created again under the same name).
- *
- * KEYS: 1 stream hash
- * ARGV: none
- * returns: 1 removed; 0 absent or not DELETING.
- */
-const REMOVE_SCRIPT = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'DELETING' then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
-`;
+import { CREATE_SCRIPT, REMOVE_SCRIPT, REPLACE_SCRIPT } from './registry-scripts.js';
 
 const createScript = new RedisScript(CREATE_SCRIPT, 1);
 const replaceScript = new RedisScript(REPLACE_SCRIPT, 1);
@@ -157,7 +112,7 @@ export class StreamRegistry {
       );
     }
     await this.redis.zadd(STREAM_INDEX_KEY, 0, def.name);
-    const created = await createScript.run(this.redis, [key], fieldsOf(def));
+    const created = await createScript.run(this.redis, [key], [...fieldsOf(def), randomUUID()]);
     await this.redis.zadd(STREAM_INDEX_KEY, 0, def.name);
     if (created !== 1) throw this.alreadyExists(def.name);
   }
@@ -387,7 +342,7 @@ export class StreamRegistry {
       const result = await replaceScript.run(
         this.redis,
         [streamKeys(name).stream],
-        [current.json, definition, ...rest],
+        [current.json, definition, ...rest, randomUUID()],
       );
       if (result === 1) return updated;
       if (result === -1) throw this.notFound(name);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseInput } from '../../src/api/validation.js';
@@ -11,6 +12,8 @@ import {
 import { FirehoseError } from '../../src/errors/catalogue.js';
 import { STREAM_INDEX_KEY, streamKeys } from '../../src/streams/keys.js';
 import { StreamRegistry } from '../../src/streams/registry.js';
+import { CREATE_SCRIPT, REPLACE_SCRIPT } from '../../src/streams/registry-scripts.js';
+import { RedisScript } from '../../src/buffer/redis-script.js';
 import { TEST_REDIS_URL } from '../support/global-setup.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { removeStreams } from '../support/shared-redis.js';
@@ -82,6 +85,7 @@ describe('create and get', () => {
       sizeBytes: String(3 * 1_048_576),
       intervalMs: '7000',
       version: '1',
+      writtenBy: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
     });
     expect(await redis.zscore(STREAM_INDEX_KEY, def.name)).toBe('0');
   });
@@ -113,6 +117,49 @@ describe('create and get', () => {
       Array.from({ length: 8 }, () => new StreamRegistry(redis, settings).create(def)),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+});
+
+describe('a script call resent after its reply was lost (ioredis resends on reconnect)', () => {
+  const createScript = new RedisScript(CREATE_SCRIPT, 1);
+  const replaceScript = new RedisScript(REPLACE_SCRIPT, 1);
+  const fields = (def: StreamDefinition, version = 1) => [
+    JSON.stringify(def),
+    def.status,
+    '5242880',
+    '300000',
+    String(version),
+  ];
+
+  it('CREATE answers "created" to its own repeat, "exists" to any other call', async () => {
+    const def = definition(uniqueName('resent'));
+    created.push(def.name);
+    const key = streamKeys(def.name).stream;
+    const token = randomUUID();
+    expect(await createScript.run(redis, [key], [...fields(def), token])).toBe(1);
+    const stored = await redis.hgetall(key);
+    expect(await createScript.run(redis, [key], [...fields(def), token])).toBe(1);
+    expect(await redis.hgetall(key)).toEqual(stored);
+    // The same definition from another call (another request) is a name already taken.
+    expect(await createScript.run(redis, [key], [...fields(def), randomUUID()])).toBe(0);
+  });
+
+  it('REPLACE answers "written" to its own repeat, "changed" to a stale other call', async () => {
+    const def = definition(uniqueName('resent'));
+    created.push(def.name);
+    const key = streamKeys(def.name).stream;
+    await createScript.run(redis, [key], [...fields(def), randomUUID()]);
+    const next = { ...def, versionId: 2 };
+    const [nextJson, ...rest] = fields(next, 2);
+    const token = randomUUID();
+    const replace = (callToken: string) =>
+      replaceScript.run(redis, [key], [JSON.stringify(def), nextJson!, ...rest, callToken]);
+    expect(await replace(token)).toBe(1);
+    const stored = await redis.hgetall(key);
+    expect(await replace(token)).toBe(1);
+    expect(await redis.hgetall(key)).toEqual(stored);
+    // Another call that read the old definition lost the race, even with an equal change.
+    expect(await replace(randomUUID())).toBe(0);
   });
 });
 
