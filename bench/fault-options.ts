@@ -1,3 +1,11 @@
+import {
+  FlagError,
+  parseNumericFlags,
+  readFlags,
+  renderHelp,
+  type NumericFlag,
+} from './cli-flags.js';
+
 /**
  * The fault oracle's settings: each comes from `--<name> <value>` (or `--<name>=<value>`), else
  * its default. One table drives parsing and the `--help` text. There are no environment
@@ -33,21 +41,11 @@ export interface OracleOptions {
   maxBacklogMb: number;
 }
 
-interface NumberSpec {
-  key: Exclude<keyof OracleOptions, 'faults'>;
-  flag: string;
-  default: number;
-  min: number;
-  max: number;
-  integer: boolean;
-  doc: string;
-}
-
 /** Firehose's PutRecordBatch limits: 500 records and 4 MiB of record data per request. */
 const MAX_BATCH_RECORDS = 500;
 const MAX_REQUEST_PAYLOAD = 4 * 1024 * 1024;
 
-const NUMBERS: readonly NumberSpec[] = [
+const NUMBERS: readonly NumericFlag<Exclude<keyof OracleOptions, 'faults'>>[] = [
   {
     key: 'records',
     flag: 'records',
@@ -158,77 +156,35 @@ const NUMBERS: readonly NumberSpec[] = [
   },
 ];
 
-/** Thrown for a bad flag or value; the message says which and what is allowed. */
-export class OracleOptionsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OracleOptionsError';
-  }
-}
-
 /** `--help` text. */
 export function oracleHelpText(): string {
-  const rows = NUMBERS.map(
-    (n) => `  --${n.flag.padEnd(16)} ${String(n.default).padStart(8)}  ${n.doc}`,
+  return renderHelp(
+    [
+      'usage: npm run oracle -- [options]      (or: node dist/bench/fault-oracle.js [options])',
+      '',
+      'Pushes records of unique ids through Sluice while injecting faults, then checks that every',
+      'acknowledged record was delivered exactly once, byte for byte. See docs/fault-oracle.md.',
+      'SLUICE_* variables in the environment are passed to the service under test.',
+    ],
+    { flagWidth: 16, defaultWidth: 8 },
+    NUMBERS,
+    [
+      ['faults', 'all', `comma-separated subset of ${FAULT_KINDS.join(',')}, or none`],
+      ['help', '', 'show this text'],
+    ],
   );
-  return [
-    'usage: npm run oracle -- [options]      (or: node dist/bench/fault-oracle.js [options])',
-    '',
-    'Pushes records of unique ids through Sluice while injecting faults, then checks that every',
-    'acknowledged record was delivered exactly once, byte for byte. See docs/fault-oracle.md.',
-    'SLUICE_* variables in the environment are passed to the service under test.',
-    '',
-    ...rows,
-    `  --${'faults'.padEnd(16)} ${'all'.padStart(8)}  comma-separated subset of ${FAULT_KINDS.join(',')}, or none`,
-    `  --${'help'.padEnd(16)} ${''.padStart(8)}  show this text`,
-  ].join('\n');
 }
 
 /**
  * Parses `argv` (without node and the script).
  *
  * @returns the options, or `'help'` when `--help` was given.
- * @throws OracleOptionsError on an unknown flag, a missing value or a value out of range.
+ * @throws FlagError on an unknown flag, a missing value or a value out of range.
  */
 export function parseOracleOptions(argv: readonly string[]): OracleOptions | 'help' {
-  const given = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (!arg.startsWith('--')) {
-      throw new OracleOptionsError(`unexpected argument ${arg}; see --help`);
-    }
-    const eq = arg.indexOf('=');
-    if (eq > 0) {
-      given.set(arg.slice(2, eq), arg.slice(eq + 1));
-    } else {
-      const value = argv[i + 1];
-      if (value === undefined) throw new OracleOptionsError(`${arg} needs a value; see --help`);
-      given.set(arg.slice(2), value);
-      i += 1;
-    }
-  }
-  const known = new Set([...NUMBERS.map((n) => n.flag), 'faults']);
-  for (const flag of given.keys()) {
-    if (!known.has(flag)) throw new OracleOptionsError(`unknown option --${flag}; see --help`);
-  }
-
-  const options: Record<string, unknown> = {};
-  for (const spec of NUMBERS) {
-    const text = given.get(spec.flag)?.trim();
-    const value = text === undefined || text === '' ? spec.default : Number(text);
-    if (
-      !Number.isFinite(value) ||
-      value < spec.min ||
-      value > spec.max ||
-      (spec.integer && !Number.isInteger(value))
-    ) {
-      throw new OracleOptionsError(
-        `--${spec.flag} must be ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}, got ${JSON.stringify(text)}`,
-      );
-    }
-    options[spec.key] = value;
-  }
+  const given = readFlags(argv, [...NUMBERS.map((n) => n.flag), 'faults']);
+  if (given === 'help') return 'help';
+  const numbers = parseNumericFlags(NUMBERS, (flag) => given.get(flag));
 
   const faultText = given.get('faults')?.trim() ?? 'all';
   let faults: FaultKind[];
@@ -238,21 +194,19 @@ export function parseOracleOptions(argv: readonly string[]): OracleOptions | 'he
     const named = faultText.split(',').map((f) => f.trim());
     for (const fault of named) {
       if (!FAULT_KINDS.includes(fault as FaultKind)) {
-        throw new OracleOptionsError(
+        throw new FlagError(
           `--faults: unknown fault ${JSON.stringify(fault)}; known: ${FAULT_KINDS.join(', ')}`,
         );
       }
     }
     faults = FAULT_KINDS.filter((f) => named.includes(f));
   }
-  options.faults = faults;
 
-  const parsed = options as unknown as OracleOptions;
-  const largestRecord = Math.floor(parsed.recordBytes * 1.5);
-  if (parsed.batchSize * largestRecord > MAX_REQUEST_PAYLOAD) {
-    throw new OracleOptionsError(
-      `--batch-size ${parsed.batchSize} × up to ${largestRecord} bytes per record exceeds PutRecordBatch's 4 MiB; lower one of them`,
+  const largestRecord = Math.floor(numbers.recordBytes * 1.5);
+  if (numbers.batchSize * largestRecord > MAX_REQUEST_PAYLOAD) {
+    throw new FlagError(
+      `--batch-size ${numbers.batchSize} × up to ${largestRecord} bytes per record exceeds PutRecordBatch's 4 MiB; lower one of them`,
     );
   }
-  return parsed;
+  return { ...numbers, faults };
 }

@@ -8,19 +8,12 @@
  * unexpected was delivered, the drain timed out or the run could not finish; 2 on bad options;
  * 130 when interrupted.
  */
-import { existsSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
-
 import { cleanUpAll } from '../devtools/children.js';
+import { runCli } from './cli.js';
 import { BENCH_BUCKET } from './control-plane.js';
 import { waitForDrain, type DrainResult } from './fault-drain.js';
 import { Ledger } from './fault-ledger.js';
-import {
-  oracleHelpText,
-  OracleOptionsError,
-  parseOracleOptions,
-  type OracleOptions,
-} from './fault-options.js';
+import { oracleHelpText, parseOracleOptions, type OracleOptions } from './fault-options.js';
 import { runProducers, type ProducerProgress } from './fault-producers.js';
 import { RecordShape } from './fault-records.js';
 import { judge, renderOracleReport, type OracleResults } from './fault-report.js';
@@ -28,7 +21,8 @@ import { FaultScheduler } from './fault-scheduler.js';
 import { ORACLE_STREAM, Topology } from './fault-topology.js';
 import { verifyDelivery, type Verdict } from './fault-verify.js';
 import { say } from './progress.js';
-import { passedThroughSettings, SLUICE_MAIN } from './sluice-process.js';
+import { describeMachine } from './machine.js';
+import { assertSluiceBuilt, passedThroughSettings } from './sluice-process.js';
 import { readStreamStats } from './stream-stats.js';
 
 /**
@@ -42,11 +36,6 @@ const SERVICE_DEFAULTS: Readonly<Record<string, string>> = {
   SLUICE_SWEEP_AFTER_MS: '2000',
 };
 const PROGRESS_EVERY_MS = 10_000;
-
-function machine(): string {
-  const cores = cpus();
-  return `${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${type()} ${release()}`;
-}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -96,7 +85,7 @@ async function run(options: OracleOptions, signal: AbortSignal): Promise<OracleR
   const progress: ProducerProgress = { requests: 0, payloadBytes: 0, inFlightRecords: 0 };
   const results: OracleResults = {
     startedAt: new Date(startedMs).toISOString(),
-    machine: machine(),
+    machine: describeMachine(),
     node: process.version,
     redis: 'redis not started',
     options,
@@ -220,56 +209,19 @@ async function run(options: OracleOptions, signal: AbortSignal): Promise<OracleR
   return results;
 }
 
-async function main(): Promise<number> {
-  let options: OracleOptions;
-  try {
-    const parsed = parseOracleOptions(process.argv.slice(2));
-    if (parsed === 'help') {
-      process.stdout.write(`${oracleHelpText()}\n`);
-      return 0;
-    }
-    options = parsed;
-  } catch (error) {
-    if (error instanceof OracleOptionsError) {
-      process.stderr.write(`oracle: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (!existsSync(SLUICE_MAIN)) {
-    process.stderr.write(`oracle: ${SLUICE_MAIN} does not exist; run \`npm run build\` first\n`);
-    return 1;
-  }
+async function oracle(options: OracleOptions, signal: AbortSignal): Promise<number> {
+  assertSluiceBuilt();
   for (const [name, value] of Object.entries(SERVICE_DEFAULTS)) process.env[name] ??= value;
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      // The exit hook in children.ts still SIGKILLs children and deletes temporary directories.
-      say(`${signal} again: exiting now`);
-      process.exit(130);
-    }
-    say(`${signal}: stopping and cleaning up (again to exit at once)`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const results = await run(options, controller.signal);
+  const results = await run(options, signal);
   process.stdout.write(renderOracleReport(results));
-  if (controller.signal.aborted) return 130;
+  if (signal.aborted) return 130;
   return judge(results).pass ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (error: unknown) => {
-    process.stderr.write(
-      `oracle: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    await cleanUpAll();
-    process.exit(1);
-  },
-);
+runCli({
+  name: 'oracle',
+  parse: parseOracleOptions,
+  help: oracleHelpText,
+  stopping: 'stopping and cleaning up',
+  run: oracle,
+});

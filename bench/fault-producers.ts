@@ -4,6 +4,7 @@ import type { HttpReply } from './firehose-http.js';
 import { Outcome, type Ledger } from './fault-ledger.js';
 import { buildBody, MAX_ID, type RecordShape } from './fault-records.js';
 import type { ApiTarget } from './fault-topology.js';
+import { errorReason, requestResponses } from './put-outcome.js';
 
 /**
  * The fault oracle's producers: concurrent loops that send PutRecordBatch requests of fresh ids
@@ -77,12 +78,7 @@ export async function runProducers(
       progress.requests += 1;
       let acked: number;
       try {
-        const reply = await api.client.post(
-          'PutRecordBatch',
-          body.buffer,
-          body.sha256,
-          options.requestTimeoutMs,
-        );
+        const reply = await api.client.putRecordBatch(body, options.requestTimeoutMs);
         acked = settleReply(ledger, request, count, reply);
       } catch (error) {
         acked = 0;
@@ -119,25 +115,12 @@ export async function runProducers(
 function settleReply(ledger: Ledger, request: number, count: number, reply: HttpReply): number {
   const now = Date.now();
   if (reply.status !== 200) {
-    let type = reply.errorType;
-    if (type === undefined) {
-      try {
-        type = String((JSON.parse(reply.body) as { __type?: unknown }).__type);
-      } catch {
-        type = 'unreadable error reply';
-      }
-    }
-    ledger.settle(request, Outcome.failed, now, `HTTP ${reply.status} ${type}`);
+    ledger.settle(request, Outcome.failed, now, errorReason(reply));
     return 0;
   }
-  let responses: unknown;
-  try {
-    responses = (JSON.parse(reply.body) as { RequestResponses?: unknown }).RequestResponses;
-  } catch {
-    responses = undefined;
-  }
-  if (!Array.isArray(responses) || responses.length !== count) {
-    ledger.settle(request, Outcome.ambiguous, now, 'HTTP 200 without one response per record');
+  const responses = requestResponses(reply, count);
+  if (typeof responses === 'string') {
+    ledger.settle(request, Outcome.ambiguous, now, `HTTP 200, ${responses}`);
     return 0;
   }
   const outcomes = new Uint8Array(count);

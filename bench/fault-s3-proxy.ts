@@ -1,12 +1,4 @@
-import {
-  Agent,
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { startHttpProxy } from '../devtools/http-proxy.js';
 
 /**
  * A loopback HTTP proxy in front of the S3 server that the fault oracle switches between
@@ -53,121 +45,58 @@ const SLOW_DOWN_XML =
  * Headers pass unchanged, `Host` included, so request signatures stay valid.
  */
 export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
-  const upstream = new URL(target);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const counters: S3ProxyCounters = { forwarded: 0, answered503: 0, reset: 0, delayed: 0 };
-  const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
   let current: S3ProxyMode = { kind: 'pass' };
+  const resetting = (): boolean => current.kind === 'unavailable' && current.how === 'reset';
 
-  const later = (ms: number, action: () => void): void => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      action();
-    }, ms);
-    timers.add(timer);
-  };
-
-  const forward = (incoming: IncomingMessage, outgoing: ServerResponse, delayMs: number): void => {
-    counters.forwarded += 1;
-    const forwarded = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-        agent,
-      },
-      (response) => {
-        const answer = (): void => {
-          if (outgoing.destroyed) {
-            response.destroy();
-            return;
-          }
-          outgoing.writeHead(response.statusCode ?? 502, response.headers);
-          response.pipe(outgoing);
-        };
-        if (delayMs > 0) later(delayMs / 2, answer);
-        else answer();
-      },
-    );
-    forwarded.on('error', () => outgoing.destroy());
-    outgoing.on('close', () => {
-      if (!outgoing.writableFinished) forwarded.destroy();
-    });
-    const send = (): void => {
-      if (incoming.destroyed) {
-        forwarded.destroy();
+  const proxy = await startHttpProxy(
+    target,
+    (incoming, outgoing, forward) => {
+      const mode = current;
+      if (mode.kind === 'unavailable' && mode.how === 'reset') {
+        counters.reset += 1;
+        incoming.socket.destroy();
         return;
       }
-      incoming.pipe(forwarded);
-    };
-    if (delayMs > 0) later(delayMs / 2, send);
-    else send();
-  };
-
-  const server: Server = createServer((incoming, outgoing) => {
-    const mode = current;
-    if (mode.kind === 'unavailable' && mode.how === 'reset') {
-      counters.reset += 1;
-      incoming.socket.destroy();
-      return;
-    }
-    if (mode.kind === 'unavailable') {
-      counters.answered503 += 1;
-      incoming.resume();
-      incoming.once('end', () => {
-        outgoing.writeHead(503, {
-          'content-type': 'application/xml',
-          'content-length': Buffer.byteLength(SLOW_DOWN_XML),
+      if (mode.kind === 'unavailable') {
+        counters.answered503 += 1;
+        incoming.resume();
+        incoming.once('end', () => {
+          outgoing.writeHead(503, {
+            'content-type': 'application/xml',
+            'content-length': Buffer.byteLength(SLOW_DOWN_XML),
+          });
+          outgoing.end(SLOW_DOWN_XML);
         });
-        outgoing.end(SLOW_DOWN_XML);
-      });
-      return;
-    }
-    if (mode.kind === 'slow') counters.delayed += 1;
-    forward(incoming, outgoing, mode.kind === 'slow' ? mode.delayMs : 0);
-  });
-  server.on('connection', (socket: Socket) => {
-    if (current.kind === 'unavailable' && current.how === 'reset') {
-      counters.reset += 1;
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  // A client that vanishes mid-request must not take the proxy down.
-  server.on('clientError', (_error, socket) => socket.destroy());
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+        return;
+      }
+      counters.forwarded += 1;
+      if (mode.kind === 'slow') {
+        counters.delayed += 1;
+        forward({ requestDelayMs: mode.delayMs / 2, responseDelayMs: mode.delayMs / 2 });
+      } else {
+        forward();
+      }
+    },
+    {
+      maxSockets: 64,
+      acceptConnection: () => {
+        if (!resetting()) return true;
+        counters.reset += 1;
+        return false;
+      },
+    },
+  );
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.endpoint,
     counters,
     mode: () => current,
     setMode(mode) {
       current = mode;
       // Kept-alive connections would otherwise carry on as if nothing happened.
-      if (mode.kind === 'unavailable' && mode.how === 'reset') {
-        for (const socket of sockets) socket.destroy();
-      }
+      if (resetting()) proxy.dropConnections();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        for (const socket of sockets) socket.destroy();
-        agent.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => proxy.close(),
   };
 }

@@ -21,6 +21,12 @@ export interface HttpReply {
   errorType: string | undefined;
 }
 
+/** A request body ready to send: its bytes and their SHA-256 (hex), which the signature covers. */
+export interface SignedBody {
+  buffer: Buffer;
+  sha256: string;
+}
+
 /** A control-plane call answered with an error. */
 export class FirehoseCallError extends Error {
   constructor(
@@ -92,6 +98,11 @@ export class FirehoseHttp {
       req.once('error', reject);
       req.end(body);
     });
+  }
+
+  /** POSTs a prepared PutRecordBatch body; resolves and rejects as {@link FirehoseHttp.post}. */
+  putRecordBatch(body: SignedBody, timeoutMs: number): Promise<HttpReply> {
+    return this.post('PutRecordBatch', body.buffer, body.sha256, timeoutMs);
   }
 
   /**

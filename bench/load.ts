@@ -98,12 +98,7 @@ class Recorder {
     let outcome: PutOutcome;
     let replied = false;
     try {
-      const reply = await options.client.post(
-        'PutRecordBatch',
-        body.buffer,
-        body.sha256,
-        options.timeoutMs,
-      );
+      const reply = await options.client.putRecordBatch(body, options.timeoutMs);
       replied = true;
       outcome = putOutcome(reply, body);
     } catch (error) {

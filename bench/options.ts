@@ -1,3 +1,11 @@
+import {
+  flagText,
+  FlagError,
+  parseNumericFlags,
+  readFlags,
+  renderHelp,
+  type NumericFlag,
+} from './cli-flags.js';
 import type { RedisPersistence } from './redis-server.js';
 
 /**
@@ -31,17 +39,12 @@ export interface BenchOptions {
   json: string | undefined;
 }
 
-interface NumberSpec {
-  key: keyof BenchOptions;
-  flag: string;
-  default: number;
-  min: number;
-  max: number;
-  integer: boolean;
-  doc: string;
-}
+/** The options a numeric flag sets. */
+type NumericKey = {
+  [K in keyof BenchOptions]: BenchOptions[K] extends number ? K : never;
+}[keyof BenchOptions];
 
-const NUMBERS: readonly NumberSpec[] = [
+const NUMBERS: readonly NumericFlag<NumericKey>[] = [
   {
     key: 'durationS',
     flag: 'duration',
@@ -163,31 +166,24 @@ const NUMBERS: readonly NumberSpec[] = [
 
 const PERSISTENCE: readonly RedisPersistence[] = ['none', 'aof-everysec', 'aof-always'];
 
-/** Thrown for a bad flag or value; the message says which and what is allowed. */
-export class OptionsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OptionsError';
-  }
-}
-
 /** `--help` text. */
 export function helpText(): string {
-  const rows = NUMBERS.map(
-    (n) => `  --${n.flag.padEnd(18)} ${String(n.default).padStart(6)}  ${n.doc}`,
+  return renderHelp(
+    [
+      'usage: npm run bench -- [options]      (or: node --openssl-legacy-provider dist/bench/run.js)',
+      '',
+      'Every option can also be set as SLUICE_BENCH_<NAME> (e.g. SLUICE_BENCH_DURATION=5).',
+      'SLUICE_* variables other than those the bench sets are passed to the service.',
+    ],
+    { flagWidth: 18, defaultWidth: 6 },
+    NUMBERS,
+    [
+      ['redis-persistence', 'none', PERSISTENCE.join(' | ')],
+      ['phases', 'all', `comma-separated subset of ${PHASES.join(',')}`],
+      ['json', '-', 'also write the results as JSON to this file'],
+      ['help', '', 'show this text'],
+    ],
   );
-  return [
-    'usage: npm run bench -- [options]      (or: node --openssl-legacy-provider dist/bench/run.js)',
-    '',
-    'Every option can also be set as SLUICE_BENCH_<NAME> (e.g. SLUICE_BENCH_DURATION=5).',
-    'SLUICE_* variables other than those the bench sets are passed to the service.',
-    '',
-    ...rows,
-    `  --${'redis-persistence'.padEnd(18)} ${'none'.padStart(6)}  ${PERSISTENCE.join(' | ')}`,
-    `  --${'phases'.padEnd(18)} ${'all'.padStart(6)}  comma-separated subset of ${PHASES.join(',')}`,
-    `  --${'json'.padEnd(18)} ${'-'.padStart(6)}  also write the results as JSON to this file`,
-    `  --${'help'.padEnd(18)} ${''.padStart(6)}  show this text`,
-  ].join('\n');
 }
 
 function envName(flag: string): string {
@@ -198,71 +194,43 @@ function envName(flag: string): string {
  * Parses `argv` (without node and the script) and `env`.
  *
  * @returns the options, or `'help'` when `--help` was given.
- * @throws OptionsError on an unknown flag, a missing value or a value out of range.
+ * @throws FlagError on an unknown flag, a missing value or a value out of range.
  */
 export function parseOptions(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): BenchOptions | 'help' {
-  const given = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (!arg.startsWith('--')) throw new OptionsError(`unexpected argument ${arg}; see --help`);
-    const eq = arg.indexOf('=');
-    if (eq > 0) {
-      given.set(arg.slice(2, eq), arg.slice(eq + 1));
-    } else {
-      const value = argv[i + 1];
-      if (value === undefined) throw new OptionsError(`${arg} needs a value; see --help`);
-      given.set(arg.slice(2), value);
-      i += 1;
-    }
-  }
-  const known = new Set([...NUMBERS.map((n) => n.flag), 'redis-persistence', 'phases', 'json']);
-  for (const flag of given.keys()) {
-    if (!known.has(flag)) throw new OptionsError(`unknown option --${flag}; see --help`);
-  }
-  const raw = (flag: string): string | undefined => {
-    const value = given.get(flag) ?? env[envName(flag)];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
+  const given = readFlags(argv, [
+    ...NUMBERS.map((n) => n.flag),
+    'redis-persistence',
+    'phases',
+    'json',
+  ]);
+  if (given === 'help') return 'help';
+  const raw = (flag: string): string | undefined => flagText(given.get(flag) ?? env[envName(flag)]);
 
-  const options: Record<string, unknown> = {};
-  for (const spec of NUMBERS) {
-    const text = raw(spec.flag);
-    const value = text === undefined ? spec.default : Number(text);
-    if (
-      !Number.isFinite(value) ||
-      value < spec.min ||
-      value > spec.max ||
-      (spec.integer && !Number.isInteger(value))
-    ) {
-      throw new OptionsError(
-        `--${spec.flag} (${envName(spec.flag)}) must be ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}, got ${JSON.stringify(text)}`,
-      );
-    }
-    options[spec.key] = value;
-  }
+  const numbers = parseNumericFlags(NUMBERS, raw, (flag) => `--${flag} (${envName(flag)})`);
 
   const persistence = raw('redis-persistence') ?? 'none';
   if (!PERSISTENCE.includes(persistence as RedisPersistence)) {
-    throw new OptionsError(
+    throw new FlagError(
       `--redis-persistence must be one of ${PERSISTENCE.join(', ')}, got ${JSON.stringify(persistence)}`,
     );
   }
-  options.redisPersistence = persistence;
 
   const phaseText = raw('phases');
   const phases = phaseText === undefined ? [...PHASES] : phaseText.split(',').map((p) => p.trim());
   for (const phase of phases) {
     if (!PHASES.includes(phase as Phase)) {
-      throw new OptionsError(
+      throw new FlagError(
         `--phases: unknown phase ${JSON.stringify(phase)}; known: ${PHASES.join(', ')}`,
       );
     }
   }
-  options.phases = PHASES.filter((p) => phases.includes(p));
-  options.json = raw('json');
-  return options as unknown as BenchOptions;
+  return {
+    ...numbers,
+    redisPersistence: persistence as RedisPersistence,
+    phases: PHASES.filter((p) => phases.includes(p)),
+    json: raw('json'),
+  };
 }

@@ -22,17 +22,7 @@ const ALL_ACCEPTED = '"FailedPutCount":0';
  */
 export function putOutcome(reply: HttpReply, body: PreparedBody): PutOutcome {
   const total = body.recordBytes.length;
-  if (reply.status !== 200) {
-    let type = reply.errorType;
-    if (type === undefined) {
-      try {
-        type = String((JSON.parse(reply.body) as { __type?: unknown }).__type);
-      } catch {
-        type = 'unparseable error reply';
-      }
-    }
-    return failedAll(total, `HTTP ${reply.status} ${type}`);
-  }
+  if (reply.status !== 200) return failedAll(total, errorReason(reply));
   const marker = reply.body.indexOf(ALL_ACCEPTED);
   const next = reply.body.charAt(marker + ALL_ACCEPTED.length);
   if ((marker >= 0 && (next === ',' || next === '}')) || !reply.body.includes('"FailedPutCount"')) {
@@ -43,15 +33,8 @@ export function putOutcome(reply: HttpReply, body: PreparedBody): PutOutcome {
       errors: new Map(),
     };
   }
-  let responses: unknown;
-  try {
-    responses = (JSON.parse(reply.body) as { RequestResponses?: unknown }).RequestResponses;
-  } catch {
-    return failedAll(total, 'unparseable PutRecordBatch reply');
-  }
-  if (!Array.isArray(responses) || responses.length !== total) {
-    return failedAll(total, 'RequestResponses missing or of the wrong length');
-  }
+  const responses = requestResponses(reply, total);
+  if (typeof responses === 'string') return failedAll(total, responses);
   const outcome: PutOutcome = {
     acceptedRecords: 0,
     acceptedBytes: 0,
@@ -69,6 +52,39 @@ export function putOutcome(reply: HttpReply, body: PreparedBody): PutOutcome {
     }
   });
   return outcome;
+}
+
+/**
+ * Why a reply that is not HTTP 200 failed its request: `HTTP <status> <type>`, the type from
+ * `x-amzn-ErrorType`, else from the body's `__type`.
+ */
+export function errorReason(reply: HttpReply): string {
+  let type = reply.errorType;
+  if (type === undefined) {
+    try {
+      type = String((JSON.parse(reply.body) as { __type?: unknown }).__type);
+    } catch {
+      type = 'unparseable error reply';
+    }
+  }
+  return `HTTP ${reply.status} ${type}`;
+}
+
+/**
+ * The `RequestResponses` of a 200 PutRecordBatch reply to a request of `records` records, one
+ * entry a record, or what is wrong with the reply when it has not one per record.
+ */
+export function requestResponses(reply: HttpReply, records: number): unknown[] | string {
+  let responses: unknown;
+  try {
+    responses = (JSON.parse(reply.body) as { RequestResponses?: unknown }).RequestResponses;
+  } catch {
+    return 'unparseable PutRecordBatch reply';
+  }
+  if (!Array.isArray(responses) || responses.length !== records) {
+    return 'RequestResponses missing or of the wrong length';
+  }
+  return responses as unknown[];
 }
 
 /** Every record of the request failed for `reason`. */

@@ -6,20 +6,20 @@
  * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
  * process crashed, 2 on bad options, 130 when interrupted.
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { cpus, release, totalmem, type } from 'node:os';
 
 import { runCeilingPhase } from './ceiling-phase.js';
+import { runCli } from './cli.js';
 import { cleanUpAll } from '../devtools/children.js';
 import type { BenchContext } from './context.js';
 import { runIngestPhase } from './ingest-phase.js';
 import { startInfrastructure, type Infrastructure } from './infrastructure.js';
-import { helpText, OptionsError, parseOptions, type BenchOptions, type Phase } from './options.js';
+import { describeMachine } from './machine.js';
+import { helpText, parseOptions, type BenchOptions, type Phase } from './options.js';
 import { say } from './progress.js';
 import { prepareBodies, RECORDS_PER_REQUEST, type PreparedBody } from './records.js';
 import { renderReport, type BenchResults, type PhaseOutcome, type SetupInfo } from './report.js';
-import { passedThroughSettings, SLUICE_MAIN } from './sluice-process.js';
+import { assertSluiceBuilt, passedThroughSettings } from './sluice-process.js';
 import { runSustainedPhase } from './sustained-phase.js';
 
 /** One stream per phase, so S3 objects and counters of different phases never mix. */
@@ -53,12 +53,11 @@ function setupInfo(
   bodies: readonly PreparedBody[],
   infra: Infrastructure | undefined,
 ): SetupInfo {
-  const cores = cpus();
   const records = bodies.reduce((sum, b) => sum + b.recordBytes.length, 0);
   const payload = bodies.reduce((sum, b) => sum + b.payloadBytes, 0);
   const body = bodies.reduce((sum, b) => sum + b.buffer.length, 0);
   return {
-    machine: `${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${type()} ${release()}`,
+    machine: describeMachine(),
     node: process.version,
     redis: infra ? `redis ${infra.redisVersion}` : 'redis not started',
     persistence: infra?.redis.description ?? `would use ${options.redisPersistence} persistence`,
@@ -81,43 +80,9 @@ function setupInfo(
   };
 }
 
-async function main(): Promise<number> {
-  let options: BenchOptions;
-  try {
-    const parsed = parseOptions(process.argv.slice(2));
-    if (parsed === 'help') {
-      process.stdout.write(`${helpText()}\n`);
-      return 0;
-    }
-    options = parsed;
-  } catch (error) {
-    if (error instanceof OptionsError) {
-      process.stderr.write(`bench: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      // The exit hook in children.ts still SIGKILLs children and deletes temporary directories.
-      say(`${signal} again: exiting now`);
-      process.exit(130);
-    }
-    say(`${signal}: stopping the load and cleaning up (again to exit at once)`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
+async function bench(options: BenchOptions, signal: AbortSignal): Promise<number> {
   const needsSluice = options.phases.some((p) => p !== 'ceiling');
-  if (needsSluice && !existsSync(SLUICE_MAIN)) {
-    process.stderr.write(`bench: ${SLUICE_MAIN} does not exist; run \`npm run build\` first\n`);
-    return 1;
-  }
+  if (needsSluice) assertSluiceBuilt();
 
   const bodyCache = new Map<string, PreparedBody[]>();
   const ctx: BenchContext = {
@@ -127,7 +92,7 @@ async function main(): Promise<number> {
       secretAccessKey: process.env.SLUICE_BENCH_SECRET_ACCESS_KEY ?? 'bench-secret',
       region: 'us-east-1',
     },
-    signal: controller.signal,
+    signal,
     bodiesFor(stream) {
       let bodies = bodyCache.get(stream);
       if (!bodies) {
@@ -146,7 +111,6 @@ async function main(): Promise<number> {
     sustained: { status: 'skipped' },
     split: { status: 'skipped' },
   };
-  const { signal } = controller;
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
   try {
@@ -204,13 +168,10 @@ async function main(): Promise<number> {
   return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (error: unknown) => {
-    process.stderr.write(
-      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    await cleanUpAll();
-    process.exit(1);
-  },
-);
+runCli({
+  name: 'bench',
+  parse: (argv) => parseOptions(argv),
+  help: helpText,
+  stopping: 'stopping the load and cleaning up',
+  run: bench,
+});

@@ -1,11 +1,24 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Child, raceTimeout, tempDirUntilExit } from '../devtools/children.js';
 import { freePort } from '../devtools/free-port.js';
+import { CliFailure } from './cli.js';
 
 /** The built service: `npm run build` compiles `src/` next to `bench/` in `dist/`. */
 export const SLUICE_MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+/**
+ * Checks that the service has been built before anything is started.
+ *
+ * @throws CliFailure when {@link SLUICE_MAIN} is missing, saying to run `npm run build`.
+ */
+export function assertSluiceBuilt(): void {
+  if (!existsSync(SLUICE_MAIN)) {
+    throw new CliFailure(`${SLUICE_MAIN} does not exist; run \`npm run build\` first`);
+  }
+}
 
 const READY_TIMEOUT_MS = 30_000;
 /** Above Sluice's own shutdown allowance (set below), so a clean stop is not cut short. */

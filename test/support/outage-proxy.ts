@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 
-import { startHttpProxy } from './http-proxy.js';
+import { startHttpProxy } from '../../devtools/http-proxy.js';
 
 /**
  * What an {@link OutageProxy} does with the next request:
@@ -44,9 +44,11 @@ export async function startOutageProxy(target: string): Promise<OutageProxy> {
       incoming.resume();
       incoming.on('end', () => unavailable(outgoing));
     } else if (mode === 'lose-response') {
-      forward((response) => {
-        response.resume();
-        response.on('end', () => unavailable(outgoing));
+      forward({
+        onResponse: (response) => {
+          response.resume();
+          response.on('end', () => unavailable(outgoing));
+        },
       });
     } else {
       forward();

@@ -1,4 +1,4 @@
-import { startHttpProxy, type HttpProxy } from './http-proxy.js';
+import { startHttpProxy, type HttpProxy } from '../../devtools/http-proxy.js';
 
 /** One request that passed through the proxy. */
 export interface RecordedRequest {
