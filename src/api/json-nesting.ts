@@ -1,4 +1,5 @@
 import { FirehoseError } from '../errors/catalogue.js';
+import { JSON_BYTE } from './json-bytes.js';
 
 /**
  * Deepest nesting of JSON objects and lists a request may have; the body itself is level 1.
@@ -11,13 +12,6 @@ import { FirehoseError } from '../errors/catalogue.js';
  * becomes a hundred thousand objects either.
  */
 export const MAX_NESTING_DEPTH = 64;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
 /**
  * Whether JSON text nests objects and lists deeper than `max` levels, found without parsing
@@ -32,13 +26,13 @@ export function nestsDeeperThan(json: Buffer, max: number): boolean {
   let depth = 0;
   for (let at = 0; at < json.length; at++) {
     const byte = json[at];
-    if (byte === QUOTE) {
+    if (byte === JSON_BYTE.QUOTE) {
       at = closingQuote(json, at + 1);
       if (at === -1) return false;
-    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+    } else if (byte === JSON_BYTE.OPEN_BRACE || byte === JSON_BYTE.OPEN_BRACKET) {
       depth++;
       if (depth > max) return true;
-    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+    } else if (byte === JSON_BYTE.CLOSE_BRACE || byte === JSON_BYTE.CLOSE_BRACKET) {
       depth--;
     }
   }
@@ -49,11 +43,11 @@ export function nestsDeeperThan(json: Buffer, max: number): boolean {
 function closingQuote(json: Buffer, from: number): number {
   let searchFrom = from;
   for (;;) {
-    const quote = json.indexOf(QUOTE, searchFrom);
+    const quote = json.indexOf(JSON_BYTE.QUOTE, searchFrom);
     if (quote === -1) return -1;
     // A quote preceded by an odd run of backslashes is escaped and does not end the string.
     let backslashes = 0;
-    for (let i = quote - 1; i >= searchFrom && json[i] === BACKSLASH; i--) backslashes++;
+    for (let i = quote - 1; i >= searchFrom && json[i] === JSON_BYTE.BACKSLASH; i--) backslashes++;
     if (backslashes % 2 === 0) return quote;
     searchFrom = quote + 1;
   }

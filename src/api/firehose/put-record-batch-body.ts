@@ -1,19 +1,11 @@
 import { isAscii } from 'node:buffer';
+import { JSON_BYTE } from '../json-bytes.js';
 
 /** The members of a PutRecordBatch body that {@link scanPutRecordBatchBody} reads. */
 export type PutRecordBatchBody = {
   DeliveryStreamName: string;
   Records: { Data: string }[];
 };
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 
 /**
  * Reads the PutRecordBatch body every Firehose client sends —
@@ -29,15 +21,15 @@ const CLOSE_BRACKET = 0x5d;
  * base64 rather than as invalid JSON — a SerializationException either way.
  */
 export function scanPutRecordBatchBody(body: Buffer): PutRecordBatchBody | undefined {
-  if (!isAscii(body) || body.indexOf(BACKSLASH) !== -1) return undefined;
+  if (!isAscii(body) || body.indexOf(JSON_BYTE.BACKSLASH) !== -1) return undefined;
   const scanner = new Scanner(body);
   let name: string | undefined;
   let records: { Data: string }[] | undefined;
-  if (!scanner.take(OPEN_BRACE)) return undefined;
-  if (!scanner.take(CLOSE_BRACE)) {
+  if (!scanner.take(JSON_BYTE.OPEN_BRACE)) return undefined;
+  if (!scanner.take(JSON_BYTE.CLOSE_BRACE)) {
     for (;;) {
       const key = scanner.string();
-      if (key === undefined || !scanner.take(COLON)) return undefined;
+      if (key === undefined || !scanner.take(JSON_BYTE.COLON)) return undefined;
       if (key === 'DeliveryStreamName' && name === undefined) {
         name = scanner.string();
         if (name === undefined) return undefined;
@@ -47,8 +39,8 @@ export function scanPutRecordBatchBody(body: Buffer): PutRecordBatchBody | undef
       } else {
         return undefined;
       }
-      if (scanner.take(CLOSE_BRACE)) break;
-      if (!scanner.take(COMMA)) return undefined;
+      if (scanner.take(JSON_BYTE.CLOSE_BRACE)) break;
+      if (!scanner.take(JSON_BYTE.COMMA)) return undefined;
     }
   }
   if (!scanner.atEnd() || name === undefined || records === undefined) return undefined;
@@ -80,8 +72,8 @@ class Scanner {
    * forbids in strings, are checked here for names; `Data` skips the check (see above).
    */
   string(checkControlCharacters = true): string | undefined {
-    if (!this.take(QUOTE)) return undefined;
-    const end = this.body.indexOf(QUOTE, this.at);
+    if (!this.take(JSON_BYTE.QUOTE)) return undefined;
+    const end = this.body.indexOf(JSON_BYTE.QUOTE, this.at);
     if (end === -1) return undefined;
     if (checkControlCharacters) {
       for (let i = this.at; i < end; i++) if ((this.body[i] as number) < 0x20) return undefined;
@@ -93,18 +85,22 @@ class Scanner {
 
   /** `[{"Data": "…"}, …]`: each record exactly one `Data` string member. */
   records(): { Data: string }[] | undefined {
-    if (!this.take(OPEN_BRACKET)) return undefined;
+    if (!this.take(JSON_BYTE.OPEN_BRACKET)) return undefined;
     const records: { Data: string }[] = [];
-    if (this.take(CLOSE_BRACKET)) return records;
+    if (this.take(JSON_BYTE.CLOSE_BRACKET)) return records;
     for (;;) {
-      if (!this.take(OPEN_BRACE) || this.string() !== 'Data' || !this.take(COLON)) {
+      if (
+        !this.take(JSON_BYTE.OPEN_BRACE) ||
+        this.string() !== 'Data' ||
+        !this.take(JSON_BYTE.COLON)
+      ) {
         return undefined;
       }
       const data = this.string(false);
-      if (data === undefined || !this.take(CLOSE_BRACE)) return undefined;
+      if (data === undefined || !this.take(JSON_BYTE.CLOSE_BRACE)) return undefined;
       records.push({ Data: data });
-      if (this.take(CLOSE_BRACKET)) return records;
-      if (!this.take(COMMA)) return undefined;
+      if (this.take(JSON_BYTE.CLOSE_BRACKET)) return records;
+      if (!this.take(JSON_BYTE.COMMA)) return undefined;
     }
   }
 
