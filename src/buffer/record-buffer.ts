@@ -5,13 +5,13 @@ import { RedisScript } from './redis-script.js';
 import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
 
 const appendScript = new RedisScript(APPEND_SCRIPT, 5);
+const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 3);
 
 /**
  * How long an append's receipt is kept. A resent command arrives after ioredis reconnects: at
  * most its reconnect delay (2 s) plus its connect timeout (10 s) after the reply was lost.
  */
 export const APPEND_RECEIPT_MS = 60_000;
-const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 3);
 
 /** Outcome of {@link RecordBuffer.append}. */
 export type AppendResult =
@@ -54,12 +54,14 @@ export class RecordBuffer {
     nowMs: number,
   ): Promise<AppendResult> {
     const keys = streamKeys(stream);
+    // Unique to this call: the id of the batch it opens if none is open, and its receipt's name.
+    const callId = randomUUID();
     const reply = (await appendScript.run(
       this.redis,
-      [keys.stream, keys.open, keys.stats, keys.sealed, appendReceiptKey(stream, randomUUID())],
+      [keys.stream, keys.open, keys.stats, keys.sealed, appendReceiptKey(stream, callId)],
       [
         keys.batchPrefix,
-        randomUUID(),
+        callId,
         chunk,
         payloadBytes,
         recordCount,

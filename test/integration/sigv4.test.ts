@@ -424,6 +424,17 @@ describe('attacks and mistakes', () => {
     expectError(await send(redated), 'InvalidSignatureException', MISMATCH);
   });
 
+  it('a header listed in SignedHeaders but not sent, object-prototype names included', async () => {
+    for (const name of ['x-not-sent', 'constructor', '__proto__', 'tostring', 'hasownproperty']) {
+      const signed = await sign(draft());
+      signed.headers.authorization = (signed.headers.authorization ?? '').replace(
+        'SignedHeaders=',
+        `SignedHeaders=${name};`,
+      );
+      expectError(await send(signed), 'InvalidSignatureException', MISMATCH);
+    }
+  });
+
   it('Host, X-Amz-Date or X-Amz-Target left out of SignedHeaders', async () => {
     for (const [header, shown] of [
       ['host', "'Host' or ':authority'"],

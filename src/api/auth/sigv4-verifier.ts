@@ -146,11 +146,8 @@ export class SigV4Verifier {
       region: scope.region,
       expiresIn,
     });
-    if (!sameSignature(expected, parts.signature)) {
-      throw new FirehoseError(
-        'InvalidSignatureException',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-      );
+    if (expected === undefined || !sameSignature(expected, parts.signature)) {
+      throw signatureMismatch();
     }
     // Checked after the signature, as AWS does: Sluice issues no session tokens, so any is
     // invalid.
@@ -213,7 +210,10 @@ export class SigV4Verifier {
     return { accessKeyId, region };
   }
 
-  /** The signature the library computes for this request with the key's secret. */
+  /**
+   * The signature the library computes for this request with the key's secret, or undefined
+   * when a header it lists as signed is missing (no signature can match then).
+   */
   private async recompute(
     signer: SignatureV4,
     request: ReceivedRequest,
@@ -226,13 +226,16 @@ export class SigV4Verifier {
       region: string;
       expiresIn: number | undefined;
     },
-  ): Promise<string> {
+  ): Promise<string | undefined> {
     // Only the headers the client signed: anything else (added by a proxy, or unsigned by
-    // design) must not change the outcome.
-    const headers: Record<string, string> = {};
+    // design) must not change the outcome. A signed header that was not sent cannot match, as
+    // on AWS. The names come from the request, so only own headers are read, into an object
+    // without a prototype: `constructor` in SignedHeaders is not a property of every object.
+    const headers = Object.create(null) as Record<string, string>;
     for (const name of new Set(scope.signedHeaders)) {
-      const value = request.headers[name];
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+      const value = Object.hasOwn(request.headers, name) ? request.headers[name] : undefined;
+      if (value === undefined) return undefined;
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
     }
     const toSign = new HttpRequest({
       method: request.method,
@@ -267,6 +270,13 @@ export class SigV4Verifier {
     const authorization = signed.headers.authorization ?? '';
     return /Signature=([0-9a-f]+)$/.exec(authorization)?.[1] ?? '';
   }
+}
+
+function signatureMismatch(): FirehoseError {
+  return new FirehoseError(
+    'InvalidSignatureException',
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+  );
 }
 
 function unrecognized(): FirehoseError {
