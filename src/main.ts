@@ -1,6 +1,6 @@
 import { loadSettings, settingSecrets, SettingsError } from './config/env.js';
 import { loadTls } from './config/tls.js';
-import { ProcessLifecycle } from './lifecycle/process-lifecycle.js';
+import { ProcessLifecycle } from './process-lifecycle.js';
 import {
   identifyRedis,
   isLoopbackRedis,

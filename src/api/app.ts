@@ -13,8 +13,8 @@ import { applyConnectionLimits } from './connection-limits.js';
 import { decodeContentEncoding } from './content-encoding.js';
 import { toFirehoseError } from './error-reply.js';
 import { FAST_BODY_READERS, OPERATIONS, TARGET_PREFIX } from './firehose/operations.js';
-import { MAX_NESTING_DEPTH, nestingTooDeepError, nestsDeeperThan } from './json-nesting.js';
-import { renderValue } from './validation.js';
+import { MAX_NESTING_DEPTH, nestingTooDeepError, nestsDeeperThan } from '../config/json-nesting.js';
+import { renderValue } from '../config/validation.js';
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 /**

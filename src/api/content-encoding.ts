@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import { FirehoseError } from '../errors/catalogue.js';
-import { renderValue } from './validation.js';
+import { renderValue } from '../config/validation.js';
 
 type Decoder = (bytes: InputType, options: ZlibOptions) => Promise<Buffer>;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { appendReceiptKey, streamKeys } from '../streams/keys.js';
-import { RedisScript } from './redis-script.js';
+import { RedisScript } from '../redis/redis-script.js';
 import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
 
 const appendScript = new RedisScript(APPEND_SCRIPT, 5);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisScript } from '../buffer/redis-script.js';
+import { RedisScript } from '../redis/redis-script.js';
 import { COMPLETE_SCRIPT, DEAD_LETTER_SCRIPT } from '../buffer/scripts.js';
 import { decodeChunk, type FramedRecord } from '../buffer/frame.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from '../telemetry/logger.js';
 import type { StreamRegistry } from '../streams/registry.js';
-import { deliveryTargetOf, type StreamDefinition } from '../config/stream-definition.js';
+import { deliveryTargetOf, type StreamDefinition } from '../streams/stream-definition.js';
 import type { S3Destination } from '../destinations/s3/s3-destination.js';
 import type { DeliveryOutcome } from '../destinations/outcome.js';
 import {

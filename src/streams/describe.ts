@@ -4,7 +4,7 @@ import {
   type StoredExtendedS3Destination,
   type StoredS3Destination,
   type StreamDefinition,
-} from '../config/stream-definition.js';
+} from './stream-definition.js';
 
 /** Paging options of DescribeDeliveryStream. */
 export interface DescribeOptions {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RedisScript } from '../buffer/redis-script.js';
+import { RedisScript } from '../redis/redis-script.js';
 import type { Settings } from '../config/env.js';
 import {
   DESTINATION_ID,
@@ -12,7 +12,7 @@ import {
   type StoredTag,
   type StreamDefinition,
   type StreamDestination,
-} from '../config/stream-definition.js';
+} from './stream-definition.js';
 import { FirehoseError } from '../errors/catalogue.js';
 import { STREAM_INDEX_KEY, streamKeys } from './keys.js';
 import { CREATE_SCRIPT, REMOVE_SCRIPT, REPLACE_SCRIPT } from './registry-scripts.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyStreamsFile } from '../../src/config/streams-file.js';
+import { applyStreamsFile } from '../../src/streams/streams-file.js';
 import { injectFirehose, useTestApi } from '../support/test-api.js';
 
 /**

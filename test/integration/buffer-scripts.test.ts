@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
-import { RedisScript } from '../../src/buffer/redis-script.js';
+import { RedisScript } from '../../src/redis/redis-script.js';
 import {
   APPEND_SCRIPT,
   BATCH_OVERHEAD_BYTES,

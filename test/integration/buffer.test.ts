@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
-import { Sweeper } from '../../src/buffer/sweeper.js';
+import { Sweeper } from '../../src/delivery/sweeper.js';
 import { BatchStore } from '../../src/delivery/batch-store.js';
 import { DeliveryQueues } from '../../src/delivery/delivery-queues.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseInput } from '../../src/api/validation.js';
+import { parseInput } from '../../src/config/validation.js';
 import { loadSettings, type Settings } from '../../src/config/env.js';
 import {
   CreateDeliveryStreamInputSchema,
   DESTINATION_ID,
   definitionFromCreateInput,
   type StreamDefinition,
-} from '../../src/config/stream-definition.js';
+} from '../../src/streams/stream-definition.js';
 import { FirehoseError } from '../../src/errors/catalogue.js';
 import { STREAM_INDEX_KEY, streamKeys } from '../../src/streams/keys.js';
 import { StreamRegistry } from '../../src/streams/registry.js';
 import { CREATE_SCRIPT, REPLACE_SCRIPT } from '../../src/streams/registry-scripts.js';
-import { RedisScript } from '../../src/buffer/redis-script.js';
+import { RedisScript } from '../../src/redis/redis-script.js';
 import { TEST_REDIS_URL } from '../support/global-setup.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { removeStreams } from '../support/shared-redis.js';

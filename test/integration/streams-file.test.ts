@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings, type Settings } from '../../src/config/env.js';
-import { applyStreamsFile, type StreamsFileLogger } from '../../src/config/streams-file.js';
+import { applyStreamsFile, type StreamsFileLogger } from '../../src/streams/streams-file.js';
 import { STREAM_INDEX_KEY, streamKeys } from '../../src/streams/keys.js';
 import { StreamRegistry } from '../../src/streams/registry.js';
 import { TEST_REDIS_URL } from '../support/global-setup.js';

@@ -2,12 +2,12 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeContentEncoding } from '../../src/api/content-encoding.js';
 import { scanPutRecordBatchBody } from '../../src/api/firehose/put-record-batch-body.js';
-import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../src/api/json-nesting.js';
-import { parseInput } from '../../src/api/validation.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../../src/config/json-nesting.js';
+import { parseInput } from '../../src/config/validation.js';
 import {
   CreateDeliveryStreamInputSchema,
   UpdateDestinationInputSchema,
-} from '../../src/config/stream-definition.js';
+} from '../../src/streams/stream-definition.js';
 import { FirehoseError } from '../../src/errors/catalogue.js';
 import { firehoseErrorOf } from '../support/firehose-error.js';
 

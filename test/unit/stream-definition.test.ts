@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInput } from '../../src/api/validation.js';
+import { parseInput } from '../../src/config/validation.js';
 import { loadSettings } from '../../src/config/env.js';
 import {
   CreateDeliveryStreamInputSchema,
@@ -13,7 +13,7 @@ import {
   sameDestination,
   selectDestinationUpdate,
   type StreamDefinition,
-} from '../../src/config/stream-definition.js';
+} from '../../src/streams/stream-definition.js';
 import { FirehoseError } from '../../src/errors/catalogue.js';
 import { describeStream } from '../../src/streams/describe.js';
 

@@ -7,12 +7,12 @@ import {
   parseInput,
   renderValue,
   validationMessage,
-} from '../../src/api/validation.js';
+} from '../../src/config/validation.js';
 import {
   CreateDeliveryStreamInputSchema,
   DeliveryStreamNameSchema,
   TagListSchema,
-} from '../../src/config/stream-definition.js';
+} from '../../src/streams/stream-definition.js';
 import { firehoseErrorOf } from '../support/firehose-error.js';
 
 const NameInput = z.object({ DeliveryStreamName: DeliveryStreamNameSchema });

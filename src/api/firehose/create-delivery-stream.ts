@@ -1,9 +1,9 @@
 import {
   CreateDeliveryStreamInputSchema,
   definitionFromCreateInput,
-} from '../../config/stream-definition.js';
+} from '../../streams/stream-definition.js';
 import type { OperationHandler } from '../context.js';
-import { parseInput } from '../validation.js';
+import { parseInput } from '../../config/validation.js';
 
 /**
  * CreateDeliveryStream: validates the whole request (constraints, then what Sluice supports)

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { DeliveryStreamNameSchema } from '../../config/stream-definition.js';
+import { DeliveryStreamNameSchema } from '../../streams/stream-definition.js';
 import type { OperationHandler } from '../context.js';
-import { parseInput } from '../validation.js';
+import { parseInput } from '../../config/validation.js';
 
 /** `DeleteDeliveryStreamInput`. */
 export const DeleteDeliveryStreamInputSchema = z.object({

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { DeliveryStreamNameSchema, DestinationIdSchema } from '../../config/stream-definition.js';
+import { DeliveryStreamNameSchema, DestinationIdSchema } from '../../streams/stream-definition.js';
 import { describeStream } from '../../streams/describe.js';
 import type { OperationHandler } from '../context.js';
-import { awsInt, parseInput } from '../validation.js';
+import { awsInt, parseInput } from '../../config/validation.js';
 
 /** `DescribeDeliveryStreamInput`. */
 export const DescribeDeliveryStreamInputSchema = z.object({

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import {
   DeliveryStreamNameSchema,
   DeliveryStreamTypeSchema,
-} from '../../config/stream-definition.js';
+} from '../../streams/stream-definition.js';
 import type { OperationHandler } from '../context.js';
-import { awsInt, parseInput } from '../validation.js';
+import { awsInt, parseInput } from '../../config/validation.js';
 
 /** `ListDeliveryStreamsInput`. */
 export const ListDeliveryStreamsInputSchema = z.object({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { DeliveryStreamNameSchema, TagKeySchema } from '../../config/stream-definition.js';
+import { DeliveryStreamNameSchema, TagKeySchema } from '../../streams/stream-definition.js';
 import type { OperationHandler } from '../context.js';
-import { awsInt, parseInput } from '../validation.js';
+import { awsInt, parseInput } from '../../config/validation.js';
 
 /** `ListTagsForDeliveryStreamInput`. */
 export const ListTagsForDeliveryStreamInputSchema = z.object({

@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { JSON_BYTE } from '../json-bytes.js';
+import { JSON_BYTE } from '../../config/json-bytes.js';
 
 /** The members of a PutRecordBatch body that {@link scanPutRecordBatchBody} reads. */
 export type PutRecordBatchBody = {

@@ -1,6 +1,6 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { OperationHandler } from '../context.js';
-import { constraintText, validationMessage, wrongTypeError } from '../validation.js';
+import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
 import { appendRefusal, putStreamName } from './put-target.js';
 import { decodeRecords, MAX_BATCH_RECORDS } from './record-decoding.js';
 import { recordIds } from './record-id.js';

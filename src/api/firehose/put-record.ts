@@ -1,6 +1,6 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { OperationHandler } from '../context.js';
-import { constraintText, validationMessage } from '../validation.js';
+import { constraintText, validationMessage } from '../../config/validation.js';
 import { appendRefusal, putStreamName } from './put-target.js';
 import { decodeRecords } from './record-decoding.js';
 import { recordIds } from './record-id.js';

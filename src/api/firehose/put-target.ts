@@ -1,7 +1,7 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { AppendResult } from '../../buffer/record-buffer.js';
 import type { ApiContext } from '../context.js';
-import { constraintText, validationMessage, wrongTypeError } from '../validation.js';
+import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
 
 const STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]+$/;
 

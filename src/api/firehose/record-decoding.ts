@@ -1,6 +1,6 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import { encodeChunk } from '../../buffer/frame.js';
-import { constraintText, validationMessage, wrongTypeError } from '../validation.js';
+import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
 
 /** Largest record, before base64 (Firehose: 1,000 KiB). */
 export const MAX_RECORD_BYTES = 1_024_000;

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import {
   DeliveryStreamEncryptionConfigurationInputSchema,
   DeliveryStreamNameSchema,
-} from '../../config/stream-definition.js';
+} from '../../streams/stream-definition.js';
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { OperationHandler } from '../context.js';
-import { parseInput } from '../validation.js';
+import { parseInput } from '../../config/validation.js';
 
 /** `StartDeliveryStreamEncryptionInput`. */
 export const StartDeliveryStreamEncryptionInputSchema = z.object({

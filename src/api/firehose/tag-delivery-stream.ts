@@ -3,9 +3,9 @@ import {
   DeliveryStreamNameSchema,
   TagListSchema,
   normalizeTags,
-} from '../../config/stream-definition.js';
+} from '../../streams/stream-definition.js';
 import type { OperationHandler } from '../context.js';
-import { parseInput } from '../validation.js';
+import { parseInput } from '../../config/validation.js';
 
 /** `TagDeliveryStreamInput`. */
 export const TagDeliveryStreamInputSchema = z.object({

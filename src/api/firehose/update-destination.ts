@@ -2,9 +2,9 @@ import {
   UpdateDestinationInputSchema,
   mergeDestinationUpdate,
   selectDestinationUpdate,
-} from '../../config/stream-definition.js';
+} from '../../streams/stream-definition.js';
 import type { OperationHandler } from '../context.js';
-import { parseInput } from '../validation.js';
+import { parseInput } from '../../config/validation.js';
 
 /**
  * UpdateDestination: merges an `ExtendedS3DestinationUpdate` or `S3DestinationUpdate` into the

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseInput } from '../api/validation.js';
+import { parseInput } from '../config/validation.js';
 import { FirehoseError } from '../errors/catalogue.js';
-import type { StreamRegistry } from '../streams/registry.js';
-import type { Settings } from './env.js';
+import type { StreamRegistry } from './registry.js';
+import type { Settings } from '../config/env.js';
 import {
   CreateDeliveryStreamInputSchema,
   DESTINATION_ID,

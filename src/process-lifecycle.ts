@@ -1,8 +1,8 @@
 import { constants } from 'node:os';
-import type { EmbeddedRedis } from '../redis/embedded-redis.js';
-import type { Service } from '../service.js';
-import type { Logger } from '../telemetry/logger.js';
-import { remaining } from './time-limit.js';
+import type { EmbeddedRedis } from './redis/embedded-redis.js';
+import type { Service } from './service.js';
+import type { Logger } from './telemetry/logger.js';
+import { remaining } from './lifecycle/time-limit.js';
 
 /** The signals that stop Sluice. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;

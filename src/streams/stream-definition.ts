@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { awsInt, awsString, jsonObject } from '../api/validation.js';
+import { awsInt, awsString, jsonObject } from '../config/validation.js';
 import { bucketNameProblem } from '../destinations/s3/bucket-name.js';
 import { validatePrefixes } from '../destinations/s3/object-key.js';
 import { isValidTimeZone } from '../destinations/s3/timestamp-format.js';
 import { FirehoseError } from '../errors/catalogue.js';
-import type { S3DeliveryTarget } from '../streams/delivery-target.js';
-import type { Settings } from './env.js';
+import type { S3DeliveryTarget } from './delivery-target.js';
+import type { Settings } from '../config/env.js';
 
 /**
  * Delivery stream definitions: the Firehose request shapes Sluice accepts (CreateDeliveryStream,

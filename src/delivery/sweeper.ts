@@ -1,6 +1,6 @@
 import type { Logger } from '../telemetry/logger.js';
-import type { BatchStore } from '../delivery/batch-store.js';
-import type { DeliveryQueues } from '../delivery/delivery-queues.js';
+import type { BatchStore } from './batch-store.js';
+import type { DeliveryQueues } from './delivery-queues.js';
 
 /**
  * Finds batches sealed but never enqueued (a process died between the two steps) and enqueues
