@@ -12,10 +12,12 @@ import { loadTls, type TlsMaterial } from './config/tls.js';
 import { BatchStore } from './delivery/batch-store.js';
 import { DeliveryQueues } from './delivery/delivery-queues.js';
 import { DeliveryDriver } from './delivery/driver.js';
+import { BackupWriter } from './error-output/backup-writer.js';
+import { ErrorOutputWriter } from './error-output/error-output-writer.js';
+import { Replayer } from './error-output/replay.js';
 import { StreamWorkers } from './delivery/stream-workers.js';
 import { LocalObjectStore } from './destinations/local/local-object-store.js';
 import type { ObjectStore } from './destinations/object-store.js';
-import { S3Destination } from './destinations/s3/s3-destination.js';
 import { S3ObjectStore } from './destinations/s3/s3-object-store.js';
 import { closeRedis, connectRedis, openRedis } from './redis/connect.js';
 import { checkRedis } from './redis/redis-checks.js';
@@ -127,12 +129,23 @@ export async function startService(
   const serveApi = settings.SLUICE_ROLE !== 'worker';
   const deliver = settings.SLUICE_ROLE !== 'api';
 
+  // One store for deliveries, the error output, backups and replay (which reads it back).
+  const objectStore = objectStoreFor(settings);
   let app: FastifyInstance | undefined;
   let ticker: SealTicker | undefined;
   let url: string | undefined;
   if (serveApi) {
+    const replayer = new Replayer({ redis: redis.commands, buffer, store: objectStore });
     app = buildApp(
-      { settings, redis: redis.commands, registry, buffer, log, auth },
+      {
+        settings,
+        redis: redis.commands,
+        registry,
+        buffer,
+        log,
+        auth,
+        admin: { replayer },
+      },
       { https: tls.api },
     );
     // https://… when serving HTTPS: fastify names the scheme by its https option.
@@ -143,13 +156,16 @@ export async function startService(
 
   let workers: StreamWorkers | undefined;
   let sweeper: Sweeper | undefined;
-  let objectStore: ObjectStore | undefined;
   if (deliver) {
-    objectStore = objectStoreFor(settings);
     const driver = new DeliveryDriver({
       batches,
       registry,
-      s3: new S3Destination(objectStore, batches),
+      services: {
+        objectStore,
+        httpResponseTimeoutMs: settings.SLUICE_HTTP_RESPONSE_TIMEOUT_MS,
+      },
+      errorOutput: new ErrorOutputWriter(objectStore, redis.commands),
+      backup: new BackupWriter(objectStore),
       retentionMs: settings.SLUICE_RETENTION_SECONDS * 1000,
       log,
     });
@@ -174,7 +190,7 @@ export async function startService(
       role: settings.SLUICE_ROLE,
       url,
       redis: redactUrlCredentials(settings.SLUICE_REDIS_URL),
-      s3: objectStore && redactUrlCredentials(objectStore.description),
+      s3: redactUrlCredentials(objectStore.description),
     },
     'sluice started',
   );
@@ -191,7 +207,7 @@ export async function startService(
     }
     await withinTime(Promise.all([ticker?.stop(), sweeper?.stop()]), remaining(workUntil));
     await workers?.close(remaining(workUntil));
-    await withinTime(Promise.all([queues.close(), objectStore?.close()]), remaining(deadline));
+    await withinTime(Promise.all([queues.close(), objectStore.close()]), remaining(deadline));
     await closeRedis(redis, Math.min(CLOSE_RESERVE_MS, remaining(deadline)));
     log.info('sluice stopped');
   };

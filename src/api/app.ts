@@ -9,6 +9,7 @@ import Fastify, {
 import type { ApiTls } from '../config/tls.js';
 import { FirehoseError } from '../errors/catalogue.js';
 import type { ApiContext } from './context.js';
+import { registerAdminRoutes } from './admin/admin-routes.js';
 import { applyConnectionLimits } from './connection-limits.js';
 import { decodeContentEncoding } from './content-encoding.js';
 import { toFirehoseError } from './error-reply.js';
@@ -128,6 +129,8 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
       return sendError(reply, error, ctx);
     }
   });
+
+  registerAdminRoutes(app, ctx);
 
   app.setNotFoundHandler(async (request, reply) =>
     sendError(

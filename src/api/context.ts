@@ -4,6 +4,8 @@ import type { Settings } from '../config/env.js';
 import type { StreamRegistry } from '../streams/registry.js';
 import type { RecordBuffer } from '../buffer/record-buffer.js';
 import type { SigV4Verifier } from './auth/sigv4-verifier.js';
+import type { AdminServices } from './admin/admin-services.js';
+import type { Telemetry } from '../telemetry/events.js';
 
 /** What every Firehose operation handler may use. Built once by the service. */
 export interface ApiContext {
@@ -18,6 +20,10 @@ export interface ApiContext {
    * API answers unauthenticated requests (`SLUICE_ACCESS_KEYS` unset).
    */
   auth?: SigV4Verifier | undefined;
+  /** Where records received and throttled are reported; absent, nowhere. */
+  telemetry?: Telemetry | undefined;
+  /** The admin API's services (dead batches, replay); absent, `/admin/…` is not served. */
+  admin?: AdminServices | undefined;
 }
 
 /**

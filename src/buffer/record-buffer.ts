@@ -45,6 +45,10 @@ export class RecordBuffer {
    *
    * @param chunk a framed chunk (frame.ts) of exactly `recordCount` records holding
    *   `payloadBytes` payload bytes; the script refuses any other with an error, storing nothing.
+   * @param callId names the call's receipt (default: a fresh UUID). A caller that repeats a
+   *   call on purpose (replay resuming after a crash) passes the same id each time: within
+   *   {@link APPEND_RECEIPT_MS} of the first, a repeat stores nothing and answers as the first
+   *   did. Any string that fits in a Redis key.
    */
   async append(
     stream: string,
@@ -52,16 +56,20 @@ export class RecordBuffer {
     payloadBytes: number,
     recordCount: number,
     nowMs: number,
+    callId?: string,
   ): Promise<AppendResult> {
     const keys = streamKeys(stream);
-    // Unique to this call: the id of the batch it opens if none is open, and its receipt's name.
-    const callId = randomUUID();
+    // Unique to this call: the id of the batch it opens if none is open. It is the receipt's
+    // name too unless the caller names the receipt: a caller's id is reused across calls, and
+    // a batch id must never be (it names the batch's keys and its objects).
+    const batchCandidate = randomUUID();
+    const receipt = appendReceiptKey(stream, callId ?? batchCandidate);
     const reply = (await appendScript.run(
       this.redis,
-      [keys.stream, keys.open, keys.stats, keys.sealed, appendReceiptKey(stream, callId)],
+      [keys.stream, keys.open, keys.stats, keys.sealed, receipt],
       [
         keys.batchPrefix,
-        callId,
+        batchCandidate,
         chunk,
         payloadBytes,
         recordCount,

@@ -141,7 +141,12 @@ export const SETTINGS = {
   SLUICE_RETENTION_SECONDS: {
     schema: int(1, 31_536_000),
     default: '86400',
-    doc: 'How long a batch that cannot be delivered is retried, counted from its oldest record (Firehose: 24 h). After that it is kept in the stream dead-letter set with its reason, never deleted.',
+    doc: 'How long a batch that cannot be delivered to S3 is retried, counted from its oldest record (Firehose: 24 h). After that it is kept in the stream dead-letter set with its reason, never deleted. Destinations with `RetryOptions` (HTTP endpoints) use their own window and then write the error output.',
+  },
+  SLUICE_HTTP_RESPONSE_TIMEOUT_MS: {
+    schema: int(1, 3_600_000),
+    default: '180000',
+    doc: 'How long an HTTP endpoint destination may take to answer a delivery request (Firehose: 3 minutes); longer fails the attempt with `HttpEndpoint.RequestTimeout`, and it is retried.',
   },
   SLUICE_RETRY_BASE_MS: {
     schema: int(1, 3_600_000),

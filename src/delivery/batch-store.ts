@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { RedisScript } from '../redis/redis-script.js';
 import { COMPLETE_SCRIPT, DEAD_LETTER_SCRIPT } from '../buffer/scripts.js';
 import { decodeChunk, type FramedRecord } from '../buffer/frame.js';
+import { recordIds } from '../buffer/record-id.js';
+import type { PipelineRecord } from '../destinations/destination-kind.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';
 
 const completeScript = new RedisScript(COMPLETE_SCRIPT, 3);
@@ -22,6 +24,44 @@ redis.call('HSETNX', KEYS[1], 'plan', ARGV[1])
 return redis.call('HGET', KEYS[1], 'plan')
 `;
 const claimPlanScript = new RedisScript(CLAIM_PLAN_SCRIPT, 1);
+
+/**
+ * SAVE_PROGRESS — records what a partly finished delivery left to do, unless the batch is gone
+ * (completed meanwhile: writing would recreate its hash) or another attempt recorded later
+ * progress (its error-write count is higher).
+ *
+ * KEYS: 1 batch meta hash
+ * ARGV: 1 error-output writes done so far (integer), 2 pending record positions (JSON array),
+ *       then field/value pairs to set as well
+ * returns: 1 when saved, 0 when the batch is gone or the progress is stale.
+ */
+const SAVE_PROGRESS_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local done = tonumber(redis.call('HGET', KEYS[1], 'errorWrites') or '0')
+if tonumber(ARGV[1]) < done then return 0 end
+redis.call('HSET', KEYS[1], 'errorWrites', ARGV[1], 'pending', ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+`;
+const saveProgressScript = new RedisScript(SAVE_PROGRESS_SCRIPT, 1);
+
+/**
+ * MARK — sets fields of a batch that still exists (HSETNX-like for the first-failure time,
+ * plain set for flags), never recreating a completed batch's hash.
+ *
+ * KEYS: 1 batch meta hash
+ * ARGV: 1 'nx' or 'set', then field/value pairs
+ * returns: 1 when the batch exists, 0 otherwise.
+ */
+const MARK_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 2, #ARGV, 2 do
+  if ARGV[1] == 'nx' then redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+  else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+`;
+const markScript = new RedisScript(MARK_SCRIPT, 1);
 
 /** A sealed batch's metadata, as the seal script wrote it. */
 export interface BatchMeta {
@@ -46,6 +86,25 @@ export interface BatchMeta {
   legacyObjectKey: string | undefined;
   /** Set once the batch is dead-lettered. */
   deadAtMs: number | undefined;
+  /**
+   * Positions (in batch order) of the records still to deliver after a partial delivery or an
+   * error-output write; undefined: all of them.
+   */
+  pending: number[] | undefined;
+  /** Error-output objects written for this batch so far (numbers the next one). */
+  errorWrites: number;
+  /** When the first attempt failed (epoch ms): starts a `RetryOptions` window. */
+  firstFailureAtMs: number | undefined;
+  /** Whether the plan's backup copy has been written. */
+  backupWritten: boolean;
+}
+
+/** Reads the stored pending positions; a value that is not a list of positions means all. */
+function parsePending(json: string): number[] | undefined {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) && value.every((p) => Number.isInteger(p) && (p as number) >= 0)
+    ? (value as number[])
+    : undefined;
 }
 
 /** How many chunks one read fetches: bounds memory (a chunk is at most ~4 MiB). */
@@ -70,6 +129,10 @@ export class BatchStore {
       plan: h.plan,
       legacyObjectKey: h.objectKey,
       deadAtMs: h.deadAtMs === undefined ? undefined : Number(h.deadAtMs),
+      pending: h.pending === undefined ? undefined : parsePending(h.pending),
+      errorWrites: Number(h.errorWrites ?? 0),
+      firstFailureAtMs: h.firstFailureAtMs === undefined ? undefined : Number(h.firstFailureAtMs),
+      backupWritten: h.backupWritten === '1',
     };
   }
 
@@ -81,6 +144,69 @@ export class BatchStore {
       if (chunks.length === 0) throw new Error(`batch ${meta.id}: chunks missing from ${start}`);
       for (const chunk of chunks) yield decodeChunk(chunk);
     }
+  }
+
+  /**
+   * The batch's records with their ids and arrival times, in order, or only those at the
+   * `positions` given (sorted ascending).
+   */
+  async readRecords(meta: BatchMeta, positions?: readonly number[]): Promise<PipelineRecord[]> {
+    const out: PipelineRecord[] = [];
+    const wanted = positions === undefined ? undefined : new Set(positions);
+    let position = 0;
+    let chunkIndex = 0;
+    for await (const chunk of this.readChunks(meta)) {
+      const ids = recordIds(meta.id, chunkIndex, chunk.length);
+      for (let i = 0; i < chunk.length; i++, position++) {
+        if (wanted !== undefined && !wanted.has(position)) continue;
+        const record = chunk[i] as FramedRecord;
+        out.push({
+          id: ids[i] as string,
+          position,
+          arrivalMs: record.arrivalMs,
+          data: record.data,
+        });
+      }
+      chunkIndex++;
+    }
+    return out;
+  }
+
+  /**
+   * Records the progress of a partly finished delivery: the positions still pending and how
+   * many error-output objects are written. Stale progress (an older attempt's) is ignored.
+   *
+   * @returns false when the batch is gone or the progress is stale.
+   */
+  async saveProgress(
+    meta: BatchMeta,
+    errorWrites: number,
+    pending: readonly number[],
+  ): Promise<boolean> {
+    const saved = await saveProgressScript.run(
+      this.redis,
+      [batchKeys(meta.stream, meta.id).meta],
+      [errorWrites, JSON.stringify(pending)],
+    );
+    return saved === 1;
+  }
+
+  /** Notes the batch's first failed attempt (kept when already noted). */
+  async markFirstFailure(meta: BatchMeta, atMs: number): Promise<void> {
+    await markScript.run(
+      this.redis,
+      [batchKeys(meta.stream, meta.id).meta],
+      ['nx', 'firstFailureAtMs', atMs],
+    );
+  }
+
+  /** Notes that the plan's backup copy is written. */
+  async markBackupWritten(meta: BatchMeta): Promise<void> {
+    await markScript.run(
+      this.redis,
+      [batchKeys(meta.stream, meta.id).meta],
+      ['set', 'backupWritten', '1'],
+    );
   }
 
   /**

@@ -1,25 +1,44 @@
 import type { Job } from 'bullmq';
-import type { Logger } from '../telemetry/logger.js';
+import type {
+  DeliveryOutcome,
+  DestinationKind,
+  DestinationServices,
+  PipelineRecord,
+  PlanBase,
+  S3Location,
+} from '../destinations/destination-kind.js';
+import { kindByShape } from '../destinations/registry.js';
+import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
+import { compress } from '../formats/compression.js';
+import type { StreamDefinition } from '../streams/stream-definition.js';
 import type { StreamRegistry } from '../streams/registry.js';
-import { deliveryTargetOf, type StreamDefinition } from '../streams/stream-definition.js';
-import type { S3Destination } from '../destinations/s3/s3-destination.js';
-import type { DeliveryOutcome } from '../destinations/outcome.js';
-import {
-  parseDeliveryPlan,
-  serializeDeliveryPlan,
-  type DeliveryPlan,
-} from '../streams/delivery-plan.js';
+import { NO_TELEMETRY, type Telemetry } from '../telemetry/events.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { BatchMeta, BatchStore } from './batch-store.js';
+import type { BackupWriter } from '../error-output/backup-writer.js';
+import type { ErrorOutputWriter } from '../error-output/error-output-writer.js';
+import { ErrorOutputTypeSchema, type FailedRecordInput } from '../error-output/error-records.js';
+import { parseDeliveryPlan, serializeDeliveryPlan, type ParsedPlan } from './delivery-plan.js';
 import type { DeliveryJobData } from './delivery-queues.js';
+import { partitionRecords, processRecords } from './stages.js';
+
+/** Writes error-output objects; throws when the write fails. */
+export type ErrorOutputSink = Pick<ErrorOutputWriter, 'write'>;
+
+/** Writes backup copies; the same batch always lands under the same key. */
+export type BackupSink = Pick<BackupWriter, 'write'>;
 
 /** What the driver needs. */
 export interface DeliveryDriverDeps {
   batches: BatchStore;
   registry: StreamRegistry;
-  s3: S3Destination;
-  /** How long a batch is retried, counted from its oldest record. */
+  services: DestinationServices;
+  errorOutput: ErrorOutputSink;
+  backup: BackupSink;
+  /** How long a batch is retried where its kind has no retry window, from its oldest record. */
   retentionMs: number;
   log: Logger;
+  telemetry?: Telemetry;
   now?: () => number;
 }
 
@@ -28,23 +47,36 @@ export class RetryableDeliveryError extends Error {
   override name = 'RetryableDeliveryError';
 }
 
+/** A problem that ends the batch's delivery without an attempt (no plan can be made). */
+interface PlanProblem {
+  code: DeliveryErrorCode;
+  reason: string;
+}
+
 /**
- * Runs one delivery attempt of one batch and decides its fate: delivered (data deleted),
- * retried later (the job throws; BullMQ re-runs it after the backoff, durably in Redis), or,
- * once the retention window has ended or the failure is permanent, dead-lettered with its
- * reason. Nothing is ever deleted undelivered.
+ * The one delivery driver. It runs a batch through the pipeline — read the batch as records,
+ * the processing stage, partitioning, encode, compress — hands the result to the batch's
+ * destination kind to build, send and classify, and decides the batch's fate from the outcome:
+ * delivered (data deleted); retried later, whole or only the records that failed (the job
+ * throws; BullMQ re-runs it after the backoff, durably in Redis); or, once the retry window has
+ * ended or the failure is permanent, written to the error output with each record's reason —
+ * or, where the error output is the very store that fails (S3), kept in the dead set. Nothing
+ * is ever deleted undelivered: an error-output write that fails keeps the batch queued.
  */
 export class DeliveryDriver {
   private readonly now: () => number;
+  private readonly telemetry: Telemetry;
 
   constructor(private readonly deps: DeliveryDriverDeps) {
     this.now = deps.now ?? Date.now;
+    this.telemetry = deps.telemetry ?? NO_TELEMETRY;
   }
 
   /** The BullMQ processor. Resolves with a short description of what happened. */
   async process(job: Job<DeliveryJobData>): Promise<string> {
     const { stream, batchId } = job.data;
-    const { batches, registry, log } = this.deps;
+    const { batches, registry } = this.deps;
+    const attempt = job.attemptsMade + 1;
     const meta = await batches.getMeta(stream, batchId);
     // Gone means delivered already (a re-enqueue by the sweeper after completion).
     if (!meta) return 'already delivered';
@@ -52,32 +84,287 @@ export class DeliveryDriver {
     const definition = await registry.get(stream);
     if (!definition) {
       // A stream is removed only once drained, so this is an operator deleting keys by hand.
-      throw new RetryableDeliveryError(`stream ${stream} has no definition`);
+      throw new RetryableDeliveryError(`Sluice.StreamMissing: stream ${stream} has no definition`);
     }
     const fixed = await this.fixPlan(meta, definition);
     if (fixed === undefined) return 'already delivered';
-    const outcome: DeliveryOutcome =
-      'problem' in fixed
-        ? { kind: 'permanent', reason: fixed.problem }
-        : await this.deps.s3.deliver(fixed.plan, meta);
-    if (outcome.kind === 'delivered') {
-      await batches.complete(stream, batchId);
-      return `delivered to ${outcome.location}`;
+    if ('problem' in fixed) {
+      return this.deadLetter(
+        meta,
+        fixed.problem.code,
+        `permanent failure: ${fixed.problem.reason}`,
+      );
     }
-    const expired = this.now() - meta.firstArrivalMs >= this.deps.retentionMs;
-    if (outcome.kind === 'permanent' || expired) {
-      const reason =
-        outcome.kind === 'permanent'
-          ? `permanent failure: ${outcome.reason}`
-          : `retention window of ${Math.round(this.deps.retentionMs / 1000)} s ended after ${job.attemptsMade + 1} attempts; last error: ${outcome.reason}`;
-      await batches.deadLetter(stream, batchId, reason, this.now());
-      log.error({ stream, batchId, records: meta.records, reason }, 'batch dead-lettered');
-      return `dead-lettered: ${reason}`;
+    return this.attempt(meta, definition, fixed, attempt);
+  }
+
+  /** One attempt of the pending records of `meta` as `fixed` says, and its consequences. */
+  private async attempt(
+    meta: BatchMeta,
+    definition: StreamDefinition,
+    { kind, plan }: ParsedPlan,
+    attempt: number,
+  ): Promise<string> {
+    const { batches } = this.deps;
+    const arrived = await batches.readRecords(meta, meta.pending);
+    if (plan.backup !== undefined && !meta.backupWritten) {
+      await this.writeBackup(meta, plan, plan.backup, arrived);
     }
-    if (job.attemptsMade === 0) {
-      log.warn({ stream, batchId, reason: outcome.reason }, 'delivery failed; will retry');
+    const processed = processRecords(arrived);
+    const partitions = partitionRecords(processed.records);
+    const records = partitions.flatMap((p) => p.records);
+    if (records.length === 0) {
+      await batches.complete(meta.stream, meta.id);
+      return 'nothing left to deliver';
     }
-    throw new RetryableDeliveryError(outcome.reason);
+    // What may change between retries (an access key) comes from the stream as it is now,
+    // when it still has the plan's kind of destination.
+    const current =
+      kindByShape(definition.destination.shape).planDestination === kind.planDestination
+        ? definition.destination.config
+        : undefined;
+    const failures: RecordFailure[] = [];
+    const locations: string[] = [];
+    let offset = 0;
+    for (const group of requestGroups(kind, plan, records)) {
+      const outcome = await this.send(kind, group.plan, group.records, current);
+      if (outcome.kind === 'delivered' || outcome.kind === 'partial') {
+        locations.push(outcome.location);
+      }
+      for (const failure of failuresOf(outcome, group.records)) {
+        failures.push({ ...failure, index: failure.index + offset });
+      }
+      offset += group.records.length;
+    }
+    return this.settle(meta, definition, kind, plan, records, failures, locations, attempt);
+  }
+
+  /** Encode, compress, build, send, classify: one request of one attempt. */
+  private async send(
+    kind: DestinationKind,
+    plan: PlanBase,
+    records: readonly PipelineRecord[],
+    current: unknown,
+  ): Promise<DeliveryOutcome> {
+    try {
+      const body = await compress(kind.encode(plan, records, this.now()), kind.compression(plan));
+      const request = kind.build(plan, body, current);
+      return kind.classify(request, await kind.send(request, this.deps.services));
+    } catch (error) {
+      // A bug in a builder or classifier must not lose the batch: retried like any failure.
+      return { kind: 'retry', code: 'Sluice.Internal', reason: describe(error) };
+    }
+  }
+
+  /**
+   * Decides what an outcome means for each record: delivered, retried, or sent to the error
+   * output (or the dead set), and records that durably before the job ends.
+   */
+  private async settle(
+    meta: BatchMeta,
+    definition: StreamDefinition,
+    kind: DestinationKind,
+    plan: PlanBase,
+    records: readonly PipelineRecord[],
+    failures: readonly RecordFailure[],
+    locations: readonly string[],
+    attempt: number,
+  ): Promise<string> {
+    const { batches, log } = this.deps;
+    const nowMs = this.now();
+    const destination = kind.shape;
+    const delivered = records.length - failures.length;
+    if (delivered > 0) {
+      const failed = new Set(failures.map((f) => f.index));
+      const deliveredRecords = records.filter((_r, i) => !failed.has(i));
+      this.telemetry.emit({
+        type: 'delivery.succeeded',
+        stream: meta.stream,
+        destination,
+        records: deliveredRecords.length,
+        bytes: deliveredRecords.reduce((sum, r) => sum + r.data.length, 0),
+        freshnessMs:
+          nowMs - deliveredRecords.reduce((oldest, r) => Math.min(oldest, r.arrivalMs), nowMs),
+      });
+    }
+    if (failures.length === 0) {
+      await batches.complete(meta.stream, meta.id);
+      return `delivered to ${locations.join(', ')}`;
+    }
+
+    const firstFailureAtMs = meta.firstFailureAtMs ?? nowMs;
+    const window = this.retryWindow(meta, definition, kind, firstFailureAtMs, nowMs);
+    const windowEnded = window.ended;
+    const retryable = windowEnded ? [] : failures.filter((f) => f.retryable);
+    const giveUp = windowEnded ? failures : failures.filter((f) => !f.retryable);
+    const lastCode = failures[0]?.code ?? 'Sluice.Internal';
+    const lastReason = failures[0]?.reason ?? '';
+    this.telemetry.emit({
+      type: 'delivery.failed',
+      stream: meta.stream,
+      destination,
+      code: lastCode,
+      records: failures.length,
+      attempt,
+      retrying: retryable.length > 0,
+    });
+
+    let errorWrites = meta.errorWrites;
+    if (giveUp.length > 0) {
+      const errorType = kind.failureOutputType;
+      if (errorType === undefined || plan.errorOutput === undefined) {
+        const why = windowEnded
+          ? `the ${window.name} ended after ${attempt} attempts; last error: ${lastReason}`
+          : `permanent failure: ${lastReason}`;
+        return this.deadLetter(
+          meta,
+          lastCode,
+          `${lastCode}: ${why}. The batch is kept in Sluice's dead set, because the destination's own store is where its error output would go; list it with \`sluice dead --stream ${meta.stream}\` and replay it with \`sluice replay --stream ${meta.stream} --type dead\`.`,
+        );
+      }
+      const entries: FailedRecordInput[] = giveUp.map((f) => ({
+        record: f.record,
+        code: f.code,
+        message:
+          windowEnded && f.retryable
+            ? `${f.reason} (the ${window.name} ended after ${attempt} attempts)`
+            : f.reason,
+        attemptsMade: attempt,
+        attemptEndingMs: nowMs,
+      }));
+      try {
+        await this.deps.errorOutput.write({
+          stream: meta.stream,
+          streamVersion: plan.streamVersion,
+          batchId: meta.id,
+          firstArrivalMs: meta.firstArrivalMs,
+          seq: errorWrites,
+          type: ErrorOutputTypeSchema.parse(errorType),
+          location: plan.errorOutput,
+          records: entries,
+          nowMs,
+        });
+      } catch (error) {
+        // Nothing is recorded: the next attempt sends the same records again and, if they
+        // fail again, rewrites the same error-output object.
+        log.warn(
+          { stream: meta.stream, batchId: meta.id, attempt, err: error },
+          'writing the error output failed; the batch stays queued and is retried',
+        );
+        await batches.markFirstFailure(meta, firstFailureAtMs);
+        throw new RetryableDeliveryError(`error output write failed: ${describe(error)}`);
+      }
+      errorWrites += 1;
+      this.telemetry.emit({
+        type: 'error-output.written',
+        stream: meta.stream,
+        errorOutputType: errorType,
+        records: entries.length,
+      });
+      log.warn(
+        {
+          stream: meta.stream,
+          batchId: meta.id,
+          records: entries.length,
+          code: lastCode,
+          errorType,
+        },
+        'records written to the error output',
+      );
+    }
+    if (retryable.length === 0) {
+      await batches.complete(meta.stream, meta.id);
+      return `${giveUp.length} records to the error output`;
+    }
+    await batches.saveProgress(
+      meta,
+      errorWrites,
+      retryable.map((f) => f.record.position),
+    );
+    await batches.markFirstFailure(meta, firstFailureAtMs);
+    if (meta.firstFailureAtMs === undefined) {
+      log.warn(
+        { stream: meta.stream, batchId: meta.id, code: lastCode, reason: lastReason },
+        'delivery failed; will retry',
+      );
+    }
+    throw new RetryableDeliveryError(`${lastCode}: ${lastReason}`);
+  }
+
+  /**
+   * Whether failing records may still be retried, by the kind's window (`RetryOptions`) or
+   * else Sluice's retention, and the window's name for messages.
+   */
+  private retryWindow(
+    meta: BatchMeta,
+    definition: StreamDefinition,
+    kind: DestinationKind,
+    firstFailureAtMs: number,
+    nowMs: number,
+  ): { ended: boolean; name: string } {
+    const current = definition.destination;
+    const currentKind = kindByShape(current.shape);
+    // RetryOptions changed by UpdateDestination apply to later retries, as in Firehose.
+    const window =
+      currentKind.planDestination === kind.planDestination
+        ? currentKind.retryWindow(current.config)
+        : undefined;
+    if (window === undefined) {
+      return {
+        ended: nowMs - meta.firstArrivalMs >= this.deps.retentionMs,
+        name: `retention window of ${Math.round(this.deps.retentionMs / 1000)} s`,
+      };
+    }
+    const start = window.from === 'first-failure' ? firstFailureAtMs : meta.firstArrivalMs;
+    return {
+      ended: nowMs - start >= window.seconds * 1000,
+      name: `retry window of ${window.seconds} s`,
+    };
+  }
+
+  /** Writes the plan's backup copy once; a failure keeps the batch queued. */
+  private async writeBackup(
+    meta: BatchMeta,
+    plan: PlanBase,
+    location: S3Location,
+    records: readonly PipelineRecord[],
+  ): Promise<void> {
+    // A partial retry reads only pending records: the backup needs them all.
+    const all = meta.pending === undefined ? records : await this.deps.batches.readRecords(meta);
+    try {
+      await this.deps.backup.write({
+        stream: meta.stream,
+        streamVersion: plan.streamVersion,
+        batchId: meta.id,
+        firstArrivalMs: meta.firstArrivalMs,
+        location,
+        records: all,
+      });
+    } catch (error) {
+      throw new RetryableDeliveryError(`backup write failed: ${describe(error)}`);
+    }
+    await this.deps.batches.markBackupWritten(meta);
+    this.telemetry.emit({
+      type: 'backup.written',
+      stream: meta.stream,
+      records: all.length,
+      bytes: all.reduce((sum, r) => sum + r.data.length, 0),
+    });
+  }
+
+  private async deadLetter(meta: BatchMeta, code: string, reason: string): Promise<string> {
+    await this.deps.batches.deadLetter(meta.stream, meta.id, reason, this.now());
+    this.telemetry.emit({
+      type: 'batch.dead-lettered',
+      stream: meta.stream,
+      records: meta.records,
+      code,
+    });
+    this.deps.log.error(
+      { stream: meta.stream, batchId: meta.id, records: meta.records, code, reason },
+      'batch dead-lettered',
+    );
+    return `dead-lettered: ${reason}`;
   }
 
   /**
@@ -90,23 +377,100 @@ export class DeliveryDriver {
   private async fixPlan(
     meta: BatchMeta,
     definition: StreamDefinition,
-  ): Promise<{ plan: DeliveryPlan } | { problem: string } | undefined> {
+  ): Promise<ParsedPlan | { problem: PlanProblem } | undefined> {
     let stored = meta.plan;
     if (stored === undefined) {
-      let proposed: DeliveryPlan;
+      const kind = kindByShape(definition.destination.shape);
+      let proposed: PlanBase;
       try {
-        proposed = this.deps.s3.plan(deliveryTargetOf(definition), meta);
+        proposed = kind.plan(definition.destination.config, {
+          streamName: definition.name,
+          streamArn: definition.arn,
+          versionId: definition.versionId,
+          batchId: meta.id,
+          firstArrivalMs: meta.firstArrivalMs,
+          legacyObjectKey: meta.legacyObjectKey,
+        });
       } catch (error) {
-        return { problem: `cannot name the object: ${describe(error)}` };
+        return {
+          problem: {
+            code: 'S3.InvalidPrefix',
+            reason: `cannot name the object: ${describe(error)}`,
+          },
+        };
       }
       stored = await this.deps.batches.claimPlan(meta, serializeDeliveryPlan(proposed));
       if (stored === undefined) return undefined;
     }
     try {
-      return { plan: parseDeliveryPlan(stored) };
+      return parseDeliveryPlan(stored);
     } catch (error) {
-      return { problem: describe(error) };
+      return { problem: { code: 'Sluice.PlanUnreadable', reason: describe(error) } };
     }
+  }
+}
+
+/** One record that failed in an attempt. */
+interface RecordFailure {
+  /** Position in the attempt's record list. */
+  index: number;
+  record: PipelineRecord;
+  code: string;
+  reason: string;
+  retryable: boolean;
+}
+
+/** The records of one request, with the plan that gives the request its identity. */
+interface RequestGroup {
+  plan: PlanBase;
+  records: PipelineRecord[];
+}
+
+/**
+ * Splits an attempt's records into the requests the kind takes: one, or groups of at most
+ * `maxRecordsPerRequest` by batch position, so that a retry of a group has the same records and
+ * identity as before whatever else was delivered in between.
+ */
+function requestGroups(
+  kind: DestinationKind,
+  plan: PlanBase,
+  records: PipelineRecord[],
+): RequestGroup[] {
+  const max = kind.maxRecordsPerRequest;
+  if (max === undefined || kind.planPart === undefined) return [{ plan, records }];
+  const planPart = kind.planPart.bind(kind);
+  const groups = new Map<number, PipelineRecord[]>();
+  for (const record of records) {
+    const part = Math.floor(record.position / max);
+    let group = groups.get(part);
+    if (group === undefined) groups.set(part, (group = []));
+    group.push(record);
+  }
+  return [...groups].map(([part, group]) => ({
+    plan: part === 0 ? plan : planPart(plan, part),
+    records: group,
+  }));
+}
+
+/** The records an outcome reports as not delivered. */
+function failuresOf(outcome: DeliveryOutcome, records: readonly PipelineRecord[]): RecordFailure[] {
+  switch (outcome.kind) {
+    case 'delivered':
+      return [];
+    case 'retry':
+    case 'permanent':
+      return records.map((record, index) => ({
+        index,
+        record,
+        code: outcome.code,
+        reason: outcome.reason,
+        retryable: outcome.kind === 'retry',
+      }));
+    case 'partial':
+      return outcome.failed.flatMap((f) => {
+        const record = records[f.index];
+        return record === undefined ? [] : [{ ...f, record }];
+      });
   }
 }
 

@@ -35,6 +35,17 @@ export function streamKeys(stream: string) {
     sealed: `${p}:sealed`,
     /** Sorted set of batch ids whose retention window ended undelivered (score: time, ms). */
     dead: `${p}:dead`,
+    /**
+     * Sorted set indexing the stream's error-output objects (score: when written, ms). Member:
+     * JSON `{"bucket","key","type","batchId","seq","records"}` in that order, so rewriting an
+     * object (a retry) updates its entry instead of adding one; see `error-output/error-index.ts`.
+     */
+    errors: `${p}:errors`,
+    /**
+     * Set of replay item ids (`error:<bucket>/<key>`, `dead:<batchId>`) of this stream already
+     * replayed, so a selection replayed twice sends nothing twice; see `error-output/replay.ts`.
+     */
+    replayed: `${p}:replayed`,
     /** Prefix of batch keys; see {@link batchKeys}. */
     batchPrefix: `${p}:batch:`,
   };

@@ -11,8 +11,8 @@ import {
   type DeliveryStreamType,
   type StoredTag,
   type StreamDefinition,
-  type StreamDestination,
 } from './stream-definition.js';
+import type { StoredDestination } from '../destinations/destination-kind.js';
 import { FirehoseError } from '../errors/catalogue.js';
 import { STREAM_INDEX_KEY, streamKeys } from './keys.js';
 import { CREATE_SCRIPT, REMOVE_SCRIPT, REPLACE_SCRIPT } from './registry-scripts.js';
@@ -23,6 +23,8 @@ const removeScript = new RedisScript(REMOVE_SCRIPT, 1);
 
 /** Compare-and-set retries before a change is given up as too contended. */
 const MAX_WRITE_ATTEMPTS = 20;
+/** Stream names the quota error lists. */
+const QUOTA_NAMES_SHOWN = 20;
 /** Index entries read per round trip while listing. */
 const INDEX_PAGE = 500;
 
@@ -64,7 +66,7 @@ export interface TagsPage {
  * Computes a stream's new destination from its current definition. It may throw (a
  * FirehoseError for a rule the merged destination breaks); nothing is written then.
  */
-export type DestinationChange = (current: StreamDefinition) => StreamDestination;
+export type DestinationChange = (current: StreamDefinition) => StoredDestination;
 
 /**
  * The delivery stream registry: definitions in Redis, one hash per stream
@@ -106,9 +108,12 @@ export class StreamRegistry {
     if ((await this.redis.exists(key)) === 1) throw this.alreadyExists(def.name);
     const count = await this.count();
     if (count >= this.settings.SLUICE_MAX_STREAMS) {
+      // Firehose's own message, naming (some of) the streams that use the quota up.
+      const names = await this.redis.zrange(STREAM_INDEX_KEY, '0', String(QUOTA_NAMES_SHOWN - 1));
+      const more = count > names.length ? ', …' : '';
       throw new FirehoseError(
         'LimitExceededException',
-        `This deployment already has ${count} delivery streams, the most SLUICE_MAX_STREAMS (${this.settings.SLUICE_MAX_STREAMS}) allows.`,
+        `You have already consumed your firehose quota of ${this.settings.SLUICE_MAX_STREAMS} hoses. Firehose names: [${names.join(', ')}${more}] (the quota is SLUICE_MAX_STREAMS).`,
       );
     }
     await this.redis.zadd(STREAM_INDEX_KEY, 0, def.name);

@@ -1,16 +1,27 @@
 import { z } from 'zod';
-import { awsInt, awsString, jsonObject } from '../config/validation.js';
-import { bucketNameProblem } from '../destinations/s3/bucket-name.js';
-import { validatePrefixes } from '../destinations/s3/object-key.js';
-import { isValidTimeZone } from '../destinations/s3/timestamp-format.js';
-import { FirehoseError } from '../errors/catalogue.js';
-import type { S3DeliveryTarget } from './delivery-target.js';
 import type { Settings } from '../config/env.js';
+import { awsInt, awsString, jsonObject } from '../config/validation.js';
+import type { DestinationKind, StoredDestination } from '../destinations/destination-kind.js';
+import {
+  FIREHOSE_DESTINATION_MEMBERS,
+  FIREHOSE_DESTINATION_UPDATE_MEMBERS,
+  SUPPORTED_CREATE_MEMBERS,
+  SUPPORTED_UPDATE_MEMBERS,
+  createMemberSchemas,
+  findKindByShape,
+  kindByCreateMember,
+  kindByShape,
+  kindByUpdateMember,
+  updateMemberSchemas,
+} from '../destinations/registry.js';
+import { KmsKeyArnSchema } from '../destinations/s3/config.js';
+import { FirehoseError } from '../errors/catalogue.js';
 
 /**
- * Delivery stream definitions: the Firehose request shapes Sluice accepts (CreateDeliveryStream,
- * UpdateDestination, tags), the normalized definition Sluice stores, and the rules that turn
- * one into the other.
+ * Delivery stream definitions: the Firehose request shapes of the stream itself
+ * (CreateDeliveryStream, UpdateDestination, tags), the definition Sluice stores, and the rules
+ * that turn one into the other. Everything about a destination is its kind's, looked up in the
+ * destination registry (`destinations/registry.ts`).
  *
  * Request schemas carry the Firehose model's constraints (lengths, ranges, patterns, enums) so
  * that `parseInput` reports them as AWS does. What the model allows but Sluice does not
@@ -47,170 +58,6 @@ export const DeliveryStreamVersionIdSchema = awsString({ min: 1, max: 50, patter
 
 /** `DestinationId`. */
 export const DestinationIdSchema = awsString({ min: 1, max: 100, pattern: '[a-zA-Z0-9-]+' });
-
-/** `RoleARN`. */
-export const RoleArnSchema = awsString({
-  min: 1,
-  max: 512,
-  pattern: 'arn:.*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+',
-});
-
-/**
- * `BucketARN`: `arn:<partition>:s3:::<bucket>`. The model pattern is all a ValidationException
- * reports; S3's bucket naming rules are checked afterwards (InvalidArgumentException).
- */
-export const BucketArnSchema = awsString({
-  min: 1,
-  max: 2048,
-  pattern: 'arn:.*:s3:::[\\w\\.\\-]{1,255}',
-});
-
-/** `AWSKMSKeyARN`. */
-export const KmsKeyArnSchema = awsString({ min: 1, max: 512, pattern: 'arn:.*' });
-
-/** `Prefix` and `ErrorOutputPrefix`: up to 1024 characters, no line breaks (`.*`). */
-export const PrefixSchema = awsString({ min: 0, max: 1024, pattern: '.*' });
-
-/** `BufferingHints` of the S3 destinations. */
-export const BufferingHintsSchema = z.object({
-  SizeInMBs: awsInt(1, 128).optional(),
-  IntervalInSeconds: awsInt(0, 900).optional(),
-});
-
-/** `CompressionFormat` (case-sensitive: `Snappy`, not `SNAPPY`). */
-export const CompressionFormatSchema = z.enum([
-  'UNCOMPRESSED',
-  'GZIP',
-  'ZIP',
-  'Snappy',
-  'HADOOP_SNAPPY',
-]);
-
-/** The compression formats Sluice implements. */
-export const SupportedCompressionSchema = z.enum(['UNCOMPRESSED', 'GZIP']);
-
-/** `KMSEncryptionConfig`. */
-export const KmsEncryptionConfigSchema = z.object({ AWSKMSKeyARN: KmsKeyArnSchema });
-
-/** `EncryptionConfiguration` of delivered S3 objects. */
-export const EncryptionConfigurationSchema = z.object({
-  NoEncryptionConfig: z.enum(['NoEncryption']).optional(),
-  KMSEncryptionConfig: KmsEncryptionConfigSchema.optional(),
-});
-
-/** `CloudWatchLoggingOptions` (kept and described; Sluice logs to its own log). */
-export const CloudWatchLoggingOptionsSchema = z.object({
-  Enabled: z.boolean().optional(),
-  LogGroupName: awsString({ min: 0, max: 512, pattern: '[\\.\\-_/#A-Za-z0-9]*' }).optional(),
-  LogStreamName: awsString({ min: 0, max: 512, pattern: '[^:*]*' }).optional(),
-});
-
-/** `ProcessorParameter`. */
-export const ProcessorParameterSchema = z.object({
-  ParameterName: z.enum([
-    'LambdaArn',
-    'NumberOfRetries',
-    'MetadataExtractionQuery',
-    'JsonParsingEngine',
-    'RoleArn',
-    'BufferSizeInMBs',
-    'BufferIntervalInSeconds',
-    'SubRecordType',
-    'Delimiter',
-    'CompressionFormat',
-    'DataMessageExtraction',
-  ]),
-  ParameterValue: awsString({ min: 1, max: 5120, pattern: '^(?!\\s*$).+' }),
-});
-
-/** `Processor`. */
-export const ProcessorSchema = z.object({
-  Type: z.enum([
-    'RecordDeAggregation',
-    'Decompression',
-    'CloudWatchLogProcessing',
-    'Lambda',
-    'MetadataExtraction',
-    'AppendDelimiterToRecord',
-  ]),
-  Parameters: z.array(ProcessorParameterSchema).optional(),
-});
-
-/** `ProcessingConfiguration` (data transformation). */
-export const ProcessingConfigurationSchema = z.object({
-  Enabled: z.boolean().optional(),
-  Processors: z.array(ProcessorSchema).optional(),
-});
-
-/**
- * `DataFormatConversionConfiguration`. Only its switch is checked: Sluice accepts it only
- * disabled, and then keeps the rest as given so Describe echoes it.
- */
-export const DataFormatConversionConfigurationSchema = z.object({
-  SchemaConfiguration: jsonObject.optional(),
-  InputFormatConfiguration: jsonObject.optional(),
-  OutputFormatConfiguration: jsonObject.optional(),
-  Enabled: z.boolean().optional(),
-});
-
-/** `RetryOptions` of dynamic partitioning. */
-export const RetryOptionsSchema = z.object({ DurationInSeconds: awsInt(0, 7200).optional() });
-
-/** `DynamicPartitioningConfiguration`. */
-export const DynamicPartitioningConfigurationSchema = z.object({
-  RetryOptions: RetryOptionsSchema.optional(),
-  Enabled: z.boolean().optional(),
-});
-
-/** `S3BackupMode` of the extended S3 destination. */
-export const S3BackupModeSchema = z.enum(['Disabled', 'Enabled']);
-
-/** `FileExtension`: empty, or a dot and characters from `[0-9a-z!\-_.*'()]`. */
-export const FileExtensionSchema = awsString({
-  min: 0,
-  max: 128,
-  pattern: "^$|\\.[0-9a-z!\\-_.*'()]+",
-});
-
-/** `CustomTimeZone` (the model only bounds its length; the zone is checked semantically). */
-export const CustomTimeZoneSchema = awsString({ min: 0, max: 50 });
-
-/** `S3DestinationConfiguration` (the older, plain S3 destination). */
-export const S3DestinationConfigurationSchema = z.object({
-  RoleARN: RoleArnSchema,
-  BucketARN: BucketArnSchema,
-  Prefix: PrefixSchema.optional(),
-  ErrorOutputPrefix: PrefixSchema.optional(),
-  BufferingHints: BufferingHintsSchema.optional(),
-  CompressionFormat: CompressionFormatSchema.optional(),
-  EncryptionConfiguration: EncryptionConfigurationSchema.optional(),
-  CloudWatchLoggingOptions: CloudWatchLoggingOptionsSchema.optional(),
-});
-
-/** `ExtendedS3DestinationConfiguration`. */
-export const ExtendedS3DestinationConfigurationSchema = S3DestinationConfigurationSchema.extend({
-  ProcessingConfiguration: ProcessingConfigurationSchema.optional(),
-  S3BackupMode: S3BackupModeSchema.optional(),
-  S3BackupConfiguration: S3DestinationConfigurationSchema.optional(),
-  DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.optional(),
-  DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.optional(),
-  FileExtension: FileExtensionSchema.optional(),
-  CustomTimeZone: CustomTimeZoneSchema.optional(),
-});
-
-/** `S3DestinationUpdate`: every member optional; what is absent is kept. */
-export const S3DestinationUpdateSchema = S3DestinationConfigurationSchema.partial();
-
-/** `ExtendedS3DestinationUpdate`: every member optional; what is absent is kept. */
-export const ExtendedS3DestinationUpdateSchema = S3DestinationUpdateSchema.extend({
-  ProcessingConfiguration: ProcessingConfigurationSchema.optional(),
-  S3BackupMode: S3BackupModeSchema.optional(),
-  S3BackupUpdate: S3DestinationUpdateSchema.optional(),
-  DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.optional(),
-  DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.optional(),
-  FileExtension: FileExtensionSchema.optional(),
-  CustomTimeZone: CustomTimeZoneSchema.optional(),
-});
 
 /** `DirectPutSourceConfiguration` (the throughput hint is informational). */
 export const DirectPutSourceConfigurationSchema = z.object({
@@ -249,35 +96,11 @@ export const TagKeyListSchema = z.array(TagKeySchema).min(1).max(50);
 /** The most tags one stream may carry. */
 export const MAX_TAGS_PER_STREAM = 50;
 
-/** Destination configuration members of CreateDeliveryStream that Sluice does not implement. */
-export const UNSUPPORTED_DESTINATION_CONFIGURATIONS = [
-  'RedshiftDestinationConfiguration',
-  'ElasticsearchDestinationConfiguration',
-  'AmazonopensearchserviceDestinationConfiguration',
-  'SplunkDestinationConfiguration',
-  'HttpEndpointDestinationConfiguration',
-  'AmazonOpenSearchServerlessDestinationConfiguration',
-  'SnowflakeDestinationConfiguration',
-  'IcebergDestinationConfiguration',
-] as const;
-
 /** Source configuration members for stream types other than DirectPut. */
 export const UNSUPPORTED_SOURCE_CONFIGURATIONS = [
   'KinesisStreamSourceConfiguration',
   'MSKSourceConfiguration',
   'DatabaseSourceConfiguration',
-] as const;
-
-/** Destination update members of UpdateDestination that Sluice does not implement. */
-export const UNSUPPORTED_DESTINATION_UPDATES = [
-  'RedshiftDestinationUpdate',
-  'ElasticsearchDestinationUpdate',
-  'AmazonopensearchserviceDestinationUpdate',
-  'SplunkDestinationUpdate',
-  'HttpEndpointDestinationUpdate',
-  'AmazonOpenSearchServerlessDestinationUpdate',
-  'SnowflakeDestinationUpdate',
-  'IcebergDestinationUpdate',
 ] as const;
 
 const unsupportedMembers = <const K extends readonly string[]>(names: K) =>
@@ -295,11 +118,9 @@ export const CreateDeliveryStreamInputSchema = z.object({
   DirectPutSourceConfiguration: DirectPutSourceConfigurationSchema.optional(),
   DeliveryStreamEncryptionConfigurationInput:
     DeliveryStreamEncryptionConfigurationInputSchema.optional(),
-  S3DestinationConfiguration: S3DestinationConfigurationSchema.optional(),
-  ExtendedS3DestinationConfiguration: ExtendedS3DestinationConfigurationSchema.optional(),
   Tags: TagListSchema.optional(),
   ...unsupportedMembers(UNSUPPORTED_SOURCE_CONFIGURATIONS),
-  ...unsupportedMembers(UNSUPPORTED_DESTINATION_CONFIGURATIONS),
+  ...createMemberSchemas(),
 });
 
 /** `UpdateDestinationInput`. */
@@ -307,25 +128,15 @@ export const UpdateDestinationInputSchema = z.object({
   DeliveryStreamName: DeliveryStreamNameSchema,
   CurrentDeliveryStreamVersionId: DeliveryStreamVersionIdSchema,
   DestinationId: DestinationIdSchema,
-  S3DestinationUpdate: S3DestinationUpdateSchema.optional(),
-  ExtendedS3DestinationUpdate: ExtendedS3DestinationUpdateSchema.optional(),
-  ...unsupportedMembers(UNSUPPORTED_DESTINATION_UPDATES),
+  ...updateMemberSchemas(),
 });
 
 /** A validated CreateDeliveryStream request. */
-export type CreateDeliveryStreamInput = z.infer<typeof CreateDeliveryStreamInputSchema>;
+export type CreateDeliveryStreamInput = z.infer<typeof CreateDeliveryStreamInputSchema> &
+  Partial<Record<string, unknown>>;
 /** A validated UpdateDestination request. */
-export type UpdateDestinationInput = z.infer<typeof UpdateDestinationInputSchema>;
-/** A validated `S3DestinationConfiguration`. */
-export type S3DestinationConfiguration = z.infer<typeof S3DestinationConfigurationSchema>;
-/** A validated `ExtendedS3DestinationConfiguration`. */
-export type ExtendedS3DestinationConfiguration = z.infer<
-  typeof ExtendedS3DestinationConfigurationSchema
->;
-/** A validated `S3DestinationUpdate`. */
-export type S3DestinationUpdate = z.infer<typeof S3DestinationUpdateSchema>;
-/** A validated `ExtendedS3DestinationUpdate`. */
-export type ExtendedS3DestinationUpdate = z.infer<typeof ExtendedS3DestinationUpdateSchema>;
+export type UpdateDestinationInput = z.infer<typeof UpdateDestinationInputSchema> &
+  Partial<Record<string, unknown>>;
 /** A tag as Firehose names it. */
 export type Tag = z.infer<typeof TagSchema>;
 /** A delivery stream type. */
@@ -338,53 +149,28 @@ export type DeliveryStreamType = z.infer<typeof DeliveryStreamTypeSchema>;
 /** The only destination id a Sluice stream has (Firehose streams have one destination). */
 export const DESTINATION_ID = 'destinationId-000000000001';
 
-/** Buffering hints with the defaults filled in. */
-export const StoredBufferingHintsSchema = z.object({
-  SizeInMBs: z.number().int(),
-  IntervalInSeconds: z.number().int(),
-});
-
-/** A plain S3 destination with Firehose's defaults filled in, as Describe shows it. */
-export const StoredS3DestinationSchema = z.object({
-  RoleARN: z.string(),
-  BucketARN: z.string(),
-  Prefix: z.string(),
-  ErrorOutputPrefix: z.string().optional(),
-  BufferingHints: StoredBufferingHintsSchema,
-  CompressionFormat: SupportedCompressionSchema,
-  EncryptionConfiguration: z.object({ NoEncryptionConfig: z.literal('NoEncryption') }),
-  CloudWatchLoggingOptions: z.object({
-    Enabled: z.boolean(),
-    LogGroupName: z.string().optional(),
-    LogStreamName: z.string().optional(),
-  }),
-});
-
-/** An extended S3 destination with defaults filled in; disabled features kept as given. */
-export const StoredExtendedS3DestinationSchema = StoredS3DestinationSchema.extend({
-  ProcessingConfiguration: z
-    .object({ Enabled: z.literal(false), Processors: z.array(ProcessorSchema) })
-    .optional(),
-  S3BackupMode: z.literal('Disabled'),
-  S3BackupConfiguration: StoredS3DestinationSchema.optional(),
-  DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.extend({
-    Enabled: z.literal(false),
-  }).optional(),
-  DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.extend({
-    Enabled: z.literal(false),
-  }).optional(),
-  FileExtension: z.string().optional(),
-  CustomTimeZone: z.string().optional(),
-});
-
 /**
- * The stream's destination and the request shape it came from: an ExtendedS3 destination is
- * described as both ExtendedS3 and S3, a plain S3 one only as S3.
+ * The stream's destination: its kind's shape (`ExtendedS3`, `S3`, `HttpEndpoint`, …) and the
+ * configuration as that kind stores it, checked by the kind's stored schema.
  */
-export const StreamDestinationSchema = z.discriminatedUnion('shape', [
-  z.object({ shape: z.literal('ExtendedS3'), config: StoredExtendedS3DestinationSchema }),
-  z.object({ shape: z.literal('S3'), config: StoredS3DestinationSchema }),
-]);
+export const StreamDestinationSchema = z
+  .object({ shape: z.string(), config: z.unknown() })
+  .transform((destination, ctx): StoredDestination => {
+    const kind = findKindByShape(destination.shape);
+    if (kind === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown destination type ${JSON.stringify(destination.shape)}`,
+      });
+      return z.NEVER;
+    }
+    const parsed = kind.storedSchema.safeParse(destination.config);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.message });
+      return z.NEVER;
+    }
+    return { shape: destination.shape, config: parsed.data };
+  });
 
 /** A stored tag. */
 export const StoredTagSchema = z.object({ Key: z.string(), Value: z.string().optional() });
@@ -409,21 +195,10 @@ export const StreamDefinitionSchema = z.object({
   source: DirectPutSourceConfigurationSchema.optional(),
 });
 
-/** Buffering hints with defaults filled in. */
-export type StoredBufferingHints = z.infer<typeof StoredBufferingHintsSchema>;
-/** A normalized plain S3 destination. */
-export type StoredS3Destination = z.infer<typeof StoredS3DestinationSchema>;
-/** A normalized extended S3 destination. */
-export type StoredExtendedS3Destination = z.infer<typeof StoredExtendedS3DestinationSchema>;
-/** A stream's destination with the shape it was given in. */
-export type StreamDestination = z.infer<typeof StreamDestinationSchema>;
 /** A stored tag. */
 export type StoredTag = z.infer<typeof StoredTagSchema>;
 /** A delivery stream as Sluice stores it. */
 export type StreamDefinition = z.infer<typeof StreamDefinitionSchema>;
-
-/** Firehose's buffering defaults: 5 MiB or 300 seconds, whichever comes first. */
-export const DEFAULT_BUFFERING: StoredBufferingHints = { SizeInMBs: 5, IntervalInSeconds: 300 };
 
 // ---------------------------------------------------------------------------------------------
 // Rules
@@ -435,6 +210,32 @@ const invalid = (message: string): FirehoseError =>
 /** The ARN Sluice gives a stream: `arn:aws:firehose:<region>:<account>:deliverystream/<name>`. */
 export function streamArn(name: string, settings: Settings): string {
   return `arn:aws:firehose:${settings.SLUICE_REGION}:${settings.SLUICE_ACCOUNT_ID}:deliverystream/${name}`;
+}
+
+/**
+ * The one destination member a request names among `members`.
+ *
+ * @throws FirehoseError `InvalidArgumentException` when it names none or several.
+ */
+function oneDestinationMember(
+  input: Record<string, unknown>,
+  members: readonly string[],
+  noun: string,
+  supported: readonly string[],
+): string {
+  const given = members.filter((member) => input[member] !== undefined);
+  if (given.length === 0) {
+    throw invalid(
+      `Exactly one destination ${noun} is required, but the request has none. Sluice supports ${supported.join(', ')}.`,
+    );
+  }
+  if (given.length > 1) {
+    // Firehose's own message, followed by what the request named.
+    throw invalid(
+      `Exactly one destination ${noun} is supported for a Firehose, but the request has ${given.length}: ${given.join(', ')}.`,
+    );
+  }
+  return given[0] as string;
 }
 
 /**
@@ -465,42 +266,22 @@ export function definitionFromCreateInput(
       'DeliveryStreamEncryptionConfigurationInput: server-side encryption is not supported by Sluice yet.',
     );
   }
-
-  const given = [
-    'ExtendedS3DestinationConfiguration',
-    'S3DestinationConfiguration',
-    ...UNSUPPORTED_DESTINATION_CONFIGURATIONS,
-  ].filter((member) => input[member as keyof CreateDeliveryStreamInput] !== undefined);
-  if (given.length === 0) {
+  const member = oneDestinationMember(
+    input,
+    FIREHOSE_DESTINATION_MEMBERS,
+    'configuration',
+    SUPPORTED_CREATE_MEMBERS,
+  );
+  const kind = kindByCreateMember(member);
+  if (kind === undefined) {
     throw invalid(
-      'Exactly one destination configuration is required, but the request has none. Sluice supports ExtendedS3DestinationConfiguration and S3DestinationConfiguration.',
+      `${member} is not supported by Sluice yet; use one of ${SUPPORTED_CREATE_MEMBERS.join(', ')}.`,
     );
   }
-  if (given.length > 1) {
-    throw invalid(
-      `Exactly one destination configuration is allowed, but the request has ${given.length}: ${given.join(', ')}.`,
-    );
-  }
-
-  let destination: StreamDestination;
-  if (input.ExtendedS3DestinationConfiguration !== undefined) {
-    destination = {
-      shape: 'ExtendedS3',
-      config: normalizeExtendedS3(
-        input.ExtendedS3DestinationConfiguration,
-        'ExtendedS3DestinationConfiguration',
-      ),
-    };
-  } else if (input.S3DestinationConfiguration !== undefined) {
-    destination = {
-      shape: 'S3',
-      config: normalizePlainS3(input.S3DestinationConfiguration, 'S3DestinationConfiguration'),
-    };
-  } else {
-    throw invalid(
-      `${given[0] ?? 'This destination'} is not supported by Sluice yet; use ExtendedS3DestinationConfiguration or S3DestinationConfiguration.`,
-    );
-  }
+  const destination: StoredDestination = {
+    shape: kind.shape,
+    config: kind.normalize(input[member], member),
+  };
 
   return {
     name: input.DeliveryStreamName,
@@ -518,10 +299,14 @@ export function definitionFromCreateInput(
   };
 }
 
-/** The S3 update an UpdateDestination request carries, once checked to be one Sluice handles. */
-export type SelectedDestinationUpdate =
-  | { shape: 'ExtendedS3'; update: ExtendedS3DestinationUpdate }
-  | { shape: 'S3'; update: S3DestinationUpdate };
+/** The destination update an UpdateDestination request carries, and the kind it is for. */
+export interface SelectedDestinationUpdate {
+  /** The request member, e.g. `HttpEndpointDestinationUpdate`. */
+  member: string;
+  kind: DestinationKind;
+  /** The member's validated value. */
+  update: unknown;
+}
 
 /**
  * Picks the destination update out of a validated UpdateDestination request.
@@ -530,117 +315,56 @@ export type SelectedDestinationUpdate =
  *   for a destination Sluice does not implement.
  */
 export function selectDestinationUpdate(input: UpdateDestinationInput): SelectedDestinationUpdate {
-  const given = [
-    'ExtendedS3DestinationUpdate',
-    'S3DestinationUpdate',
-    ...UNSUPPORTED_DESTINATION_UPDATES,
-  ].filter((member) => input[member as keyof UpdateDestinationInput] !== undefined);
-  if (given.length === 0) {
-    throw invalid(
-      'Exactly one destination update is required, but the request has none. Sluice supports ExtendedS3DestinationUpdate and S3DestinationUpdate.',
-    );
-  }
-  if (given.length > 1) {
-    throw invalid(
-      `Exactly one destination update is allowed, but the request has ${given.length}: ${given.join(', ')}.`,
-    );
-  }
-  if (input.ExtendedS3DestinationUpdate !== undefined) {
-    return { shape: 'ExtendedS3', update: input.ExtendedS3DestinationUpdate };
-  }
-  if (input.S3DestinationUpdate !== undefined) {
-    return { shape: 'S3', update: input.S3DestinationUpdate };
-  }
-  throw invalid(
-    `${given[0] ?? 'This destination update'} is not supported by Sluice yet; use ExtendedS3DestinationUpdate or S3DestinationUpdate.`,
+  const member = oneDestinationMember(
+    input,
+    FIREHOSE_DESTINATION_UPDATE_MEMBERS,
+    'update',
+    SUPPORTED_UPDATE_MEMBERS,
   );
+  const kind = kindByUpdateMember(member);
+  if (kind === undefined) {
+    throw invalid(
+      `${member} is not supported by Sluice yet; use one of ${SUPPORTED_UPDATE_MEMBERS.join(', ')}.`,
+    );
+  }
+  return { member, kind, update: input[member] };
 }
 
 /**
- * Applies an S3 destination update to a stream's destination with Firehose's merge semantics:
- * members the update names replace the current ones (structures as a whole), everything else
- * is kept. `ExtendedS3DestinationUpdate` makes (or keeps) the destination an ExtendedS3 one;
- * `S3DestinationUpdate` changes only the plain S3 members and keeps the current shape, so an
- * ExtendedS3 destination does not lose its extended settings. `S3BackupUpdate` is merged into
- * the existing backup configuration the same way.
+ * Applies a destination update with Firehose's semantics: an update for the destination's own
+ * type (family) is merged — members the update names replace the current ones, structures as
+ * a whole, everything else is kept; an update for another type replaces the destination, so
+ * it must be complete. Kinds that cannot change type (`switchable: false`) refuse it.
  *
- * @throws FirehoseError `InvalidArgumentException` when the merged destination breaks a rule or
- *   asks for something Sluice does not implement.
+ * @throws FirehoseError `InvalidArgumentException` when the result breaks a rule or asks for
+ *   something Sluice does not implement.
  */
 export function mergeDestinationUpdate(
-  current: StreamDestination,
+  current: StoredDestination,
   selected: SelectedDestinationUpdate,
-): StreamDestination {
-  if (selected.shape === 'S3') {
-    const update = definedMembers(selected.update);
-    if (current.shape === 'ExtendedS3') {
-      return {
-        shape: 'ExtendedS3',
-        config: normalizeExtendedS3({ ...current.config, ...update }, 'S3DestinationUpdate'),
-      };
-    }
-    return {
-      shape: 'S3',
-      config: normalizePlainS3({ ...current.config, ...update }, 'S3DestinationUpdate'),
-    };
+): StoredDestination {
+  const currentKind = kindByShape(current.shape);
+  const { kind, update, member } = selected;
+  if (kind.family === currentKind.family) return kind.merge(current, update);
+  if (!currentKind.switchable || !kind.switchable) {
+    throw invalid(
+      `${member} cannot be applied: the stream's destination is ${currentKind.createMember}, and Sluice, like Firehose, does not change ${kind.switchable ? currentKind.createMember : kind.createMember} destinations to or from another type. Create a new stream instead.`,
+    );
   }
-  const { S3BackupUpdate, ...rest } = selected.update;
-  const base: ExtendedS3DestinationConfiguration = { ...current.config };
-  const merged: ExtendedS3DestinationConfiguration = { ...base, ...definedMembers(rest) };
-  if (S3BackupUpdate !== undefined) {
-    const backup = { ...base.S3BackupConfiguration, ...definedMembers(S3BackupUpdate) };
-    if (backup.RoleARN === undefined || backup.BucketARN === undefined) {
-      throw invalid(
-        'ExtendedS3DestinationUpdate.S3BackupUpdate must include RoleARN and BucketARN when the stream has no backup configuration yet.',
-      );
-    }
-    merged.S3BackupConfiguration = {
-      ...backup,
-      RoleARN: backup.RoleARN,
-      BucketARN: backup.BucketARN,
-    };
-  }
-  return {
-    shape: 'ExtendedS3',
-    config: normalizeExtendedS3(merged, 'ExtendedS3DestinationUpdate'),
-  };
+  return { shape: kind.shape, config: kind.replaceWith(update, member) };
 }
 
 /**
  * Whether two normalized destinations are the same, member by member (key order ignored). A
  * streams file uses it to tell whether a declared destination differs from the stored one.
  */
-export function sameDestination(a: StreamDestination, b: StreamDestination): boolean {
+export function sameDestination(a: StoredDestination, b: StoredDestination): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
 /** Buffering thresholds in the units the buffer works in. */
 export function bufferingOf(def: StreamDefinition): { sizeBytes: number; intervalMs: number } {
-  const hints = def.destination.config.BufferingHints;
-  return { sizeBytes: hints.SizeInMBs * 1_048_576, intervalMs: hints.IntervalInSeconds * 1000 };
-}
-
-/** What delivery needs to write a stream's objects. */
-export function deliveryTargetOf(def: StreamDefinition): S3DeliveryTarget {
-  const config = def.destination.config;
-  const extended = def.destination.shape === 'ExtendedS3' ? def.destination.config : undefined;
-  return {
-    streamName: def.name,
-    streamArn: def.arn,
-    versionId: def.versionId,
-    bucket: bucketOf(config.BucketARN),
-    prefix: config.Prefix,
-    errorOutputPrefix: config.ErrorOutputPrefix,
-    compression: config.CompressionFormat,
-    fileExtension: extended?.FileExtension,
-    timeZone: extended?.CustomTimeZone ?? 'UTC',
-  };
-}
-
-/** The bucket name of a `BucketARN` (`arn:aws:s3:::<bucket>`). */
-export function bucketOf(bucketArn: string): string {
-  // Bucket names cannot contain ':', so everything after the last one is the name.
-  return bucketArn.slice(bucketArn.lastIndexOf(':') + 1);
+  return kindByShape(def.destination.shape).buffering(def.destination.config);
 }
 
 /**
@@ -665,139 +389,6 @@ export function normalizeTags(tags: readonly Tag[]): StoredTag[] {
 export function compareKeys(a: string, b: string): number {
   if (a === b) return 0;
   return a < b ? -1 : 1;
-}
-
-/**
- * @param nested - true for a configuration inside the destination (the backup one), whose
- *   prefix problems are reported with `where` so the user can tell which prefix is meant.
- */
-function normalizePlainS3(
-  config: S3DestinationConfiguration,
-  where: string,
-  nested = false,
-): StoredS3Destination {
-  const bucketProblem = bucketNameProblem(bucketOf(config.BucketARN));
-  if (bucketProblem !== undefined) {
-    throw invalid(
-      `${where}.BucketARN ${config.BucketARN} does not name a valid S3 bucket: ${bucketProblem}.`,
-    );
-  }
-  const prefixProblem = validatePrefixes(config.Prefix, config.ErrorOutputPrefix || undefined);
-  if (prefixProblem !== undefined) {
-    throw invalid(nested ? `${where}: ${prefixProblem}` : prefixProblem);
-  }
-  const compression = config.CompressionFormat ?? 'UNCOMPRESSED';
-  if (compression !== 'UNCOMPRESSED' && compression !== 'GZIP') {
-    throw invalid(
-      `${where}.CompressionFormat ${compression} is not supported by Sluice yet; use UNCOMPRESSED or GZIP.`,
-    );
-  }
-  if (config.EncryptionConfiguration?.KMSEncryptionConfig !== undefined) {
-    throw invalid(
-      `${where}.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.`,
-    );
-  }
-  const hints = config.BufferingHints;
-  if (
-    hints !== undefined &&
-    (hints.SizeInMBs === undefined) !== (hints.IntervalInSeconds === undefined)
-  ) {
-    throw invalid(
-      `${where}.BufferingHints: SizeInMBs and IntervalInSeconds must be specified together, or neither.`,
-    );
-  }
-  const logging = config.CloudWatchLoggingOptions;
-  return {
-    RoleARN: config.RoleARN,
-    BucketARN: config.BucketARN,
-    Prefix: config.Prefix ?? '',
-    // An empty ErrorOutputPrefix means "none", as Firehose treats it.
-    ...(config.ErrorOutputPrefix ? { ErrorOutputPrefix: config.ErrorOutputPrefix } : {}),
-    BufferingHints:
-      hints?.SizeInMBs !== undefined && hints.IntervalInSeconds !== undefined
-        ? { SizeInMBs: hints.SizeInMBs, IntervalInSeconds: hints.IntervalInSeconds }
-        : { ...DEFAULT_BUFFERING },
-    CompressionFormat: compression,
-    EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
-    CloudWatchLoggingOptions: {
-      Enabled: logging?.Enabled ?? false,
-      ...(logging?.LogGroupName !== undefined ? { LogGroupName: logging.LogGroupName } : {}),
-      ...(logging?.LogStreamName !== undefined ? { LogStreamName: logging.LogStreamName } : {}),
-    },
-  };
-}
-
-function normalizeExtendedS3(
-  config: ExtendedS3DestinationConfiguration,
-  where: string,
-): StoredExtendedS3Destination {
-  const plain = normalizePlainS3(config, where);
-  if (config.S3BackupMode === 'Enabled') {
-    throw invalid(
-      `${where}.S3BackupMode Enabled (backup of source records) is not supported by Sluice yet.`,
-    );
-  }
-  const processing = config.ProcessingConfiguration;
-  if (
-    processing !== undefined &&
-    (processing.Enabled === true ||
-      (processing.Enabled === undefined && (processing.Processors?.length ?? 0) > 0))
-  ) {
-    throw invalid(
-      `${where}.ProcessingConfiguration: data transformation is not supported by Sluice yet; set Enabled to false or leave it out.`,
-    );
-  }
-  const conversion = config.DataFormatConversionConfiguration;
-  // Firehose's default for Enabled is true: a conversion block without Enabled=false is on.
-  if (conversion !== undefined && conversion.Enabled !== false) {
-    throw invalid(
-      `${where}.DataFormatConversionConfiguration: record format conversion is not supported by Sluice yet; set Enabled to false or leave it out.`,
-    );
-  }
-  const partitioning = config.DynamicPartitioningConfiguration;
-  if (partitioning?.Enabled === true) {
-    throw invalid(
-      `${where}.DynamicPartitioningConfiguration: dynamic partitioning is not supported by Sluice yet; set Enabled to false or leave it out.`,
-    );
-  }
-  // Empty CustomTimeZone and FileExtension mean "the default" (UTC, the compression's extension).
-  const timeZone = config.CustomTimeZone || undefined;
-  if (timeZone !== undefined && !isValidTimeZone(timeZone)) {
-    throw invalid(
-      `${where}.CustomTimeZone ${timeZone} is not a valid time zone; use an IANA zone name such as UTC or America/New_York.`,
-    );
-  }
-  const fileExtension = config.FileExtension || undefined;
-
-  return {
-    ...plain,
-    ...(processing !== undefined
-      ? { ProcessingConfiguration: { Enabled: false, Processors: processing.Processors ?? [] } }
-      : {}),
-    S3BackupMode: 'Disabled',
-    ...(config.S3BackupConfiguration !== undefined
-      ? {
-          S3BackupConfiguration: normalizePlainS3(
-            config.S3BackupConfiguration,
-            `${where}.S3BackupConfiguration`,
-            true,
-          ),
-        }
-      : {}),
-    ...(conversion !== undefined
-      ? { DataFormatConversionConfiguration: { ...definedMembers(conversion), Enabled: false } }
-      : {}),
-    ...(partitioning !== undefined
-      ? { DynamicPartitioningConfiguration: { ...definedMembers(partitioning), Enabled: false } }
-      : {}),
-    ...(fileExtension !== undefined ? { FileExtension: fileExtension } : {}),
-    ...(timeZone !== undefined ? { CustomTimeZone: timeZone } : {}),
-  };
-}
-
-/** The members of `value` that are not undefined, so a spread does not erase current values. */
-function definedMembers<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** JSON with object keys sorted and undefined members dropped, for structural comparison. */

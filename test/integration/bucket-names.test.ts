@@ -95,9 +95,9 @@ describe('CreateDeliveryStream', () => {
       const name = streamName();
       const result = await create(name, `arn:aws:s3:::${bucket}`);
       expect(result.status).toBe(200);
-      expect((await api.registry.get(name))?.destination.config.BucketARN).toBe(
-        `arn:aws:s3:::${bucket}`,
-      );
+      expect(
+        ((await api.registry.get(name))?.destination.config as { BucketARN?: string }).BucketARN,
+      ).toBe(`arn:aws:s3:::${bucket}`);
     },
   );
 

@@ -213,13 +213,14 @@ describe('CreateDeliveryStream and DescribeDeliveryStream', () => {
     await rejected(
       createStream(name, {
         ExtendedS3DestinationConfiguration: undefined,
-        HttpEndpointDestinationConfiguration: {
-          EndpointConfiguration: { Url: 'https://example.com' },
+        SplunkDestinationConfiguration: {
+          HECEndpoint: 'https://example.com',
+          HECEndpointType: 'Raw',
           S3Configuration: { RoleARN: ROLE, BucketARN: BUCKET },
         },
       }),
       InvalidArgumentException,
-      'HttpEndpointDestinationConfiguration is not supported by Sluice yet; use ExtendedS3DestinationConfiguration or S3DestinationConfiguration.',
+      'SplunkDestinationConfiguration is not supported by Sluice yet; use one of ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration.',
     );
     await rejected(describeStream(name), ResourceNotFoundException);
   });
@@ -269,7 +270,7 @@ describe('CreateDeliveryStream and DescribeDeliveryStream', () => {
       await rejected(
         send('second'),
         LimitExceededException,
-        'This deployment already has 1 delivery streams, the most SLUICE_MAX_STREAMS (1) allows.',
+        'You have already consumed your firehose quota of 1 hoses. Firehose names: [first] (the quota is SLUICE_MAX_STREAMS).',
       );
     } finally {
       await limited.close();
@@ -417,7 +418,7 @@ describe('UpdateDestination', () => {
         HttpEndpointDestinationUpdate: { RoleARN: ROLE },
       }),
       InvalidArgumentException,
-      'HttpEndpointDestinationUpdate is not supported by Sluice yet; use ExtendedS3DestinationUpdate or S3DestinationUpdate.',
+      "HttpEndpointDestinationUpdate cannot be applied: the stream's destination is ExtendedS3DestinationConfiguration, and Sluice, like Firehose, does not change HttpEndpointDestinationConfiguration destinations to or from another type. Create a new stream instead.",
     );
     await rejected(
       update({

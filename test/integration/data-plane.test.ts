@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-firehose';
 import { describe, expect, it } from 'vitest';
 import { decodeChunk } from '../../src/buffer/frame.js';
-import { parseRecordId } from '../../src/api/firehose/record-id.js';
+import { parseRecordId } from '../../src/buffer/record-id.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { startTestApi, useTestApi } from '../support/test-api.js';

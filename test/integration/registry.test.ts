@@ -372,7 +372,7 @@ describe('listing (private Redis, so the whole index is known)', () => {
     expect(await failure(small.create(definition('d', {}, smallSettings)))).toEqual({
       type: 'LimitExceededException',
       message:
-        'This deployment already has 4 delivery streams, the most SLUICE_MAX_STREAMS (4) allows.',
+        'You have already consumed your firehose quota of 4 hoses. Firehose names: [B, a, b, c] (the quota is SLUICE_MAX_STREAMS).',
     });
     expect(await own.exists(streamKeys('d').stream)).toBe(0);
   });

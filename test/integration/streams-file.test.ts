@@ -88,7 +88,7 @@ describe('applyStreamsFile', () => {
       skipped: [],
     });
     const stored = await registry.getExisting(a);
-    expect(stored.destination.config.Prefix).toBe('a/');
+    expect((stored.destination.config as { Prefix: string }).Prefix).toBe('a/');
     expect((await registry.getExisting(b)).tags).toEqual([{ Key: 'team', Value: 'x' }]);
 
     expect(await applyStreamsFile(path, registry, settings, log)).toEqual({
@@ -114,7 +114,10 @@ describe('applyStreamsFile', () => {
     expect((await applyStreamsFile(changed, registry, settings, log)).updated).toEqual([a]);
     const def = await registry.getExisting(a);
     expect(def.versionId).toBe(2);
-    expect(def.destination.config.BufferingHints).toEqual({ SizeInMBs: 1, IntervalInSeconds: 10 });
+    expect((def.destination.config as { BufferingHints: unknown }).BufferingHints).toEqual({
+      SizeInMBs: 1,
+      IntervalInSeconds: 10,
+    });
     expect(await redis.hget(streamKeys(a).stream, 'intervalMs')).toBe('10000');
     expect((await applyStreamsFile(changed, registry, settings, log)).unchanged).toEqual([a]);
   });

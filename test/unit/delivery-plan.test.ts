@@ -1,31 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { planS3Delivery } from '../../src/destinations/s3/s3-plan.js';
-import { parseDeliveryPlan, serializeDeliveryPlan } from '../../src/streams/delivery-plan.js';
-import type { S3DeliveryTarget } from '../../src/streams/delivery-target.js';
+import { parseDeliveryPlan, serializeDeliveryPlan } from '../../src/delivery/delivery-plan.js';
+import { normalizeExtendedS3 } from '../../src/destinations/s3/config.js';
+import { planS3Delivery } from '../../src/destinations/s3/plan.js';
 
 // 2026-07-13 14:05:09 UTC.
 const ARRIVAL = Date.UTC(2026, 6, 13, 14, 5, 9);
-const BATCH = { batchId: '0f8fad5b-d9cb-469f-a165-70867728950e', firstArrivalMs: ARRIVAL };
-const NAME = `name-3-2026-07-13-14-05-09-${BATCH.batchId}`;
+const BATCH_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
+const NAME = `name-3-2026-07-13-14-05-09-${BATCH_ID}`;
+const CONTEXT = {
+  streamName: 'name',
+  streamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/name',
+  versionId: 3,
+  batchId: BATCH_ID,
+  firstArrivalMs: ARRIVAL,
+};
 
-function target(overrides: Partial<S3DeliveryTarget> = {}): S3DeliveryTarget {
-  return {
-    streamName: 'name',
-    streamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/name',
-    versionId: 3,
-    bucket: 'bucket',
-    prefix: 'logs/',
-    errorOutputPrefix: undefined,
-    compression: 'UNCOMPRESSED',
-    fileExtension: undefined,
-    timeZone: 'UTC',
-    ...overrides,
-  };
+function config(overrides: Record<string, unknown> = {}) {
+  return normalizeExtendedS3(
+    {
+      RoleARN: 'arn:aws:iam::123456789012:role/r',
+      BucketARN: 'arn:aws:s3:::bucket',
+      Prefix: 'logs/',
+      ...overrides,
+    },
+    'ExtendedS3DestinationConfiguration',
+  );
 }
 
 describe('planS3Delivery', () => {
   it('fixes bucket, key, compression and encoding from the destination', () => {
-    expect(planS3Delivery(target(), BATCH)).toEqual({
+    expect(planS3Delivery(config(), CONTEXT)).toEqual({
       destination: 's3',
       streamVersion: 3,
       bucket: 'bucket',
@@ -33,36 +37,66 @@ describe('planS3Delivery', () => {
       key: `logs/2026/07/13/14/${NAME}`,
       compression: 'UNCOMPRESSED',
       fileExtension: '',
+      errorOutput: {
+        bucket: 'bucket',
+        prefix: 'logs/',
+        compression: 'UNCOMPRESSED',
+        timeZone: 'UTC',
+      },
     });
-    expect(planS3Delivery(target({ compression: 'GZIP' }), BATCH)).toMatchObject({
+    expect(planS3Delivery(config({ CompressionFormat: 'GZIP' }), CONTEXT)).toMatchObject({
       key: `logs/2026/07/13/14/${NAME}.gz`,
       compression: 'GZIP',
       contentEncoding: 'gzip',
       fileExtension: '.gz',
     });
     expect(
-      planS3Delivery(target({ compression: 'GZIP', fileExtension: '.json.gz' }), BATCH),
+      planS3Delivery(config({ CompressionFormat: 'GZIP', FileExtension: '.json.gz' }), CONTEXT),
     ).toMatchObject({ key: `logs/2026/07/13/14/${NAME}.json.gz`, fileExtension: '.json.gz' });
   });
 
-  it('keeps a key fixed by a version that stored only the key', () => {
-    expect(planS3Delivery(target({ bucket: 'other' }), BATCH, 'legacy/key')).toMatchObject({
-      bucket: 'other',
-      key: 'legacy/key',
+  it('fixes where records failed before delivery go, with the error prefix', () => {
+    const plan = planS3Delivery(
+      config({ ErrorOutputPrefix: 'failed/!{firehose:error-output-type}/' }),
+      CONTEXT,
+    );
+    expect(plan.errorOutput).toMatchObject({
+      bucket: 'bucket',
+      errorOutputPrefix: 'failed/!{firehose:error-output-type}/',
     });
+  });
+
+  it('keeps a key fixed by a version that stored only the key', () => {
+    expect(
+      planS3Delivery(config({ BucketARN: 'arn:aws:s3:::other' }), {
+        ...CONTEXT,
+        legacyObjectKey: 'legacy/key',
+      }),
+    ).toMatchObject({ bucket: 'other', key: 'legacy/key' });
   });
 });
 
 describe('stored plans', () => {
-  it('read back as written', () => {
-    const plan = planS3Delivery(target({ compression: 'GZIP' }), BATCH);
-    expect(parseDeliveryPlan(serializeDeliveryPlan(plan))).toEqual(plan);
+  it('read back as written, with the kind that carries them out', () => {
+    const plan = planS3Delivery(config({ CompressionFormat: 'GZIP' }), CONTEXT);
+    const parsed = parseDeliveryPlan(serializeDeliveryPlan(plan));
+    expect(parsed.plan).toEqual(plan);
+    expect(parsed.kind.planDestination).toBe('s3');
+  });
+
+  it('read back plans written before plans named their error output', () => {
+    const old =
+      '{"destination":"s3","streamVersion":1,"bucket":"b","prefix":"","key":"k","compression":"UNCOMPRESSED","fileExtension":""}';
+    expect(parseDeliveryPlan(old).plan).toMatchObject({ bucket: 'b', key: 'k' });
   });
 
   it('are refused when not a plan this version reads', () => {
     expect(() => parseDeliveryPlan('objectKey')).toThrow(/not JSON/);
     expect(() => parseDeliveryPlan('{"destination":"s3","bucket":"b"}')).toThrow(
       /not one this version reads/,
+    );
+    expect(() => parseDeliveryPlan('{"destination":"carrier-pigeon"}')).toThrow(
+      /destination "carrier-pigeon", which this version does not deliver to/,
     );
   });
 });

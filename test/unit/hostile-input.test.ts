@@ -7,6 +7,7 @@ import { parseInput } from '../../src/config/validation.js';
 import {
   CreateDeliveryStreamInputSchema,
   UpdateDestinationInputSchema,
+  type UpdateDestinationInput,
 } from '../../src/streams/stream-definition.js';
 import { FirehoseError } from '../../src/errors/catalogue.js';
 import { firehoseErrorOf } from '../support/firehose-error.js';
@@ -81,7 +82,7 @@ describe('parseInput on hostile input (also the SLUICE_CONFIG streams file path)
         "1 validation error detected: Value null at 'deliveryStreamName' failed to satisfy constraint: Member must not be null",
       );
 
-      const update = parseInput(
+      const update: UpdateDestinationInput = parseInput(
         UpdateDestinationInputSchema,
         JSON.parse(
           `{"DeliveryStreamName":"s","CurrentDeliveryStreamVersionId":"1","DestinationId":"d",` +

@@ -10,8 +10,8 @@ import {
   buildObjectKey,
   evaluatePrefix,
   validatePrefixes,
+  type ObjectKeyTarget,
 } from '../../src/destinations/s3/object-key.js';
-import type { S3DeliveryTarget } from '../../src/streams/delivery-target.js';
 
 // Monday 2026-07-13 14:05:09.250 UTC.
 const ARRIVAL = Date.UTC(2026, 6, 13, 14, 5, 9, 250);
@@ -21,12 +21,10 @@ const SUFFIX = `name-1-2026-07-13-14-05-09-${BATCH_ID}`;
 const LEAD = 'The supplied prefix(es) do not satisfy the following constraint: ';
 const UUID_V4 = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
 
-function target(overrides: Partial<S3DeliveryTarget> = {}): S3DeliveryTarget {
+function target(overrides: Partial<ObjectKeyTarget> = {}): ObjectKeyTarget {
   return {
     streamName: 'name',
-    streamArn: 'arn:aws:firehose:us-east-1:123456789012:deliverystream/name',
     versionId: 1,
-    bucket: 'bucket',
     prefix: '',
     errorOutputPrefix: undefined,
     compression: 'UNCOMPRESSED',
@@ -328,12 +326,14 @@ describe('validatePrefixes', () => {
     expect(validatePrefixes('r/!{firehose:random-string}/', undefined)).toBe(message);
   });
 
-  it('requires a given ErrorOutputPrefix to contain !{firehose:error-output-type}', () => {
-    expect(validatePrefixes(undefined, 'errors/')).toBe(
-      `${LEAD}ErrorOutputPrefix must contain the expression !{firehose:error-output-type}, but "errors/" does not`,
-    );
-    expect(validatePrefixes('!{timestamp:yyyy}/', 'errors/!{timestamp:yyyy}/')).toMatch(
-      /ErrorOutputPrefix must contain the expression !\{firehose:error-output-type\}/,
+  it('accepts a plain ErrorOutputPrefix, as Firehose does', () => {
+    expect(validatePrefixes(undefined, 'errors/')).toBeUndefined();
+    expect(validatePrefixes('!{timestamp:yyyy}/', 'errors/')).toBeUndefined();
+  });
+
+  it('requires an ErrorOutputPrefix with expressions to contain !{firehose:error-output-type}', () => {
+    expect(validatePrefixes('!{timestamp:yyyy}/', 'errors/!{timestamp:yyyy}/')).toBe(
+      `${LEAD}ErrorOutputPrefix must contain the expression !{firehose:error-output-type} when it contains other expressions, but "errors/!{timestamp:yyyy}/" does not`,
     );
   });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseRecordId, recordIds } from '../../src/api/firehose/record-id.js';
+import { parseRecordId, recordIds } from '../../src/buffer/record-id.js';
 
 describe('record ids', () => {
   it('are unique within and across requests and name their batch, chunk and position', () => {

@@ -7,7 +7,6 @@ import {
   UpdateDestinationInputSchema,
   bufferingOf,
   definitionFromCreateInput,
-  deliveryTargetOf,
   mergeDestinationUpdate,
   normalizeTags,
   sameDestination,
@@ -16,6 +15,11 @@ import {
 } from '../../src/streams/stream-definition.js';
 import { FirehoseError } from '../../src/errors/catalogue.js';
 import { describeStream } from '../../src/streams/describe.js';
+import { extendedS3Kind } from '../../src/destinations/s3/index.js';
+
+/** A stored destination's configuration, for reading members in assertions. */
+const configOf = (def: { destination: { config: unknown } }) =>
+  def.destination.config as Record<string, unknown>;
 
 const settings = loadSettings({ SLUICE_REGION: 'eu-west-1', SLUICE_ACCOUNT_ID: '123456789012' });
 const ROLE = 'arn:aws:iam::123456789012:role/firehose';
@@ -90,7 +94,7 @@ describe('definitionFromCreateInput', () => {
     });
     expect(def.destination.shape).toBe('S3');
     expect(def.destination.config).not.toHaveProperty('S3BackupMode');
-    expect(def.destination.config.CompressionFormat).toBe('GZIP');
+    expect(configOf(def).CompressionFormat).toBe('GZIP');
   });
 
   it('keeps given values, the source hint, and sorts tags', () => {
@@ -156,8 +160,8 @@ describe('definitionFromCreateInput', () => {
       'DeliveryStreamEncryptionConfigurationInput: server-side encryption is not supported by Sluice yet.',
     ],
     [
-      { HttpEndpointDestinationConfiguration: { EndpointConfiguration: { Url: 'https://x' } } },
-      'HttpEndpointDestinationConfiguration is not supported by Sluice yet; use ExtendedS3DestinationConfiguration or S3DestinationConfiguration.',
+      { SplunkDestinationConfiguration: { HECEndpoint: 'https://x' } },
+      'SplunkDestinationConfiguration is not supported by Sluice yet; use one of ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration.',
     ],
   ])('rejects what Sluice does not implement: %j', (input, message) => {
     expect(rejection(() => create(input))).toEqual({ type: 'InvalidArgumentException', message });
@@ -165,7 +169,7 @@ describe('definitionFromCreateInput', () => {
 
   it('requires exactly one destination', () => {
     expect(rejection(() => create({})).message).toBe(
-      'Exactly one destination configuration is required, but the request has none. Sluice supports ExtendedS3DestinationConfiguration and S3DestinationConfiguration.',
+      'Exactly one destination configuration is required, but the request has none. Sluice supports ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration.',
     );
     expect(
       rejection(() =>
@@ -175,7 +179,7 @@ describe('definitionFromCreateInput', () => {
         }),
       ).message,
     ).toBe(
-      'Exactly one destination configuration is allowed, but the request has 2: ExtendedS3DestinationConfiguration, S3DestinationConfiguration.',
+      'Exactly one destination configuration is supported for a Firehose, but the request has 2: ExtendedS3DestinationConfiguration, S3DestinationConfiguration.',
     );
   });
 
@@ -279,7 +283,7 @@ describe('destination updates', () => {
     expect(next).toEqual({
       shape: 'ExtendedS3',
       config: {
-        ...def.destination.config,
+        ...configOf(def),
         BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 60 },
       },
     });
@@ -311,7 +315,7 @@ describe('destination updates', () => {
         update(def, { ExtendedS3DestinationUpdate: { S3BackupUpdate: { Prefix: 'b/' } } }),
       ).message,
     ).toBe(
-      'ExtendedS3DestinationUpdate.S3BackupUpdate must include RoleARN and BucketARN when the stream has no backup configuration yet.',
+      'ExtendedS3DestinationUpdate.S3BackupUpdate must include RoleARN and BucketARN when there is no S3 configuration to update yet.',
     );
     const next = update(def, {
       ExtendedS3DestinationUpdate: { S3BackupUpdate: { RoleARN: ROLE, BucketARN: BUCKET } },
@@ -335,16 +339,16 @@ describe('destination updates', () => {
   it('needs exactly one supported update', () => {
     const def = extended();
     expect(rejection(() => update(def, {})).message).toBe(
-      'Exactly one destination update is required, but the request has none. Sluice supports ExtendedS3DestinationUpdate and S3DestinationUpdate.',
+      'Exactly one destination update is required, but the request has none. Sluice supports ExtendedS3DestinationUpdate, S3DestinationUpdate, HttpEndpointDestinationUpdate.',
     );
     expect(rejection(() => update(def, { SplunkDestinationUpdate: {} })).message).toBe(
-      'SplunkDestinationUpdate is not supported by Sluice yet; use ExtendedS3DestinationUpdate or S3DestinationUpdate.',
+      'SplunkDestinationUpdate is not supported by Sluice yet; use one of ExtendedS3DestinationUpdate, S3DestinationUpdate, HttpEndpointDestinationUpdate.',
     );
     expect(
       rejection(() => update(def, { S3DestinationUpdate: {}, ExtendedS3DestinationUpdate: {} }))
         .message,
     ).toBe(
-      'Exactly one destination update is allowed, but the request has 2: ExtendedS3DestinationUpdate, S3DestinationUpdate.',
+      'Exactly one destination update is supported for a Firehose, but the request has 2: ExtendedS3DestinationUpdate, S3DestinationUpdate.',
     );
   });
 });
@@ -366,32 +370,27 @@ describe('derived views', () => {
     });
   });
 
-  it('deliveryTargetOf gives delivery its narrow view', () => {
-    expect(
-      deliveryTargetOf(
-        extended({
-          Prefix: 'p/',
-          CompressionFormat: 'GZIP',
-          FileExtension: '.gz',
-          CustomTimeZone: 'Asia/Tokyo',
-          BucketARN: 'arn:aws-cn:s3:::bucket.with-dots',
-        }),
-      ),
-    ).toEqual({
-      streamName: 'orders',
-      streamArn: 'arn:aws:firehose:eu-west-1:123456789012:deliverystream/orders',
-      versionId: 1,
-      bucket: 'bucket.with-dots',
-      prefix: 'p/',
-      errorOutputPrefix: undefined,
-      compression: 'GZIP',
-      fileExtension: '.gz',
-      timeZone: 'Asia/Tokyo',
+  it('an S3 destination plans objects in its bucket with its time zone', () => {
+    const def = extended({
+      Prefix: 'p/',
+      CompressionFormat: 'GZIP',
+      FileExtension: '.gz',
+      CustomTimeZone: 'Asia/Tokyo',
+      BucketARN: 'arn:aws-cn:s3:::bucket.with-dots',
     });
-    expect(
-      deliveryTargetOf(create({ S3DestinationConfiguration: { RoleARN: ROLE, BucketARN: BUCKET } }))
-        .timeZone,
-    ).toBe('UTC');
+    const plan = extendedS3Kind.plan(def.destination.config, {
+      streamName: def.name,
+      streamArn: def.arn,
+      versionId: def.versionId,
+      batchId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+      firstArrivalMs: Date.UTC(2026, 6, 13, 14, 5, 9),
+    });
+    expect(plan).toMatchObject({
+      bucket: 'bucket.with-dots',
+      key: 'p/2026/07/13/23/orders-1-2026-07-13-23-05-09-0f8fad5b-d9cb-469f-a165-70867728950e.gz',
+      compression: 'GZIP',
+      errorOutput: { timeZone: 'Asia/Tokyo' },
+    });
   });
 });
 

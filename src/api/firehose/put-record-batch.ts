@@ -3,7 +3,7 @@ import type { OperationHandler } from '../context.js';
 import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
 import { appendRefusal, putStreamName } from './put-target.js';
 import { decodeRecords, MAX_BATCH_RECORDS } from './record-decoding.js';
-import { recordIds } from './record-id.js';
+import { recordIds } from '../../buffer/record-id.js';
 
 /**
  * PutRecordBatch: 1..500 records, at most 4 MiB, stored as one chunk in one atomic call, then
@@ -47,6 +47,7 @@ export const putRecordBatch: OperationHandler = async (input, ctx) => {
     now,
   );
   if (result.kind === 'backpressure') {
+    ctx.telemetry?.emit({ type: 'records.throttled', stream, records: decoded.count });
     return {
       Encrypted: false,
       FailedPutCount: decoded.count,
@@ -57,6 +58,12 @@ export const putRecordBatch: OperationHandler = async (input, ctx) => {
     };
   }
   if (result.kind !== 'stored') throw appendRefusal(result, stream, ctx);
+  ctx.telemetry?.emit({
+    type: 'records.received',
+    stream,
+    records: decoded.count,
+    bytes: decoded.payloadBytes,
+  });
   return {
     Encrypted: false,
     FailedPutCount: 0,

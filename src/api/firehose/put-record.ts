@@ -3,7 +3,7 @@ import type { OperationHandler } from '../context.js';
 import { constraintText, validationMessage } from '../../config/validation.js';
 import { appendRefusal, putStreamName } from './put-target.js';
 import { decodeRecords } from './record-decoding.js';
-import { recordIds } from './record-id.js';
+import { recordIds } from '../../buffer/record-id.js';
 
 /** PutRecord: one record, stored durably before the answer. Backpressure answers 503. */
 export const putRecord: OperationHandler = async (input, ctx) => {
@@ -19,9 +19,16 @@ export const putRecord: OperationHandler = async (input, ctx) => {
   const decoded = decodeRecords([record], () => 'record.data', now);
   const result = await ctx.buffer.append(stream, decoded.chunk, decoded.payloadBytes, 1, now);
   if (result.kind === 'backpressure') {
+    ctx.telemetry?.emit({ type: 'records.throttled', stream, records: 1 });
     throw new FirehoseError('ServiceUnavailableException', 'Slow down.');
   }
   if (result.kind !== 'stored') throw appendRefusal(result, stream, ctx);
+  ctx.telemetry?.emit({
+    type: 'records.received',
+    stream,
+    records: 1,
+    bytes: decoded.payloadBytes,
+  });
   const [RecordId] = recordIds(result.batchId, result.chunkIndex, 1);
   return { RecordId, Encrypted: false };
 };

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ObjectStore, PutObjectRequest } from '../object-store.js';
+import { ObjectNotFoundError, type ObjectStore, type PutObjectRequest } from '../object-store.js';
+
+/** The name {@link LocalObjectStore.put} gives an object while it is being written. */
+const PARTIAL_FILE = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.partial$/;
 
 /**
  * The embedded stand-in for S3 when none is configured: `<root>/<bucket>/<key>`, the same
@@ -39,6 +42,66 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Reads `<root>/<bucket>/<key>`, checked like {@link put} to stay inside the bucket (links
+   * included); creates nothing.
+   *
+   * @throws ObjectNotFoundError when there is no such file (a directory is not an object).
+   * @throws LocalKeyError when the bucket or key would lead outside.
+   */
+  async get(bucket: string, key: string): Promise<Buffer> {
+    const bucketDir = await this.existingBucketDirectory(bucket);
+    if (bucketDir === undefined) throw new ObjectNotFoundError(bucket, key);
+    const target = resolve(bucketDir, key);
+    if (!target.startsWith(bucketDir + sep)) {
+      throw new LocalKeyError(`object key ${JSON.stringify(key)} escapes bucket ${bucket}`);
+    }
+    let real: string;
+    try {
+      real = await realpath(target);
+    } catch (error) {
+      if (isMissing(error)) throw new ObjectNotFoundError(bucket, key, { cause: error });
+      throw error;
+    }
+    await this.checkInside(real, bucketDir, key);
+    if (!(await stat(real)).isFile()) throw new ObjectNotFoundError(bucket, key);
+    return readFile(real);
+  }
+
+  /**
+   * Walks `<root>/<bucket>/`, descending only into directories that can hold keys starting
+   * with `prefix`, and yields those keys (`/`-separated). Links are neither followed nor
+   * listed, and objects still being written are left out.
+   */
+  async *list(bucket: string, prefix: string): AsyncIterable<string> {
+    const bucketDir = await this.existingBucketDirectory(bucket);
+    if (bucketDir === undefined) return;
+    // Directories still to read, as key prefixes ('' is the bucket itself).
+    const pending: string[] = [''];
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+      let entries;
+      try {
+        entries = await readdir(join(bucketDir, dir), { withFileTypes: true });
+      } catch (error) {
+        // Removed while listing: S3 would not list it either.
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      const subdirectories: string[] = [];
+      for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        const key = dir + entry.name;
+        if (entry.isDirectory()) {
+          const asDir = `${key}/`;
+          if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) subdirectories.push(asDir);
+        } else if (entry.isFile() && key.startsWith(prefix) && !PARTIAL_FILE.test(entry.name)) {
+          yield key;
+        }
+      }
+      // Reversed onto the stack so they are read in name order.
+      pending.push(...subdirectories.reverse());
+    }
+  }
+
   isPermanent(error: unknown): boolean {
     return error instanceof LocalKeyError;
   }
@@ -70,13 +133,34 @@ export class LocalObjectStore implements ObjectStore {
 
   /** The real path of the bucket's directory, a direct child of the root, created if missing. */
   private async bucketDirectory(bucket: string): Promise<string> {
-    if (bucket === '' || bucket === '.' || bucket === '..' || bucket.includes('/')) {
-      throw new LocalKeyError(`bucket name ${JSON.stringify(bucket)} cannot be a directory name`);
-    }
+    checkBucketName(bucket);
     const root = await this.rootDirectory();
     const dir = join(root, bucket);
     await mkdir(dir, { recursive: true });
     const real = await realpath(dir);
+    if (dirname(real) !== root || basename(real) !== bucket) {
+      throw new LocalKeyError(`bucket directory ${dir} leads outside ${root} (to ${real})`);
+    }
+    return real;
+  }
+
+  /**
+   * The real path of the bucket's directory, or undefined when it does not exist; creates
+   * nothing.
+   *
+   * @throws LocalKeyError when the bucket's name or its directory would lead outside the root.
+   */
+  private async existingBucketDirectory(bucket: string): Promise<string | undefined> {
+    checkBucketName(bucket);
+    const root = await this.rootDirectory();
+    const dir = join(root, bucket);
+    let real: string;
+    try {
+      real = await realpath(dir);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
     if (dirname(real) !== root || basename(real) !== bucket) {
       throw new LocalKeyError(`bucket directory ${dir} leads outside ${root} (to ${real})`);
     }
@@ -100,6 +184,18 @@ export class LocalObjectStore implements ObjectStore {
       });
     return this.realRoot;
   }
+}
+
+/** @throws LocalKeyError when `bucket` cannot be the name of a directory under the root. */
+function checkBucketName(bucket: string): void {
+  if (bucket === '' || bucket === '.' || bucket === '..' || bucket.includes('/')) {
+    throw new LocalKeyError(`bucket name ${JSON.stringify(bucket)} cannot be a directory name`);
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /** `path` or its nearest ancestor that exists. */

@@ -8,8 +8,25 @@
  */
 import { randomInt } from 'node:crypto';
 
-import type { S3DeliveryTarget } from '../../streams/delivery-target.js';
 import { compileTimestampPattern, type TimestampFormatter } from './timestamp-format.js';
+
+/** What an object's key is made from, besides the batch. */
+export interface ObjectKeyTarget {
+  /** Delivery stream name (part of every object name). */
+  streamName: string;
+  /** The stream's `VersionId` (part of every object name). */
+  versionId: number;
+  /** `Prefix` as configured ('' when absent). */
+  prefix: string;
+  /** `ErrorOutputPrefix` as configured, or undefined. */
+  errorOutputPrefix: string | undefined;
+  /** `CompressionFormat` of the object. */
+  compression: 'UNCOMPRESSED' | 'GZIP';
+  /** `FileExtension` override, or undefined for the compression's default extension. */
+  fileExtension: string | undefined;
+  /** IANA zone for prefix/object-name timestamps (`CustomTimeZone`, default 'UTC'). */
+  timeZone: string;
+}
 
 /** Longest an evaluated Prefix or ErrorOutputPrefix may be, in characters (Firehose's limit). */
 export const MAX_EVALUATED_PREFIX = 512;
@@ -176,7 +193,7 @@ export function evaluatePrefix(template: string, context: PrefixContext): string
   return out;
 }
 
-function objectNameSuffix(target: S3DeliveryTarget, batch: ObjectKeyBatch): string {
+function objectNameSuffix(target: ObjectKeyTarget, batch: ObjectKeyBatch): string {
   const stamp = SUFFIX_TIMESTAMP(batch.firstArrivalMs, target.timeZone);
   return `${target.streamName}-${target.versionId}-${stamp}-${batch.batchId}`;
 }
@@ -205,7 +222,7 @@ function checkEvaluatedLength(field: 'Prefix' | 'ErrorOutputPrefix', evaluated: 
  *   {@link MAX_EVALUATED_PREFIX}; retrying cannot help, so callers treat it as permanent.
  */
 export function buildObjectKey(
-  target: S3DeliveryTarget,
+  target: ObjectKeyTarget,
   batch: ObjectKeyBatch,
   random?: () => string,
 ): string {
@@ -248,7 +265,7 @@ export function buildObjectKey(
  *   {@link MAX_EVALUATED_PREFIX}.
  */
 export function buildErrorObjectKey(
-  target: S3DeliveryTarget,
+  target: ObjectKeyTarget,
   batch: ObjectKeyBatch,
   errorOutputType: string,
   random?: () => string,
@@ -312,7 +329,8 @@ function checkExpressions(
  *   `error-output-type`); `partitionKeyFromQuery`/`partitionKeyFromLambda` need dynamic
  *   partitioning, which Sluice does not implement;
  * - Prefix cannot contain `!{firehose:error-output-type}`;
- * - a non-empty ErrorOutputPrefix must contain `!{firehose:error-output-type}`;
+ * - an ErrorOutputPrefix with expressions must contain `!{firehose:error-output-type}` (a
+ *   plain one such as `errors/` is accepted, as Firehose accepts it);
  * - when Prefix has expressions, ErrorOutputPrefix cannot be absent or empty.
  *
  * @param prefix - `Prefix` as given (undefined or '' when absent).
@@ -336,19 +354,22 @@ export function validatePrefixes(
   }
 
   let prefixHasExpressions = false;
+  let errorPrefixHasExpressions = false;
   for (const field of ['Prefix', 'ErrorOutputPrefix'] as const) {
     const parsed = parseTemplate(given[field], field);
     if ('problem' in parsed) return CONSTRAINT_LEAD + parsed.problem;
     const problem = checkExpressions(field, parsed.segments);
     if (problem !== undefined) return problem;
-    if (field === 'Prefix') {
-      prefixHasExpressions = parsed.segments.some((s) => s.kind === 'expression');
-    }
+    const hasExpressions = parsed.segments.some((s) => s.kind === 'expression');
+    if (field === 'Prefix') prefixHasExpressions = hasExpressions;
+    else errorPrefixHasExpressions = hasExpressions;
   }
 
   const errorPrefix = given.ErrorOutputPrefix;
-  if (errorPrefix !== '' && !errorPrefix.includes(ERROR_OUTPUT_TYPE_EXPRESSION)) {
-    return `${CONSTRAINT_LEAD}ErrorOutputPrefix must contain the expression ${ERROR_OUTPUT_TYPE_EXPRESSION}, but ${JSON.stringify(errorPrefix)} does not`;
+  // Firehose takes a plain ErrorOutputPrefix such as `errors/`; only one with expressions must
+  // name the error-output type, so that different failures cannot land under one path.
+  if (errorPrefixHasExpressions && !errorPrefix.includes(ERROR_OUTPUT_TYPE_EXPRESSION)) {
+    return `${CONSTRAINT_LEAD}ErrorOutputPrefix must contain the expression ${ERROR_OUTPUT_TYPE_EXPRESSION} when it contains other expressions, but ${JSON.stringify(errorPrefix)} does not`;
   }
   if (prefixHasExpressions && errorPrefix === '') {
     return `${CONSTRAINT_LEAD}ErrorOutputPrefix cannot be null or empty when Prefix contains expressions`;

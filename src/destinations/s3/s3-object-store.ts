@@ -1,7 +1,12 @@
-import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { ObjectStore, PutObjectRequest } from '../object-store.js';
+import { ObjectNotFoundError, type ObjectStore, type PutObjectRequest } from '../object-store.js';
 
 /** Part size for multipart uploads; objects smaller than one part go up in one PutObject. */
 const PART_SIZE = 5 * 1024 * 1024;
@@ -68,6 +73,49 @@ export class S3ObjectStore implements ObjectStore {
       },
     });
     await upload.done();
+  }
+
+  /**
+   * GetObject; the body as stored (a `Content-Encoding: gzip` object stays compressed).
+   *
+   * @throws ObjectNotFoundError on `NoSuchKey` (or a bare 404).
+   */
+  async get(bucket: string, key: string): Promise<Buffer> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (out.Body === undefined) return Buffer.alloc(0);
+      return Buffer.from(await out.Body.transformToByteArray());
+    } catch (error) {
+      if (
+        error instanceof S3ServiceException &&
+        (error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404)
+      ) {
+        throw new ObjectNotFoundError(bucket, key, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** ListObjectsV2, following continuation tokens until the listing is complete. */
+  async *list(bucket: string, prefix: string): AsyncIterable<string> {
+    let token: string | undefined;
+    for (;;) {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const object of out.Contents ?? []) {
+        if (object.Key !== undefined) yield object.Key;
+      }
+      if (!out.IsTruncated) return;
+      // A store that answers "truncated" without a new token would otherwise list forever.
+      const next = out.NextContinuationToken;
+      if (next === undefined || next === token) {
+        throw new Error(
+          `listing s3://${bucket}/${prefix} did not advance: store sent no new token`,
+        );
+      }
+      token = next;
+    }
   }
 
   isPermanent(error: unknown): boolean {

@@ -1,0 +1,170 @@
+/**
+ * The admin API: dead batches and replay, on the Firehose API's listener (same address, TLS
+ * and SigV4 check: app.ts's preHandler verifies every route but `/health`).
+ *
+ * - `GET /admin/v1/dead?stream=&limit=` → `{ batches }`
+ * - `GET /admin/v1/replay/selection?stream=&type=&since=&until=&limit=` → `{ items, truncated }`
+ * - `POST /admin/v1/replay/item` `{ stream, to?, id }` (JSON) → `{ id, records, skipped? }`
+ *
+ * Errors answer `{ error, message }`: 400 `InvalidParameter` (the message names the
+ * parameter), 404 `ItemNotFound` / `StreamNotFound`, 409 `StreamNotActive`, 413
+ * `RequestTooLarge`, 415 `UnsupportedMediaType`, 422 `ItemUnreadable`, 503 `Backpressure` /
+ * `ServiceUnavailable` (Redis), 500 `InternalError`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { listDeadBatches } from '../../error-output/dead-batches.js';
+import { ReplayError, type ReplayFailure } from '../../error-output/replay-errors.js';
+import { FirehoseError } from '../../errors/catalogue.js';
+import type { ParsedBody } from '../app.js';
+import { decodeContentEncoding } from '../content-encoding.js';
+import type { ApiContext } from '../context.js';
+import { toFirehoseError } from '../error-reply.js';
+import {
+  DeadQuerySchema,
+  parseAdminInput,
+  ReplayItemBodySchema,
+  SelectionQuerySchema,
+} from './admin-inputs.js';
+
+/** Largest admin request body, decoded (a replay request is a few hundred bytes). */
+const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+/** How each replay failure is answered. */
+const REPLAY_FAILURES: Readonly<Record<ReplayFailure, { status: number; error: string }>> = {
+  'item-not-found': { status: 404, error: 'ItemNotFound' },
+  'item-unreadable': { status: 422, error: 'ItemUnreadable' },
+  'target-not-found': { status: 404, error: 'StreamNotFound' },
+  'target-not-active': { status: 409, error: 'StreamNotActive' },
+  backpressure: { status: 503, error: 'Backpressure' },
+};
+
+/** An admin request answered with an error status and `{ error, message }`. */
+class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Adds the admin routes to the API app. Without `ctx.admin` there are none (the API's
+ * not-found answer applies).
+ */
+export function registerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const admin = ctx.admin;
+  if (admin === undefined) return;
+
+  app.get('/admin/v1/dead', async (request, reply) =>
+    answer(reply, ctx, async () => {
+      const query = valid(parseAdminInput(DeadQuerySchema, request.query));
+      return { batches: await listDeadBatches(ctx.redis, query.stream, query.limit) };
+    }),
+  );
+
+  app.get('/admin/v1/replay/selection', async (request, reply) =>
+    answer(reply, ctx, async () => {
+      const query = valid(parseAdminInput(SelectionQuerySchema, request.query));
+      return admin.replayer.select({
+        stream: query.stream,
+        type: query.type,
+        sinceMs: query.since,
+        untilMs: query.until,
+        limit: query.limit,
+      });
+    }),
+  );
+
+  app.post('/admin/v1/replay/item', async (request, reply) =>
+    answer(reply, ctx, async () => {
+      const body = valid(parseAdminInput(ReplayItemBodySchema, await jsonBody(request)));
+      return admin.replayer.replayItem(body);
+    }),
+  );
+}
+
+function valid<T>(parsed: { ok: true; value: T } | { ok: false; message: string }): T {
+  if (!parsed.ok) throw new AdminError(400, 'InvalidParameter', parsed.message);
+  return parsed.value;
+}
+
+/**
+ * The request's JSON body. The app's body parser reads every body as a Firehose request;
+ * its `raw` bytes are what was received (still compressed), read again here as JSON.
+ */
+async function jsonBody(request: FastifyRequest): Promise<unknown> {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new AdminError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`,
+    );
+  }
+  const raw = (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0);
+  let bytes: Buffer;
+  try {
+    bytes = await decodeContentEncoding(request.headers['content-encoding'], raw, ADMIN_BODY_LIMIT);
+  } catch (error) {
+    if (error instanceof FirehoseError) {
+      const tooLarge = error.type === 'RequestEntityTooLargeException';
+      throw new AdminError(
+        tooLarge ? 413 : 400,
+        tooLarge ? 'RequestTooLarge' : 'InvalidParameter',
+        error.message,
+      );
+    }
+    throw error;
+  }
+  if (bytes.length > ADMIN_BODY_LIMIT) {
+    throw new AdminError(413, 'RequestTooLarge', `body is over ${ADMIN_BODY_LIMIT} bytes`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new AdminError(400, 'InvalidParameter', `body is not JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AdminError(400, 'InvalidParameter', 'body must be a JSON object');
+  }
+  return value;
+}
+
+/** Runs a handler and answers its result as JSON, or its failure as `{ error, message }`. */
+async function answer(
+  reply: FastifyReply,
+  ctx: ApiContext,
+  handler: () => Promise<unknown>,
+): Promise<FastifyReply> {
+  try {
+    return await reply.send(await handler());
+  } catch (error) {
+    const { status, error: name, message } = describeFailure(error, ctx);
+    return reply.code(status).send({ error: name, message });
+  }
+}
+
+function describeFailure(
+  thrown: unknown,
+  ctx: ApiContext,
+): { status: number; error: string; message: string } {
+  if (thrown instanceof AdminError) {
+    return { status: thrown.status, error: thrown.error, message: thrown.message };
+  }
+  if (thrown instanceof ReplayError)
+    return { ...REPLAY_FAILURES[thrown.reason], message: thrown.message };
+  // Redis trouble is told apart from bugs the way the Firehose API tells it.
+  const { error, unexpected } = toFirehoseError(thrown, ctx.redis.status === 'ready');
+  if (error.status === 503) {
+    return { status: 503, error: 'ServiceUnavailable', message: error.message };
+  }
+  if (unexpected) ctx.log.error({ err: thrown }, 'admin request failed unexpectedly');
+  return {
+    status: 500,
+    error: 'InternalError',
+    message: thrown instanceof Error ? thrown.message : String(thrown),
+  };
+}

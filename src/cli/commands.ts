@@ -1,0 +1,9 @@
+import type { CliCommand } from './command.js';
+import { deadCommand } from './dead-command.js';
+import { replayCommand } from './replay-command.js';
+
+/**
+ * Every subcommand, in the order `sluice --help` lists them. A new subcommand is one file that
+ * exports a {@link CliCommand} made with `defineCommand`, and one line here.
+ */
+export const COMMANDS: readonly CliCommand[] = [replayCommand, deadCommand];

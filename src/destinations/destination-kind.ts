@@ -1,0 +1,220 @@
+import type { z } from 'zod';
+import type { ObjectStore } from './object-store.js';
+import type { PlanBase } from './plan-base.js';
+
+export type { PlanBase, S3Location } from './plan-base.js';
+
+/**
+ * The contract every destination kind fulfils, and the only thing the rest of Sluice knows
+ * about destinations. A kind lives in `src/destinations/<kind>/` with the same small files:
+ * `config.ts` (its Firehose request, update, stored and description shapes, one schema each),
+ * `plan.ts` (the delivery plan), `request.ts` (the request builder), `sender.ts` (the I/O),
+ * `classify.ts` (the outcome classifier) and `index.ts` (the registration). Kinds are listed
+ * once, in `registry.ts`.
+ *
+ * A destination only builds requests and classifies what came back. The driver
+ * (`delivery/driver.ts`) owns the rest: reading the batch, the pipeline stages, backoff, the
+ * retry window, partial retry and the error output.
+ */
+
+/** One record as the delivery pipeline carries it. */
+export interface PipelineRecord {
+  /** The record id PutRecord/PutRecordBatch answered (stable for the record's whole life). */
+  id: string;
+  /** Position in its batch (0-based, in arrival order): how partial progress names it. */
+  position: number;
+  /** Approximate arrival time, epoch milliseconds. */
+  arrivalMs: number;
+  /** The payload (a view into the batch's chunk; not to be modified). */
+  data: Buffer;
+}
+
+/**
+ * What a destination says about one attempt. `code` is a bounded error code (Firehose's own
+ * where it has one, e.g. `S3.AccessDenied`, `HttpEndpoint.RequestTimeout`); `reason` is the
+ * human text, which may quote the destination's answer.
+ */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; location: string }
+  | { kind: 'retry'; code: string; reason: string }
+  | { kind: 'permanent'; code: string; reason: string }
+  | {
+      kind: 'partial';
+      location: string;
+      /** The records that failed, by position in the attempt's record list. */
+      failed: readonly FailedRecord[];
+    };
+
+/** One record a partial outcome reports as not delivered. */
+export interface FailedRecord {
+  /** Position in the record list the attempt was built from. */
+  index: number;
+  code: string;
+  reason: string;
+  /** Whether a later attempt may succeed (else it goes to the error output at once). */
+  retryable: boolean;
+}
+
+/** How a kind's retry window is counted. */
+export interface RetryWindow {
+  /** Length of the window in seconds (0: no retry). */
+  seconds: number;
+  /**
+   * `first-failure`: from the batch's first failed attempt (Firehose's `RetryOptions`);
+   * `first-arrival`: from the arrival of the batch's oldest record (S3's retention).
+   */
+  from: 'first-failure' | 'first-arrival';
+}
+
+/** What a kind's `plan` is given about the batch and the stream. */
+export interface PlanContext {
+  streamName: string;
+  streamArn: string;
+  /** The stream's `VersionId` now. */
+  versionId: number;
+  batchId: string;
+  /** Arrival time of the oldest record, epoch ms. */
+  firstArrivalMs: number;
+  /** The object key fixed by a version that stored only a key (S3 only). */
+  legacyObjectKey?: string | undefined;
+}
+
+/** One attempt's request, as the kind's builder made it. */
+export interface BuiltRequest {
+  /** Human text for logs, e.g. `s3://bucket/key`, `POST https://…`. Never a secret. */
+  target: string;
+}
+
+/** What the sender got: a response, or the error that stopped it. */
+export type SendResult<Response> = { response: Response } | { error: unknown };
+
+/** Services a kind's sender may use, built once per process by the service. */
+export interface DestinationServices {
+  /** Where S3 objects go (a local directory or an S3 endpoint). */
+  objectStore: ObjectStore;
+  /** Longest wait for an HTTP endpoint's answer, ms. */
+  httpResponseTimeoutMs: number;
+}
+
+/**
+ * A destination kind. `Stored` is its normalized configuration (what the registry keeps),
+ * `Plan` its delivery plan, `Request` and `Response` what its builder makes and its sender
+ * gets back. Everything a request or description needs comes from these; no kind reaches into
+ * another's configuration.
+ */
+export interface DestinationKind<
+  Stored = unknown,
+  Plan extends PlanBase = PlanBase,
+  Request extends BuiltRequest = BuiltRequest,
+  Response = unknown,
+> {
+  /** Stored discriminator of the stream's destination, e.g. `ExtendedS3`, `HttpEndpoint`. */
+  readonly shape: string;
+  /**
+   * Kinds of one family take each other's updates merged (an `S3DestinationUpdate` on an
+   * ExtendedS3 destination). An update from another family replaces the destination whole.
+   */
+  readonly family: string;
+  /**
+   * Whether a destination of this kind may become another type by UpdateDestination, and
+   * another become this one (Firehose refuses it for OpenSearch and HTTP endpoints).
+   */
+  readonly switchable: boolean;
+  /** CreateDeliveryStream member, e.g. `ExtendedS3DestinationConfiguration`. */
+  readonly createMember: string;
+  readonly createSchema: z.ZodType;
+  /** UpdateDestination member, e.g. `ExtendedS3DestinationUpdate`. */
+  readonly updateMember: string;
+  readonly updateSchema: z.ZodType;
+  /** Schema of the normalized configuration the registry stores. */
+  readonly storedSchema: z.ZodType<Stored>;
+  /** Schema of this kind's plans (its `destination` is a literal). */
+  readonly planSchema: z.ZodType<Plan>;
+  /** The plan discriminator this kind's plans carry. */
+  readonly planDestination: string;
+  /** The error-output type of records this destination failed, e.g. `http-endpoint-failed`. */
+  readonly failureOutputType: string | undefined;
+
+  /**
+   * Checks a validated create member and fills Firehose's defaults.
+   *
+   * @param where - the member's name, for messages.
+   * @throws FirehoseError `InvalidArgumentException` for a rule broken or a feature missing.
+   */
+  normalize(config: unknown, where: string): Stored;
+  /**
+   * Applies a validated update member to the current destination of the same family, with
+   * Firehose's merge semantics (named members replace, the rest is kept).
+   *
+   * @returns the new destination's shape and configuration.
+   */
+  merge(current: { shape: string; config: unknown }, update: unknown): StoredDestination;
+  /**
+   * An update member applied where the destination is of another family: nothing is merged,
+   * so the update must be a complete configuration.
+   */
+  replaceWith(update: unknown, where: string): Stored;
+  /** Description members of `DestinationDescription`, e.g. `{ HttpEndpointDestinationDescription }`. */
+  describe(stored: Stored): Record<string, unknown>;
+  /** Buffering thresholds in the buffer's units. */
+  buffering(stored: Stored): { sizeBytes: number; intervalMs: number };
+  /** How long failures are retried; undefined: `SLUICE_RETENTION_SECONDS` from first arrival. */
+  retryWindow(stored: Stored): RetryWindow | undefined;
+
+  /**
+   * The batch's delivery plan, fixed on its first attempt: the identity of every write the
+   * batch makes, so a retry rewrites and never adds.
+   *
+   * @throws Error when no plan can be made (a permanent failure).
+   */
+  plan(stored: Stored, context: PlanContext): Plan;
+  /**
+   * Most records one request may carry (Firehose's HTTP endpoint: 10,000); a larger batch is
+   * sent as several requests, records grouped by position so that a retry sends each group
+   * with the same identity. Undefined: a batch is one request.
+   */
+  readonly maxRecordsPerRequest?: number;
+  /**
+   * The plan of group `part` (1, 2, …) of a batch sent as several requests: its own identity
+   * (an HTTP request id), derived from the batch's plan so that it is the same on every retry.
+   * Group 0 uses the batch's plan itself. Required with {@link maxRecordsPerRequest}.
+   */
+  planPart?(plan: Plan, part: number): Plan;
+  /** The compression the encoded body gets (the driver's compress stage). */
+  compression(plan: Plan): 'UNCOMPRESSED' | 'GZIP';
+  /**
+   * The encode stage: the records as the destination's body format (before compression).
+   *
+   * @param attemptAtMs - when the attempt starts (a body may carry it, as HTTP's does).
+   */
+  encode(plan: Plan, records: readonly PipelineRecord[], attemptAtMs: number): Buffer;
+  /**
+   * The request builder: one request from the compressed body. `current` is the stream's
+   * configuration now, for what may change between retries (an access key); identities come
+   * from the plan.
+   */
+  build(plan: Plan, body: Buffer, current: Stored | undefined): Request;
+  /** The sender: does the I/O and reports what came back; never classifies. */
+  send(request: Request, services: DestinationServices): Promise<SendResult<Response>>;
+  /** The classifier: what the result means for the attempt. */
+  classify(request: Request, result: SendResult<Response>): DeliveryOutcome;
+}
+
+/** A stream's stored destination: its kind's shape and normalized configuration. */
+export interface StoredDestination {
+  shape: string;
+  config: unknown;
+}
+
+/**
+ * Registers a kind with its types checked; the registry holds kinds with their types erased
+ * (it only passes a kind's own values back to it).
+ */
+export function defineDestinationKind<
+  Stored,
+  Plan extends PlanBase,
+  Request extends BuiltRequest,
+  Response,
+>(kind: DestinationKind<Stored, Plan, Request, Response>): DestinationKind {
+  return kind;
+}

@@ -1,0 +1,385 @@
+import { z } from 'zod';
+import { awsString, jsonObject } from '../../config/validation.js';
+import type { S3Location } from '../destination-kind.js';
+import {
+  CloudWatchLoggingOptionsSchema,
+  ProcessingConfigurationSchema,
+  RetryOptionsSchema,
+  RoleArnSchema,
+  StoredBufferingHintsSchema,
+  StoredCloudWatchLoggingOptionsSchema,
+  StoredProcessingConfigurationSchema,
+  bufferingHintsSchema,
+  definedMembers,
+  invalidArgument,
+  normalizeBufferingHints,
+  normalizeCloudWatchLogging,
+  normalizeProcessing,
+} from '../shapes.js';
+import { bucketNameProblem } from './bucket-name.js';
+import { validatePrefixes } from './object-key.js';
+import { isValidTimeZone } from './timestamp-format.js';
+
+/**
+ * The S3 destinations' configuration: `S3DestinationConfiguration` (also the `S3Configuration`
+ * and `S3BackupConfiguration` other kinds embed) and `ExtendedS3DestinationConfiguration`, each
+ * as request, update, stored and description shape, with the rules between them.
+ */
+
+/**
+ * `BucketARN`: `arn:<partition>:s3:::<bucket>`. The model pattern is all a ValidationException
+ * reports; S3's bucket naming rules are checked afterwards (InvalidArgumentException).
+ */
+export const BucketArnSchema = awsString({
+  min: 1,
+  max: 2048,
+  pattern: 'arn:.*:s3:::[\\w\\.\\-]{1,255}',
+});
+
+/** `AWSKMSKeyARN`. */
+export const KmsKeyArnSchema = awsString({ min: 1, max: 512, pattern: 'arn:.*' });
+
+/** `Prefix` and `ErrorOutputPrefix`: up to 1024 characters, no line breaks (`.*`). */
+export const PrefixSchema = awsString({ min: 0, max: 1024, pattern: '.*' });
+
+/** `CompressionFormat` (case-sensitive: `Snappy`, not `SNAPPY`). */
+export const CompressionFormatSchema = z.enum([
+  'UNCOMPRESSED',
+  'GZIP',
+  'ZIP',
+  'Snappy',
+  'HADOOP_SNAPPY',
+]);
+
+/** The compression formats Sluice implements. */
+export const SupportedCompressionSchema = z.enum(['UNCOMPRESSED', 'GZIP']);
+
+/** `EncryptionConfiguration` of delivered S3 objects. */
+export const EncryptionConfigurationSchema = z.object({
+  NoEncryptionConfig: z.enum(['NoEncryption']).optional(),
+  KMSEncryptionConfig: z.object({ AWSKMSKeyARN: KmsKeyArnSchema }).optional(),
+});
+
+/**
+ * `DataFormatConversionConfiguration`. Only its switch is checked: Sluice accepts it only
+ * disabled, and then keeps the rest as given so Describe echoes it.
+ */
+export const DataFormatConversionConfigurationSchema = z.object({
+  SchemaConfiguration: jsonObject.optional(),
+  InputFormatConfiguration: jsonObject.optional(),
+  OutputFormatConfiguration: jsonObject.optional(),
+  Enabled: z.boolean().optional(),
+});
+
+/** `DynamicPartitioningConfiguration`. */
+export const DynamicPartitioningConfigurationSchema = z.object({
+  RetryOptions: RetryOptionsSchema.optional(),
+  Enabled: z.boolean().optional(),
+});
+
+/** `S3BackupMode` of the extended S3 destination. */
+export const S3BackupModeSchema = z.enum(['Disabled', 'Enabled']);
+
+/** `FileExtension`: empty, or a dot and characters from `[0-9a-z!\-_.*'()]`. */
+export const FileExtensionSchema = awsString({
+  min: 0,
+  max: 128,
+  pattern: "^$|\\.[0-9a-z!\\-_.*'()]+",
+});
+
+/** `CustomTimeZone` (the model only bounds its length; the zone is checked semantically). */
+export const CustomTimeZoneSchema = awsString({ min: 0, max: 50 });
+
+/** `S3DestinationConfiguration` (the plain S3 destination, and `S3Configuration` elsewhere). */
+export const S3DestinationConfigurationSchema = z.object({
+  RoleARN: RoleArnSchema,
+  BucketARN: BucketArnSchema,
+  Prefix: PrefixSchema.optional(),
+  ErrorOutputPrefix: PrefixSchema.optional(),
+  BufferingHints: bufferingHintsSchema(128).optional(),
+  CompressionFormat: CompressionFormatSchema.optional(),
+  EncryptionConfiguration: EncryptionConfigurationSchema.optional(),
+  CloudWatchLoggingOptions: CloudWatchLoggingOptionsSchema.optional(),
+});
+
+/** `ExtendedS3DestinationConfiguration`. */
+export const ExtendedS3DestinationConfigurationSchema = S3DestinationConfigurationSchema.extend({
+  ProcessingConfiguration: ProcessingConfigurationSchema.optional(),
+  S3BackupMode: S3BackupModeSchema.optional(),
+  S3BackupConfiguration: S3DestinationConfigurationSchema.optional(),
+  DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.optional(),
+  DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.optional(),
+  FileExtension: FileExtensionSchema.optional(),
+  CustomTimeZone: CustomTimeZoneSchema.optional(),
+});
+
+/** `S3DestinationUpdate` (also `S3Update`, `S3BackupUpdate`): every member optional. */
+export const S3DestinationUpdateSchema = S3DestinationConfigurationSchema.partial();
+
+/** `ExtendedS3DestinationUpdate`: every member optional; what is absent is kept. */
+export const ExtendedS3DestinationUpdateSchema = S3DestinationUpdateSchema.extend({
+  ProcessingConfiguration: ProcessingConfigurationSchema.optional(),
+  S3BackupMode: S3BackupModeSchema.optional(),
+  S3BackupUpdate: S3DestinationUpdateSchema.optional(),
+  DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.optional(),
+  DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.optional(),
+  FileExtension: FileExtensionSchema.optional(),
+  CustomTimeZone: CustomTimeZoneSchema.optional(),
+});
+
+/** A plain S3 destination with Firehose's defaults filled in, as Describe shows it. */
+export const StoredS3DestinationSchema = z.object({
+  RoleARN: z.string(),
+  BucketARN: z.string(),
+  Prefix: z.string(),
+  ErrorOutputPrefix: z.string().optional(),
+  BufferingHints: StoredBufferingHintsSchema,
+  CompressionFormat: SupportedCompressionSchema,
+  EncryptionConfiguration: z.object({ NoEncryptionConfig: z.literal('NoEncryption') }),
+  CloudWatchLoggingOptions: StoredCloudWatchLoggingOptionsSchema,
+});
+
+/** An extended S3 destination with defaults filled in; disabled features kept as given. */
+export const StoredExtendedS3DestinationSchema = StoredS3DestinationSchema.extend({
+  ProcessingConfiguration: StoredProcessingConfigurationSchema.optional(),
+  S3BackupMode: z.literal('Disabled'),
+  S3BackupConfiguration: StoredS3DestinationSchema.optional(),
+  DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.extend({
+    Enabled: z.literal(false),
+  }).optional(),
+  DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.extend({
+    Enabled: z.literal(false),
+  }).optional(),
+  FileExtension: z.string().optional(),
+  CustomTimeZone: z.string().optional(),
+});
+
+/** A validated `S3DestinationConfiguration`. */
+export type S3DestinationConfiguration = z.infer<typeof S3DestinationConfigurationSchema>;
+/** A validated `ExtendedS3DestinationConfiguration`. */
+export type ExtendedS3DestinationConfiguration = z.infer<
+  typeof ExtendedS3DestinationConfigurationSchema
+>;
+/** A validated `S3DestinationUpdate`. */
+export type S3DestinationUpdate = z.infer<typeof S3DestinationUpdateSchema>;
+/** A validated `ExtendedS3DestinationUpdate`. */
+export type ExtendedS3DestinationUpdate = z.infer<typeof ExtendedS3DestinationUpdateSchema>;
+/** A normalized plain S3 destination. */
+export type StoredS3Destination = z.infer<typeof StoredS3DestinationSchema>;
+/** A normalized extended S3 destination. */
+export type StoredExtendedS3Destination = z.infer<typeof StoredExtendedS3DestinationSchema>;
+
+/** The bucket name of a `BucketARN` (`arn:aws:s3:::<bucket>`). */
+export function bucketOf(bucketArn: string): string {
+  // Bucket names cannot contain ':', so everything after the last one is the name.
+  return bucketArn.slice(bucketArn.lastIndexOf(':') + 1);
+}
+
+/**
+ * Checks a plain S3 configuration and fills Firehose's defaults.
+ *
+ * @param nested - true for a configuration inside another destination (a backup, an HTTP
+ *   destination's `S3Configuration`), whose prefix problems are reported with `where` so the
+ *   user can tell which prefix is meant.
+ * @throws FirehoseError `InvalidArgumentException` for a rule broken or a feature missing.
+ */
+export function normalizePlainS3(
+  config: S3DestinationConfiguration,
+  where: string,
+  nested = false,
+): StoredS3Destination {
+  const bucketProblem = bucketNameProblem(bucketOf(config.BucketARN));
+  if (bucketProblem !== undefined) {
+    throw invalidArgument(
+      `${where}.BucketARN ${config.BucketARN} does not name a valid S3 bucket: ${bucketProblem}.`,
+    );
+  }
+  const prefixProblem = validatePrefixes(config.Prefix, config.ErrorOutputPrefix || undefined);
+  if (prefixProblem !== undefined) {
+    throw invalidArgument(nested ? `${where}: ${prefixProblem}` : prefixProblem);
+  }
+  const compression = config.CompressionFormat ?? 'UNCOMPRESSED';
+  if (compression !== 'UNCOMPRESSED' && compression !== 'GZIP') {
+    throw invalidArgument(
+      `${where}.CompressionFormat ${compression} is not supported by Sluice yet; use UNCOMPRESSED or GZIP.`,
+    );
+  }
+  if (config.EncryptionConfiguration?.KMSEncryptionConfig !== undefined) {
+    throw invalidArgument(
+      `${where}.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.`,
+    );
+  }
+  return {
+    RoleARN: config.RoleARN,
+    BucketARN: config.BucketARN,
+    Prefix: config.Prefix ?? '',
+    // An empty ErrorOutputPrefix means "none", as Firehose treats it.
+    ...(config.ErrorOutputPrefix ? { ErrorOutputPrefix: config.ErrorOutputPrefix } : {}),
+    BufferingHints: normalizeBufferingHints(config.BufferingHints, where),
+    CompressionFormat: compression,
+    EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
+    CloudWatchLoggingOptions: normalizeCloudWatchLogging(config.CloudWatchLoggingOptions),
+  };
+}
+
+/**
+ * Merges an `S3DestinationUpdate` (or `S3Update`, `S3BackupUpdate`) into a stored plain S3
+ * configuration, or into none: then the update must name RoleARN and BucketARN.
+ *
+ * @throws FirehoseError `InvalidArgumentException` when the result breaks a rule.
+ */
+export function mergePlainS3(
+  current: StoredS3Destination | undefined,
+  update: S3DestinationUpdate,
+  where: string,
+  nested = false,
+): StoredS3Destination {
+  const merged = { ...current, ...definedMembers(update) };
+  if (merged.RoleARN === undefined || merged.BucketARN === undefined) {
+    throw invalidArgument(
+      `${where} must include RoleARN and BucketARN when there is no S3 configuration to update yet.`,
+    );
+  }
+  return normalizePlainS3(
+    { ...merged, RoleARN: merged.RoleARN, BucketARN: merged.BucketARN },
+    where,
+    nested,
+  );
+}
+
+/**
+ * Checks an extended S3 configuration and fills Firehose's defaults; features Sluice does not
+ * implement yet are accepted only switched off, and then kept as given for Describe.
+ *
+ * @throws FirehoseError `InvalidArgumentException` for a rule broken or a feature missing.
+ */
+export function normalizeExtendedS3(
+  config: ExtendedS3DestinationConfiguration,
+  where: string,
+): StoredExtendedS3Destination {
+  const plain = normalizePlainS3(config, where);
+  if (config.S3BackupMode === 'Enabled') {
+    throw invalidArgument(
+      `${where}.S3BackupMode Enabled (backup of source records) is not supported by Sluice yet.`,
+    );
+  }
+  const processing = normalizeProcessing(config.ProcessingConfiguration, where);
+  const conversion = config.DataFormatConversionConfiguration;
+  // Firehose's default for Enabled is true: a conversion block without Enabled=false is on.
+  if (conversion !== undefined && conversion.Enabled !== false) {
+    throw invalidArgument(
+      `${where}.DataFormatConversionConfiguration: record format conversion is not supported by Sluice yet; set Enabled to false or leave it out.`,
+    );
+  }
+  const partitioning = config.DynamicPartitioningConfiguration;
+  if (partitioning?.Enabled === true) {
+    throw invalidArgument(
+      `${where}.DynamicPartitioningConfiguration: dynamic partitioning is not supported by Sluice yet; set Enabled to false or leave it out.`,
+    );
+  }
+  // Empty CustomTimeZone and FileExtension mean "the default" (UTC, the compression's extension).
+  const timeZone = config.CustomTimeZone || undefined;
+  if (timeZone !== undefined && !isValidTimeZone(timeZone)) {
+    throw invalidArgument(
+      `${where}.CustomTimeZone ${timeZone} is not a valid time zone; use an IANA zone name such as UTC or America/New_York.`,
+    );
+  }
+  const fileExtension = config.FileExtension || undefined;
+
+  return {
+    ...plain,
+    ...(processing !== undefined ? { ProcessingConfiguration: processing } : {}),
+    S3BackupMode: 'Disabled',
+    ...(config.S3BackupConfiguration !== undefined
+      ? {
+          S3BackupConfiguration: normalizePlainS3(
+            config.S3BackupConfiguration,
+            `${where}.S3BackupConfiguration`,
+            true,
+          ),
+        }
+      : {}),
+    ...(conversion !== undefined
+      ? { DataFormatConversionConfiguration: { ...definedMembers(conversion), Enabled: false } }
+      : {}),
+    ...(partitioning !== undefined
+      ? { DynamicPartitioningConfiguration: { ...definedMembers(partitioning), Enabled: false } }
+      : {}),
+    ...(fileExtension !== undefined ? { FileExtension: fileExtension } : {}),
+    ...(timeZone !== undefined ? { CustomTimeZone: timeZone } : {}),
+  };
+}
+
+/**
+ * Merges an `ExtendedS3DestinationUpdate` into a stored extended configuration (members named
+ * replace, structures whole; `S3BackupUpdate` merged into the backup the same way).
+ */
+export function mergeExtendedS3(
+  current: StoredExtendedS3Destination | StoredS3Destination,
+  update: ExtendedS3DestinationUpdate,
+  where: string,
+): StoredExtendedS3Destination {
+  const { S3BackupUpdate, ...rest } = update;
+  const base = current as ExtendedS3DestinationConfiguration;
+  const merged: ExtendedS3DestinationConfiguration = { ...base, ...definedMembers(rest) };
+  if (S3BackupUpdate !== undefined) {
+    merged.S3BackupConfiguration = mergePlainS3(
+      'S3BackupConfiguration' in current ? current.S3BackupConfiguration : undefined,
+      S3BackupUpdate,
+      `${where}.S3BackupUpdate`,
+      true,
+    );
+  }
+  return normalizeExtendedS3(merged, where);
+}
+
+/** `S3DestinationDescription`: the members a plain S3 destination has. */
+export function describePlainS3(config: StoredS3Destination): Record<string, unknown> {
+  return {
+    RoleARN: config.RoleARN,
+    BucketARN: config.BucketARN,
+    Prefix: config.Prefix,
+    ...(config.ErrorOutputPrefix !== undefined
+      ? { ErrorOutputPrefix: config.ErrorOutputPrefix }
+      : {}),
+    BufferingHints: { ...config.BufferingHints },
+    CompressionFormat: config.CompressionFormat,
+    EncryptionConfiguration: { ...config.EncryptionConfiguration },
+    CloudWatchLoggingOptions: { ...config.CloudWatchLoggingOptions },
+  };
+}
+
+/** `ExtendedS3DestinationDescription`: the plain members plus the extended ones that are set. */
+export function describeExtendedS3(config: StoredExtendedS3Destination): Record<string, unknown> {
+  return {
+    ...describePlainS3(config),
+    ...(config.ProcessingConfiguration !== undefined
+      ? { ProcessingConfiguration: config.ProcessingConfiguration }
+      : {}),
+    S3BackupMode: config.S3BackupMode,
+    ...(config.S3BackupConfiguration !== undefined
+      ? { S3BackupDescription: describePlainS3(config.S3BackupConfiguration) }
+      : {}),
+    ...(config.DataFormatConversionConfiguration !== undefined
+      ? { DataFormatConversionConfiguration: config.DataFormatConversionConfiguration }
+      : {}),
+    ...(config.DynamicPartitioningConfiguration !== undefined
+      ? { DynamicPartitioningConfiguration: config.DynamicPartitioningConfiguration }
+      : {}),
+    ...(config.FileExtension !== undefined ? { FileExtension: config.FileExtension } : {}),
+    ...(config.CustomTimeZone !== undefined ? { CustomTimeZone: config.CustomTimeZone } : {}),
+  };
+}
+
+/** Where objects of a stored S3 configuration go, as plans record it. */
+export function s3LocationOf(config: StoredS3Destination, timeZone = 'UTC'): S3Location {
+  return {
+    bucket: bucketOf(config.BucketARN),
+    prefix: config.Prefix,
+    ...(config.ErrorOutputPrefix !== undefined
+      ? { errorOutputPrefix: config.ErrorOutputPrefix }
+      : {}),
+    compression: config.CompressionFormat,
+    timeZone,
+  };
+}

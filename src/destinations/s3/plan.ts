@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import type { PlanContext, S3Location } from '../destination-kind.js';
+import { S3LocationSchema } from '../plan-base.js';
+import { bucketOf, s3LocationOf, type StoredS3Destination } from './config.js';
+import { buildObjectKey } from './object-key.js';
+
+/** The plan of a batch delivered as one S3 object (stored with the batch as JSON). */
+export const S3DeliveryPlanSchema = z.object({
+  destination: z.literal('s3'),
+  /** Stream `VersionId` the plan was made under; UpdateDestination raises it. */
+  streamVersion: z.number().int(),
+  /** Bucket the object goes to. */
+  bucket: z.string(),
+  /** The `Prefix` template the key was made from (for logs and inspection). */
+  prefix: z.string(),
+  /** The object key, prefix evaluated, extension included. */
+  key: z.string(),
+  /** How the body is compressed. */
+  compression: z.enum(['UNCOMPRESSED', 'GZIP']),
+  /** `Content-Encoding` of the object; absent for none. */
+  contentEncoding: z.string().optional(),
+  /** The extension the key was given ('' for none). */
+  fileExtension: z.string(),
+  /** Where records failed before delivery (processing, conversion) go. */
+  errorOutput: S3LocationSchema.optional(),
+  /** Where every record is also written; absent when off. */
+  backup: S3LocationSchema.optional(),
+});
+
+/** The plan of a batch delivered as one S3 object. */
+export type S3DeliveryPlan = z.infer<typeof S3DeliveryPlanSchema>;
+
+/** `Content-Encoding` per compression format, as Firehose sets it on objects. */
+const CONTENT_ENCODING: Record<S3DeliveryPlan['compression'], string | undefined> = {
+  UNCOMPRESSED: undefined,
+  GZIP: 'gzip',
+};
+
+/** The extension an object gets when the destination sets no `FileExtension`. */
+const DEFAULT_EXTENSION: Record<S3DeliveryPlan['compression'], string> = {
+  UNCOMPRESSED: '',
+  GZIP: '.gz',
+};
+
+/**
+ * The plan of a batch's first S3 delivery attempt, from the stream's current destination: the
+ * bucket, the object key (Firehose's layout) and how the body is encoded. Stored with the batch,
+ * it is what every later attempt uses, whatever the destination has become by then.
+ *
+ * @param config - The stream's S3 destination now (a plain one has no extended members).
+ * @param context - The batch and the stream.
+ * @throws EvaluatedPrefixTooLongError (from {@link buildObjectKey}) when no key can be made;
+ *   retrying cannot help.
+ */
+export function planS3Delivery(
+  config: StoredS3Destination & { CustomTimeZone?: string; FileExtension?: string },
+  context: PlanContext,
+): S3DeliveryPlan {
+  const compression = config.CompressionFormat;
+  const timeZone = config.CustomTimeZone ?? 'UTC';
+  const fileExtension = config.FileExtension ?? DEFAULT_EXTENSION[compression];
+  // The key is built with the extension recorded here, so plan and key cannot disagree.
+  const key =
+    context.legacyObjectKey ??
+    buildObjectKey(
+      {
+        streamName: context.streamName,
+        versionId: context.versionId,
+        prefix: config.Prefix,
+        errorOutputPrefix: config.ErrorOutputPrefix,
+        compression,
+        fileExtension,
+        timeZone,
+      },
+      { batchId: context.batchId, firstArrivalMs: context.firstArrivalMs },
+    );
+  const contentEncoding = CONTENT_ENCODING[compression];
+  const errorOutput: S3Location = {
+    ...s3LocationOf(config, timeZone),
+    compression: 'UNCOMPRESSED',
+  };
+  return {
+    destination: 's3',
+    streamVersion: context.versionId,
+    bucket: bucketOf(config.BucketARN),
+    prefix: config.Prefix,
+    key,
+    compression,
+    ...(contentEncoding === undefined ? {} : { contentEncoding }),
+    fileExtension,
+    errorOutput,
+  };
+}

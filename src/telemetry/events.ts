@@ -1,0 +1,50 @@
+/**
+ * Typed telemetry events: what the API, the driver and the destinations report about the
+ * records passing through, one event per request or per batch attempt (never per record).
+ * The operations issue turns them into Prometheus metrics; tests observe them directly.
+ * Fields use Firehose's metric vocabulary (`firehose-spec.md` §8) so the mapping stays obvious.
+ */
+export type TelemetryEvent =
+  /** A PutRecord/PutRecordBatch stored records (IncomingRecords, IncomingBytes). */
+  | { type: 'records.received'; stream: string; records: number; bytes: number }
+  /** Records refused for backpressure (ThrottledRecords). */
+  | { type: 'records.throttled'; stream: string; records: number }
+  /** A destination took records (DeliveryTo<X>.Records/Bytes/Success, DataFreshness). */
+  | {
+      type: 'delivery.succeeded';
+      stream: string;
+      destination: string;
+      records: number;
+      bytes: number;
+      /** Age of the oldest record delivered, ms. */
+      freshnessMs: number;
+    }
+  /** An attempt failed; `retrying` false means the records left for the error output. */
+  | {
+      type: 'delivery.failed';
+      stream: string;
+      destination: string;
+      code: string;
+      records: number;
+      attempt: number;
+      retrying: boolean;
+    }
+  /** Records written to the error output under an error-output type. */
+  | {
+      type: 'error-output.written';
+      stream: string;
+      errorOutputType: string;
+      records: number;
+    }
+  /** A backup copy of a batch was written (BackupToS3.Records/Bytes). */
+  | { type: 'backup.written'; stream: string; records: number; bytes: number }
+  /** A batch was kept in the dead set. */
+  | { type: 'batch.dead-lettered'; stream: string; records: number; code: string };
+
+/** Where telemetry events go. Must not throw and must return quickly (hot path). */
+export interface Telemetry {
+  emit(event: TelemetryEvent): void;
+}
+
+/** Telemetry that goes nowhere: the default until metrics are wired. */
+export const NO_TELEMETRY: Telemetry = { emit: () => undefined };
