@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { RedisScript } from '../redis/redis-script.js';
 import { COMPLETE_SCRIPT, DEAD_LETTER_SCRIPT } from '../buffer/scripts.js';
 import { decodeChunk, type FramedRecord } from '../buffer/frame.js';
@@ -31,8 +32,8 @@ const claimPlanScript = new RedisScript(CLAIM_PLAN_SCRIPT, 1);
  * progress (its error-write count is higher).
  *
  * KEYS: 1 batch meta hash
- * ARGV: 1 error-output writes done so far (integer), 2 pending record positions (JSON array),
- *       then field/value pairs to set as well
+ * ARGV: 1 error-output writes done so far (integer), 2 pending record positions (JSON array;
+ *       '' for all), then field/value pairs to set as well ('' for none)
  * returns: 1 when saved, 0 when the batch is gone or the progress is stale.
  */
 const SAVE_PROGRESS_SCRIPT = `
@@ -97,7 +98,34 @@ export interface BatchMeta {
   firstFailureAtMs: number | undefined;
   /** Whether the plan's backup copy has been written. */
   backupWritten: boolean;
+  /**
+   * Records an attempt gave up on, recorded before their error-output write: a retry writes
+   * them first, and sends them to the destination no more.
+   */
+  failed: FailedSet | undefined;
 }
+
+/**
+ * Records bound for the error output, with their reasons (each reason stored once: a batch's
+ * records mostly fail for one reason, and a reason may quote a response of kilobytes).
+ */
+export const FailedSetSchema = z.object({
+  reasons: z.array(
+    z.object({
+      /** Error-output type, e.g. `http-endpoint-failed`, `processing-failed`. */
+      type: z.string(),
+      code: z.string(),
+      message: z.string(),
+      attemptsMade: z.number().int(),
+      attemptEndingMs: z.number(),
+    }),
+  ),
+  /** `[position, index into reasons]` per record, in batch order. */
+  records: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])),
+});
+
+/** Records bound for the error output, with their reasons. */
+export type FailedSet = z.infer<typeof FailedSetSchema>;
 
 /** Reads the stored pending positions; a value that is not a list of positions means all. */
 function parsePending(json: string): number[] | undefined {
@@ -129,10 +157,11 @@ export class BatchStore {
       plan: h.plan,
       legacyObjectKey: h.objectKey,
       deadAtMs: h.deadAtMs === undefined ? undefined : Number(h.deadAtMs),
-      pending: h.pending === undefined ? undefined : parsePending(h.pending),
+      pending: h.pending ? parsePending(h.pending) : undefined,
       errorWrites: Number(h.errorWrites ?? 0),
       firstFailureAtMs: h.firstFailureAtMs === undefined ? undefined : Number(h.firstFailureAtMs),
       backupWritten: h.backupWritten === '1',
+      failed: h.failed ? FailedSetSchema.parse(JSON.parse(h.failed)) : undefined,
     };
   }
 
@@ -173,20 +202,27 @@ export class BatchStore {
   }
 
   /**
-   * Records the progress of a partly finished delivery: the positions still pending and how
-   * many error-output objects are written. Stale progress (an older attempt's) is ignored.
+   * Records the progress of a partly finished delivery: the positions still pending, the
+   * records bound for the error output and how many error-output objects are written. Stale
+   * progress (an older attempt's) is ignored.
    *
    * @returns false when the batch is gone or the progress is stale.
    */
   async saveProgress(
     meta: BatchMeta,
     errorWrites: number,
-    pending: readonly number[],
+    pending: readonly number[] | undefined,
+    failed: FailedSet | undefined,
   ): Promise<boolean> {
     const saved = await saveProgressScript.run(
       this.redis,
       [batchKeys(meta.stream, meta.id).meta],
-      [errorWrites, JSON.stringify(pending)],
+      [
+        errorWrites,
+        pending === undefined ? '' : JSON.stringify(pending),
+        'failed',
+        failed === undefined ? '' : JSON.stringify(failed),
+      ],
     );
     return saved === 1;
   }

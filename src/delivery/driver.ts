@@ -14,7 +14,7 @@ import type { StreamDefinition } from '../streams/stream-definition.js';
 import type { StreamRegistry } from '../streams/registry.js';
 import { NO_TELEMETRY, type Telemetry } from '../telemetry/events.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { BatchMeta, BatchStore } from './batch-store.js';
+import type { BatchMeta, BatchStore, FailedSet } from './batch-store.js';
 import type { BackupWriter } from '../error-output/backup-writer.js';
 import type { ErrorOutputWriter } from '../error-output/error-output-writer.js';
 import { ErrorOutputTypeSchema, type FailedRecordInput } from '../error-output/error-records.js';
@@ -106,6 +106,16 @@ export class DeliveryDriver {
     attempt: number,
   ): Promise<string> {
     const { batches } = this.deps;
+    let errorWrites = meta.errorWrites;
+    if (meta.failed !== undefined) {
+      // An earlier attempt gave these records up and crashed or failed writing them out:
+      // write them now, without sending them to the destination again.
+      errorWrites = await this.writeFailed(meta, plan, meta.failed, errorWrites, meta.pending);
+      if (meta.pending?.length === 0) {
+        await batches.complete(meta.stream, meta.id);
+        return 'failed records written to the error output';
+      }
+    }
     const arrived = await batches.readRecords(meta, meta.pending);
     if (plan.backup !== undefined && !meta.backupWritten) {
       await this.writeBackup(meta, plan, plan.backup, arrived);
@@ -113,17 +123,20 @@ export class DeliveryDriver {
     const processed = processRecords(arrived);
     const partitions = partitionRecords(processed.records);
     const records = partitions.flatMap((p) => p.records);
-    if (records.length === 0) {
-      await batches.complete(meta.stream, meta.id);
-      return 'nothing left to deliver';
-    }
+    const failures: RecordFailure[] = processed.failed.map((f) => ({
+      index: -1,
+      record: f.record,
+      code: f.code,
+      reason: f.message,
+      retryable: false,
+      outputType: 'processing-failed',
+    }));
     // What may change between retries (an access key) comes from the stream as it is now,
     // when it still has the plan's kind of destination.
     const current =
       kindByShape(definition.destination.shape).planDestination === kind.planDestination
         ? definition.destination.config
         : undefined;
-    const failures: RecordFailure[] = [];
     const locations: string[] = [];
     let offset = 0;
     for (const group of requestGroups(kind, plan, records)) {
@@ -136,7 +149,10 @@ export class DeliveryDriver {
       }
       offset += group.records.length;
     }
-    return this.settle(meta, definition, kind, plan, records, failures, locations, attempt);
+    return this.settle(
+      { meta, definition, kind, plan, records, failures, locations, attempt },
+      errorWrites,
+    );
   }
 
   /** Encode, compress, build, send, classify: one request of one attempt. */
@@ -157,26 +173,17 @@ export class DeliveryDriver {
   }
 
   /**
-   * Decides what an outcome means for each record: delivered, retried, or sent to the error
+   * Decides what an attempt means for each record: delivered, retried, or sent to the error
    * output (or the dead set), and records that durably before the job ends.
    */
-  private async settle(
-    meta: BatchMeta,
-    definition: StreamDefinition,
-    kind: DestinationKind,
-    plan: PlanBase,
-    records: readonly PipelineRecord[],
-    failures: readonly RecordFailure[],
-    locations: readonly string[],
-    attempt: number,
-  ): Promise<string> {
+  private async settle(attempted: Attempted, errorWritesSoFar: number): Promise<string> {
+    const { meta, definition, kind, plan, records, failures, locations, attempt } = attempted;
     const { batches, log } = this.deps;
     const nowMs = this.now();
     const destination = kind.shape;
-    const delivered = records.length - failures.length;
-    if (delivered > 0) {
-      const failed = new Set(failures.map((f) => f.index));
-      const deliveredRecords = records.filter((_r, i) => !failed.has(i));
+    const failedIndexes = new Set(failures.map((f) => f.index));
+    const deliveredRecords = records.filter((_r, i) => !failedIndexes.has(i));
+    if (deliveredRecords.length > 0) {
       this.telemetry.emit({
         type: 'delivery.succeeded',
         stream: meta.stream,
@@ -189,106 +196,148 @@ export class DeliveryDriver {
     }
     if (failures.length === 0) {
       await batches.complete(meta.stream, meta.id);
-      return `delivered to ${locations.join(', ')}`;
+      return records.length === 0
+        ? 'nothing left to deliver'
+        : `delivered to ${locations.join(', ')}`;
     }
 
     const firstFailureAtMs = meta.firstFailureAtMs ?? nowMs;
     const window = this.retryWindow(meta, definition, kind, firstFailureAtMs, nowMs);
-    const windowEnded = window.ended;
-    const retryable = windowEnded ? [] : failures.filter((f) => f.retryable);
-    const giveUp = windowEnded ? failures : failures.filter((f) => !f.retryable);
-    const lastCode = failures[0]?.code ?? 'Sluice.Internal';
-    const lastReason = failures[0]?.reason ?? '';
+    const retryable = window.ended ? [] : failures.filter((f) => f.retryable);
+    const giveUp = window.ended ? failures : failures.filter((f) => !f.retryable);
+    const last = failures[failures.length - 1] as RecordFailure;
     this.telemetry.emit({
       type: 'delivery.failed',
       stream: meta.stream,
       destination,
-      code: lastCode,
+      code: last.code,
       records: failures.length,
       attempt,
       retrying: retryable.length > 0,
     });
 
-    let errorWrites = meta.errorWrites;
+    let errorWrites = errorWritesSoFar;
+    const pending = retryable.map((f) => f.record.position);
     if (giveUp.length > 0) {
-      const errorType = kind.failureOutputType;
-      if (errorType === undefined || plan.errorOutput === undefined) {
-        const why = windowEnded
-          ? `the ${window.name} ended after ${attempt} attempts; last error: ${lastReason}`
-          : `permanent failure: ${lastReason}`;
+      const untyped = giveUp.find((f) => (f.outputType ?? kind.failureOutputType) === undefined);
+      if (untyped !== undefined || plan.errorOutput === undefined) {
+        const failure = untyped ?? last;
+        const why = window.ended
+          ? `the ${window.name} ended after ${attempt} attempts; last error: ${failure.reason}`
+          : `permanent failure: ${failure.reason}`;
         return this.deadLetter(
           meta,
-          lastCode,
-          `${lastCode}: ${why}. The batch is kept in Sluice's dead set, because the destination's own store is where its error output would go; list it with \`sluice dead --stream ${meta.stream}\` and replay it with \`sluice replay --stream ${meta.stream} --type dead\`.`,
+          failure.code,
+          `${failure.code}: ${why}. The batch is kept in Sluice's dead set, because the destination's own store is where its error output would go; list it with \`sluice dead --stream ${meta.stream}\` and replay it with \`sluice replay --stream ${meta.stream} --type dead\`.`,
         );
       }
-      const entries: FailedRecordInput[] = giveUp.map((f) => ({
-        record: f.record,
-        code: f.code,
-        message:
-          windowEnded && f.retryable
-            ? `${f.reason} (the ${window.name} ended after ${attempt} attempts)`
-            : f.reason,
-        attemptsMade: attempt,
-        attemptEndingMs: nowMs,
-      }));
+      const failed = failedSetOf(giveUp, kind, attempt, nowMs, window);
+      // Recorded before the write: a crash or a failed write leaves the next attempt to write
+      // these records out, not to send them to the destination again.
+      await batches.saveProgress(meta, errorWrites, pending, failed);
+      await batches.markFirstFailure(meta, firstFailureAtMs);
+      errorWrites = await this.writeFailed(meta, plan, failed, errorWrites, pending, giveUp);
+    }
+    if (retryable.length === 0) {
+      await batches.complete(meta.stream, meta.id);
+      return `${giveUp.length} records to the error output`;
+    }
+    await batches.saveProgress(meta, errorWrites, pending, undefined);
+    await batches.markFirstFailure(meta, firstFailureAtMs);
+    if (meta.firstFailureAtMs === undefined) {
+      log.warn(
+        { stream: meta.stream, batchId: meta.id, code: last.code, reason: last.reason },
+        'delivery failed; will retry',
+      );
+    }
+    throw new RetryableDeliveryError(`${last.code}: ${last.reason}`);
+  }
+
+  /**
+   * Writes records given up on to the error output, one object per error-output type,
+   * numbered from `errorWrites`, then clears them from the batch. A failed write keeps the
+   * batch queued with the records still recorded: the retry rewrites the same objects.
+   *
+   * @param known - the records, when the caller has them; else they are read from the batch.
+   * @returns the number of error-output objects the batch has now.
+   */
+  private async writeFailed(
+    meta: BatchMeta,
+    plan: PlanBase,
+    failed: FailedSet,
+    errorWrites: number,
+    pending: readonly number[] | undefined,
+    known?: readonly RecordFailure[],
+  ): Promise<number> {
+    const location = plan.errorOutput;
+    if (location === undefined) {
+      throw new RetryableDeliveryError('the plan names no error output for failed records');
+    }
+    const records = new Map(
+      (
+        known?.map((f) => f.record) ??
+        (await this.deps.batches.readRecords(
+          meta,
+          failed.records.map(([position]) => position),
+        ))
+      ).map((r) => [r.position, r]),
+    );
+    const byType = new Map<string, FailedRecordInput[]>();
+    for (const [position, reasonIndex] of failed.records) {
+      const reason = failed.reasons[reasonIndex];
+      const record = records.get(position);
+      if (reason === undefined || record === undefined) continue;
+      let entries = byType.get(reason.type);
+      if (entries === undefined) byType.set(reason.type, (entries = []));
+      entries.push({
+        record,
+        code: reason.code,
+        message: reason.message,
+        attemptsMade: reason.attemptsMade,
+        attemptEndingMs: reason.attemptEndingMs,
+      });
+    }
+    let seq = errorWrites;
+    for (const [type, entries] of [...byType].sort(([a], [b]) => (a < b ? -1 : 1))) {
       try {
         await this.deps.errorOutput.write({
           stream: meta.stream,
           streamVersion: plan.streamVersion,
           batchId: meta.id,
           firstArrivalMs: meta.firstArrivalMs,
-          seq: errorWrites,
-          type: ErrorOutputTypeSchema.parse(errorType),
-          location: plan.errorOutput,
+          seq,
+          type: ErrorOutputTypeSchema.parse(type),
+          location,
           records: entries,
-          nowMs,
+          nowMs: this.now(),
         });
       } catch (error) {
-        // Nothing is recorded: the next attempt sends the same records again and, if they
-        // fail again, rewrites the same error-output object.
-        log.warn(
-          { stream: meta.stream, batchId: meta.id, attempt, err: error },
+        this.deps.log.warn(
+          { stream: meta.stream, batchId: meta.id, errorType: type, err: error },
           'writing the error output failed; the batch stays queued and is retried',
         );
-        await batches.markFirstFailure(meta, firstFailureAtMs);
         throw new RetryableDeliveryError(`error output write failed: ${describe(error)}`);
       }
-      errorWrites += 1;
+      seq += 1;
       this.telemetry.emit({
         type: 'error-output.written',
         stream: meta.stream,
-        errorOutputType: errorType,
+        errorOutputType: type,
         records: entries.length,
       });
-      log.warn(
+      this.deps.log.warn(
         {
           stream: meta.stream,
           batchId: meta.id,
           records: entries.length,
-          code: lastCode,
-          errorType,
+          code: entries[0]?.code,
+          errorType: type,
         },
         'records written to the error output',
       );
     }
-    if (retryable.length === 0) {
-      await batches.complete(meta.stream, meta.id);
-      return `${giveUp.length} records to the error output`;
-    }
-    await batches.saveProgress(
-      meta,
-      errorWrites,
-      retryable.map((f) => f.record.position),
-    );
-    await batches.markFirstFailure(meta, firstFailureAtMs);
-    if (meta.firstFailureAtMs === undefined) {
-      log.warn(
-        { stream: meta.stream, batchId: meta.id, code: lastCode, reason: lastReason },
-        'delivery failed; will retry',
-      );
-    }
-    throw new RetryableDeliveryError(`${lastCode}: ${lastReason}`);
+    await this.deps.batches.saveProgress(meta, seq, pending, undefined);
+    return seq;
   }
 
   /**
@@ -418,6 +467,58 @@ interface RecordFailure {
   code: string;
   reason: string;
   retryable: boolean;
+  /** Error-output type when it is not the destination's (`processing-failed`). */
+  outputType?: string;
+}
+
+/** One attempt's records and what became of them, for {@link DeliveryDriver.settle}. */
+interface Attempted {
+  meta: BatchMeta;
+  definition: StreamDefinition;
+  kind: DestinationKind;
+  plan: PlanBase;
+  /** The records sent to the destination. */
+  records: readonly PipelineRecord[];
+  /** The records that failed, processing failures included (index -1). */
+  failures: readonly RecordFailure[];
+  /** Where delivered requests went, for the job's description. */
+  locations: readonly string[];
+  attempt: number;
+}
+
+/** The records given up on, as the batch records them until they are written out. */
+function failedSetOf(
+  giveUp: readonly RecordFailure[],
+  kind: DestinationKind,
+  attempt: number,
+  nowMs: number,
+  window: { ended: boolean; name: string },
+): FailedSet {
+  const reasons: FailedSet['reasons'] = [];
+  const reasonIndex = new Map<string, number>();
+  const records: FailedSet['records'] = [];
+  for (const failure of giveUp) {
+    const type = failure.outputType ?? kind.failureOutputType ?? '';
+    const message =
+      window.ended && failure.retryable
+        ? `${failure.reason} (the ${window.name} ended after ${attempt} attempts)`
+        : failure.reason;
+    const key = JSON.stringify([type, failure.code, message]);
+    let index = reasonIndex.get(key);
+    if (index === undefined) {
+      index =
+        reasons.push({
+          type,
+          code: failure.code,
+          message,
+          attemptsMade: attempt,
+          attemptEndingMs: nowMs,
+        }) - 1;
+      reasonIndex.set(key, index);
+    }
+    records.push([failure.record.position, index]);
+  }
+  return { reasons, records };
 }
 
 /** The records of one request, with the plan that gives the request its identity. */
