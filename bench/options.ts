@@ -15,7 +15,7 @@ import type { RedisPersistence } from './redis-server.js';
  */
 
 /** The phases the bench can run, in the order it runs them. */
-export const PHASES = ['ceiling', 'ingest', 'sustained', 'split'] as const;
+export const PHASES = ['ceiling', 'ingest', 'sustained', 'split', 'http'] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];
 
@@ -124,7 +124,7 @@ const NUMBERS: readonly NumericFlag<NumericKey>[] = [
     min: 1,
     max: 3600,
     integer: false,
-    doc: 'longest wait after the sustained load for every accepted record to be delivered',
+    doc: 'longest wait after the sustained and http loads for every accepted record to be delivered',
   },
   {
     key: 'maxInFlight',

@@ -1,4 +1,13 @@
 import type { CeilingResult } from './ceiling-phase.js';
+import {
+  HTTP_FAIL_EVERY,
+  HTTP_INTERVAL_S,
+  HTTP_RETRY_S,
+  HTTP_SIZE_MB,
+  type HttpReferenceResult,
+  type HttpResult,
+  type RateFigures,
+} from './http-phase.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
 import type { IngestResult } from './ingest-phase.js';
 import type { SustainedResult } from './sustained-phase.js';
@@ -68,6 +77,9 @@ export interface BenchResults {
   ingest: PhaseOutcome<IngestResult>;
   sustained: PhaseOutcome<SustainedResult>;
   split: PhaseOutcome<IngestResult>;
+  /** The bare POST reference of the http phase. */
+  httpReference: PhaseOutcome<HttpReferenceResult>;
+  http: PhaseOutcome<HttpResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -212,6 +224,73 @@ function sustainedSection(title: string, outcome: PhaseOutcome<SustainedResult>)
   return lines;
 }
 
+function rateText(r: RateFigures): string {
+  return `${int.format(r.recordsPerS)} records/s, ${num(r.mibS)} MiB/s`;
+}
+
+function httpReferenceLines(outcome: PhaseOutcome<HttpReferenceResult>): string[] {
+  if (outcome.status !== 'ok') {
+    return (notOkSection('  bare POST (reference)', outcome) ?? []).map((l, i) =>
+      i === 0 ? l : `  ${l}`,
+    );
+  }
+  const r = outcome.value;
+  const other = Object.values(r.errors).reduce((sum, n) => sum + n, 0);
+  return [
+    `  bare POST          ${rateText(r.accepted)}  (${num(r.requestsPerS, 0)} requests/s of ${int.format(r.recordsPerRequest)} records, ${num(r.bodyKiB, 0)} KiB, ${r.concurrency} in flight over keep-alive, over ${num(r.accepted.durationS)} s)`,
+    `                     p50 ${ms(r.latencyP50Ms)}, p99 ${ms(r.latencyP99Ms)}; ${int.format(r.failedRequests)} of ${int.format(r.requests)} answered 500 on purpose${other > 0 ? `; ${int.format(other)} failed otherwise${errorsText(r.errors)}` : ''}; CPU ${cpuText(r.cpuShare)}`,
+  ];
+}
+
+function httpSection(
+  title: string,
+  reference: PhaseOutcome<HttpReferenceResult>,
+  outcome: PhaseOutcome<HttpResult>,
+): string[] {
+  const lines = [
+    title,
+    `  endpoint           SizeInMBs ${HTTP_SIZE_MB}, IntervalInSeconds ${HTTP_INTERVAL_S}, RetryOptions ${HTTP_RETRY_S} s; every ${HTTP_FAIL_EVERY}th batch (the first included) answered 500 on every attempt`,
+    ...httpReferenceLines(reference),
+  ];
+  const early = notOkSection('  Sluice', outcome);
+  if (early || outcome.status !== 'ok') {
+    return [...lines, ...(early ?? []).map((l, i) => (i === 0 ? l : `  ${l}`))];
+  }
+  const r = outcome.value;
+  const a = r.accounting;
+  const base = reference.status === 'ok' ? reference.value.accepted.recordsPerS : undefined;
+  const share = (rate: RateFigures) =>
+    base === undefined || base === 0
+      ? ''
+      : ` = ${num((rate.recordsPerS / base) * 100)} % of bare POST`;
+  const codes = Object.entries(r.errorOutput.codes)
+    .map(([code, n]) => `${code}: ${int.format(n)}`)
+    .join('; ');
+  const extras = [
+    a.unacknowledgedArrived > 0
+      ? `${int.format(a.unacknowledgedArrived)} unacknowledged arrived`
+      : '',
+    a.neverSent > 0 ? `${int.format(a.neverSent)} never sent` : '',
+    r.rejectedRequests > 0 ? `${int.format(r.rejectedRequests)} requests refused` : '',
+    r.deadRecords > 0 ? `${int.format(r.deadRecords)} dead-lettered` : '',
+  ].filter((x) => x !== '');
+  lines.push(
+    `  ingest             ${num(r.ingest.mibS)} MiB/s acknowledged (${int.format(r.ingest.acceptedRecords)} records over ${num(r.ingest.durationS)} s, ${r.ingest.failedRecords > 0 ? `${int.format(r.ingest.failedRecords)} failed${errorsText(r.ingest.errors)}` : 'none failed'}); SLUICE_DELIVERY_CONCURRENCY ${r.deliveryConcurrency}`,
+    `                     CPU ${cpuText(r.ingestCpuShare)}`,
+    r.deliveredDrain
+      ? `  delivered          ${rateText(r.deliveredDrain)}${share(r.deliveredDrain)}  (after the load: ${int.format(r.deliveredDrain.records)} records in ${num(r.deliveredDrain.durationS)} s)`
+      : '  delivered          n/a after the load (too little left to deliver when it ended)',
+    `                     ${rateText(r.deliveredOverall)}${share(r.deliveredOverall)}  (first request to last 200, ingest included, ${num(r.deliveredOverall.durationS)} s)`,
+    `  batches            ${num(r.recordsPerBatch, 0)} records each on average; ${int.format(r.deliberate.requests)} answers of 500 to ${int.format(r.deliberate.batches)} batches (${int.format(r.deliberate.records)} records)`,
+    `  error output       ${int.format(r.errorOutput.records)} records in ${int.format(r.errorOutput.objects)} objects${codes === '' ? '' : ` (${codes})`}: ${r.errorOutputMatches ? 'exactly the deliberately failed records' : `NOT the deliberately failed records (${int.format(a.errorNotDeliberate)} not failed on purpose, ${int.format(a.deliberateNotInErrorOutput)} failed on purpose missing)`}`,
+    `  accounting         ${int.format(a.acknowledged)} acknowledged: ${int.format(a.accepted)} accepted + ${int.format(a.inErrorOutput)} in the error output; lost ${int.format(a.lost)}, duplicated ${int.format(a.duplicated)}${extras.length > 0 ? `; ${extras.join(', ')}` : ''}`,
+    `  settled            ${r.settledAfterS === undefined ? 'NOT within --drain-timeout' : `${num(r.settledAfterS, 2)} s after the load`}`,
+    `  RSS max            ${rssText(r.rssMaxMib)}`,
+    `  CPU (1 core = 100) ${cpuText(r.cpuShare)}  (${r.deliveredDrain ? 'while delivering after the load' : 'whole phase'})`,
+  );
+  return lines;
+}
+
 /** The summary rows: figure, measured, target, verdict. */
 function summaryRows(results: BenchResults): string[][] {
   const rows: string[][] = [['Figure', 'Measured', 'Target', 'Result']];
@@ -332,13 +411,29 @@ function summaryRows(results: BenchResults): string[][] {
   } else if (split.status === 'failed') {
     rows.push(['Ingest, api + worker processes', 'phase failed', 'informational', 'ERROR']);
   }
+
+  const { http, httpReference } = results;
+  const httpTarget = '0 lost; error output = failed batches';
+  if (http.status === 'ok') {
+    const r = http.value;
+    const delivered = r.deliveredDrain ?? r.deliveredOverall;
+    const base = httpReference.status === 'ok' ? httpReference.value.accepted.recordsPerS : 0;
+    rows.push([
+      'HTTP endpoint delivered (role all)',
+      `${int.format(delivered.recordsPerS)} records/s${base > 0 ? ` = ${num((delivered.recordsPerS / base) * 100)} % of bare POST` : ''}; ${int.format(r.accounting.lost)} lost, ${int.format(r.errorOutput.records)} to error output`,
+      httpTarget,
+      verdict(r.accounting.lost === 0 && r.errorOutputMatches),
+    ]);
+  } else if (http.status !== 'skipped' || httpReference.status !== 'skipped') {
+    rows.push(['HTTP endpoint delivered (role all)', absent(http), httpTarget, failed(http)]);
+  }
   return rows;
 }
 
 /** Service log lines at warn or above, de-duplicated by message, at most `limit`. */
 function problemLines(results: BenchResults, limit = 12): string[] {
   const all: string[] = [];
-  for (const outcome of [results.ingest, results.sustained, results.split]) {
+  for (const outcome of [results.ingest, results.sustained, results.split, results.http]) {
     if (outcome.status === 'ok') all.push(...outcome.value.problems);
   }
   const seen = new Set<string>();
@@ -367,6 +462,8 @@ function contentionWarning(results: BenchResults): string[] {
     ['ingest', results.ingest],
     ['sustained', results.sustained],
     ['split', results.split],
+    ['http reference', results.httpReference],
+    ['http', results.http],
   ];
   const disturbed = phases.flatMap(([name, outcome]) => {
     const other = outcome.status === 'ok' ? outcome.value.cpuShare[OTHER_PROCESSES] : undefined;
@@ -406,6 +503,12 @@ export function renderReport(results: BenchResults): string {
     ...sustainedSection('3. Sustained end-to-end: Sluice, role all, paced load', results.sustained),
     '',
     ...ingestSection('4. Ingest with separate api and worker processes', results.split, ceiling),
+    '',
+    ...httpSection(
+      '5. HTTP endpoint: Sluice (role all) to a loopback receiver, beside a bare POST of the same bodies',
+      results.httpReference,
+      results.http,
+    ),
     '',
   ];
   const problems = problemLines(results);

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: measures, in one run on this machine, the ceiling of a bare fastify endpoint,
- * Sluice's acknowledged ingest, sustained end-to-end delivery to S3 with its freshness, and the
- * service's memory, then prints them against the targets. See docs/benchmark.md.
+ * Sluice's acknowledged ingest, sustained end-to-end delivery to S3 with its freshness, delivery
+ * to an HTTP endpoint beside a bare POST, and the service's memory, then prints them against
+ * the targets. See docs/benchmark.md.
  *
  * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
  * process crashed, 2 on bad options, 130 when interrupted.
@@ -10,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 
 import { runCeilingPhase } from './ceiling-phase.js';
 import { runCli } from './cli.js';
+import { runHttpPhase, runHttpReference } from './http-phase.js';
 import { cleanUpAll } from '../devtools/children.js';
 import type { BenchContext } from './context.js';
 import { runIngestPhase } from './ingest-phase.js';
@@ -27,6 +29,7 @@ const STREAMS = {
   ingest: 'bench-ingest',
   sustained: 'bench-sustained',
   split: 'bench-split',
+  http: 'bench-http',
 } as const;
 
 /**
@@ -110,6 +113,8 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     ingest: { status: 'skipped' },
     sustained: { status: 'skipped' },
     split: { status: 'skipped' },
+    httpReference: { status: 'skipped' },
+    http: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -143,8 +148,19 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
             runIngestPhase(ctx, ready, 'split', STREAMS.split),
           );
         }
+        if (wanted('http')) {
+          // The reference first, so a Sluice that cannot deliver still leaves its figures.
+          results.httpReference = await attempt(signal, 'http reference', () =>
+            runHttpReference(ctx, STREAMS.http),
+          );
+          if (!signal.aborted) {
+            results.http = await attempt(signal, 'http', () =>
+              runHttpPhase(ctx, ready, STREAMS.http),
+            );
+          }
+        }
       } else {
-        for (const phase of ['ingest', 'sustained', 'split'] as const) {
+        for (const phase of ['ingest', 'sustained', 'split', 'http'] as const) {
           if (options.phases.includes(phase)) results[phase] = started;
         }
       }
@@ -164,7 +180,14 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     say('interrupted; the report covers the phases that finished');
     return 130;
   }
-  const outcomes = [results.ceiling, results.ingest, results.sustained, results.split];
+  const outcomes = [
+    results.ceiling,
+    results.ingest,
+    results.sustained,
+    results.split,
+    results.httpReference,
+    results.http,
+  ];
   return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
 }
 

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { jsonObject } from '../config/validation.js';
 import type { DestinationKind } from './destination-kind.js';
 import { httpEndpointKind } from './http/index.js';
 import { extendedS3Kind, plainS3Kind } from './s3/index.js';
@@ -106,6 +107,6 @@ function memberSchemas(
   schemaOf: (member: string) => z.ZodType | undefined,
 ): Record<string, z.ZodOptional<z.ZodType>> {
   return Object.fromEntries(
-    members.map((m) => [m, (schemaOf(m) ?? z.record(z.string(), z.unknown())).optional()]),
+    members.map((m) => [m, (schemaOf(m) ?? jsonObject).optional()]),
   );
 }

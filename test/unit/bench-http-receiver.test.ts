@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { CONTENT_TYPE } from '../../bench/firehose-http.js';
 import {
   accountRecords,
   recordsPerBatch,
+  StampingFirehose,
   stampTemplates,
   type StampTemplate,
 } from '../../bench/http-phase.js';
@@ -21,6 +26,7 @@ import {
   type BenchReceiverServer,
 } from '../../bench/http-receiver.js';
 import { prepareBodies } from '../../bench/records.js';
+import { Signer, sha256Hex } from '../../bench/sigv4.js';
 
 const KEY = 'bench-key';
 
@@ -220,5 +226,72 @@ describe('http phase helpers', () => {
       deliberateNotInErrorOutput: 1,
       neverSent: 1,
     });
+  });
+});
+
+describe('StampingFirehose', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server?.closeAllConnections();
+    server = undefined;
+  });
+
+  it('numbers every record of every request anew, re-signs, and remembers outcomes', async () => {
+    const identity = { accessKeyId: 'AKID', secretAccessKey: 'secret', region: 'us-east-1' };
+    const received: { body: Buffer; headers: Record<string, string | string[] | undefined> }[] = [];
+    // The third request gets its record 3 refused, as a PutRecordBatch partial failure.
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ body: Buffer.concat(chunks), headers: req.headers });
+        const partial = received.length === 3;
+        const responses = Array.from({ length: 500 }, (_, i) =>
+          partial && i === 3 ? { ErrorCode: 'ServiceUnavailableException' } : { RecordId: 'x' },
+        );
+        res.writeHead(200, { 'content-type': CONTENT_TYPE });
+        res.end(
+          JSON.stringify({
+            FailedPutCount: partial ? 1 : 0,
+            Encrypted: false,
+            RequestResponses: responses,
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}`;
+    const templates = stampTemplates('s', prepareBodies('s', 1, 1));
+    const template = templates[0] as StampTemplate;
+    const client = new StampingFirehose(url, identity, 2, templates);
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        expect((await client.putRecordBatch(template, 5_000)).status).toBe(200);
+      }
+    } finally {
+      client.close();
+    }
+    expect(client.next).toBe(1500);
+    received.forEach(({ body: sent, headers }, n) => {
+      const parsed = JSON.parse(sent.toString('utf8')) as { Records: { Data: string }[] };
+      expect(parsed.Records.map((r) => seqOfData(r.Data))).toEqual(
+        Array.from({ length: 500 }, (_, i) => n * 500 + i),
+      );
+      const date = String(headers['x-amz-date']);
+      const signed = new Signer(identity, `127.0.0.1:${port}`).sign(
+        CONTENT_TYPE,
+        String(headers['x-amz-target']),
+        sha256Hex(sent),
+        new Date(
+          `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+        ),
+      );
+      expect(headers.authorization).toBe(signed.authorization);
+    });
+    const states = Array.from({ length: 1500 }, (_, seq) => client.states.at(seq));
+    expect(states.filter((s) => s === 2)).toHaveLength(1499);
+    expect(states[1003]).toBe(1);
   });
 });
