@@ -33,6 +33,16 @@ export async function createBenchStream(
       BufferingHints: { SizeInMBs: hints.sizeMb, IntervalInSeconds: hints.intervalSeconds },
     },
   });
+  await waitUntilActive(client, name);
+}
+
+/**
+ * Waits until DescribeDeliveryStream reports the stream ACTIVE (Firehose creates streams
+ * asynchronously).
+ *
+ * @throws when the stream is not ACTIVE within 15 seconds.
+ */
+export async function waitUntilActive(client: FirehoseHttp, name: string): Promise<void> {
   const deadline = Date.now() + ACTIVE_TIMEOUT_MS;
   let status = 'unknown';
   while (Date.now() < deadline) {

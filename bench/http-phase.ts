@@ -16,6 +16,7 @@ import {
   writeSeqBase64,
   type ReceiverCounters,
 } from './http-receiver.js';
+import { waitUntilActive } from './control-plane.js';
 import type { Infrastructure } from './infrastructure.js';
 import { runClosedLoop, type LoadProgress } from './load.js';
 import { ProcessSampler } from './process-sampler.js';
@@ -63,8 +64,6 @@ const SAMPLE_PERIOD_MS = 200;
 const MIN_DRAIN_REQUESTS = 10;
 /** How often the drain reports progress. */
 const DRAIN_PROGRESS_MS = 5_000;
-/** How long the stream may take to become ACTIVE. */
-const ACTIVE_TIMEOUT_MS = 15_000;
 /** `User-Agent` Firehose sends. */
 const FIREHOSE_USER_AGENT = 'Amazon Kinesis Data Firehose Agent/1.0';
 
@@ -547,17 +546,7 @@ async function createHttpStream(client: FirehoseHttp, name: string, url: string)
       },
     },
   });
-  const deadline = nowMs() + ACTIVE_TIMEOUT_MS;
-  let status = 'unknown';
-  while (nowMs() < deadline) {
-    const described = (await client.call('DescribeDeliveryStream', {
-      DeliveryStreamName: name,
-    })) as { DeliveryStreamDescription?: { DeliveryStreamStatus?: string } };
-    status = described.DeliveryStreamDescription?.DeliveryStreamStatus ?? 'missing';
-    if (status === 'ACTIVE') return;
-    await sleep(100);
-  }
-  throw new Error(`stream ${name} is still ${status} after ${ACTIVE_TIMEOUT_MS} ms`);
+  await waitUntilActive(client, name);
 }
 
 /** The error output: every record's sequence number, and the error codes. */
