@@ -76,7 +76,7 @@ export interface BatchMeta {
   records: number;
   chunks: number;
   /**
-   * The delivery plan (JSON, see `streams/delivery-plan.ts`) fixed by the first delivery
+   * The delivery plan (JSON, see `delivery-plan.ts`) fixed by the first delivery
    * attempt; every retry uses it.
    */
   plan: string | undefined;

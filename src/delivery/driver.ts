@@ -1,11 +1,12 @@
 import type { Job } from 'bullmq';
-import type {
-  DeliveryOutcome,
-  DestinationKind,
-  DestinationServices,
-  PipelineRecord,
-  PlanBase,
-  S3Location,
+import {
+  PlanError,
+  type DeliveryOutcome,
+  type DestinationKind,
+  type DestinationServices,
+  type PipelineRecord,
+  type PlanBase,
+  type S3Location,
 } from '../destinations/destination-kind.js';
 import { kindByShape } from '../destinations/registry.js';
 import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
@@ -225,11 +226,7 @@ export class DeliveryDriver {
         const why = window.ended
           ? `the ${window.name} ended after ${attempt} attempts; last error: ${failure.reason}`
           : `permanent failure: ${failure.reason}`;
-        return this.deadLetter(
-          meta,
-          failure.code,
-          `${failure.code}: ${why}. The batch is kept in Sluice's dead set, because the destination's own store is where its error output would go; list it with \`sluice dead --stream ${meta.stream}\` and replay it with \`sluice replay --stream ${meta.stream} --type dead\`.`,
-        );
+        return this.deadLetter(meta, failure.code, why);
       }
       const failed = failedSetOf(giveUp, kind, attempt, nowMs, window);
       // Recorded before the write: a crash or a failed write leaves the next attempt to write
@@ -401,7 +398,12 @@ export class DeliveryDriver {
     });
   }
 
-  private async deadLetter(meta: BatchMeta, code: string, reason: string): Promise<string> {
+  /**
+   * Keeps the batch in the dead set. The stored reason leads with the error code and says where
+   * the batch is and how to get it out, since `sluice dead` is where an operator reads it.
+   */
+  private async deadLetter(meta: BatchMeta, code: string, why: string): Promise<string> {
+    const reason = `${code}: ${why}. The batch is kept in Sluice's dead set, because the destination's own store is where its error output would go; list it with \`sluice dead --stream ${meta.stream}\` and replay it with \`sluice replay --stream ${meta.stream} --type dead\`.`;
     await this.deps.batches.deadLetter(meta.stream, meta.id, reason, this.now());
     this.telemetry.emit({
       type: 'batch.dead-lettered',
@@ -441,12 +443,9 @@ export class DeliveryDriver {
           legacyObjectKey: meta.legacyObjectKey,
         });
       } catch (error) {
-        return {
-          problem: {
-            code: 'S3.InvalidPrefix',
-            reason: `cannot name the object: ${describe(error)}`,
-          },
-        };
+        return error instanceof PlanError
+          ? { problem: { code: error.code, reason: error.message } }
+          : { problem: { code: 'Sluice.PlanFailed', reason: describe(error) } };
       }
       stored = await this.deps.batches.claimPlan(meta, serializeDeliveryPlan(proposed));
       if (stored === undefined) return undefined;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
 import type { ObjectStore } from './object-store.js';
 import type { PlanBase } from './plan-base.js';
 
@@ -165,7 +166,7 @@ export interface DestinationKind<
    * The batch's delivery plan, fixed on its first attempt: the identity of every write the
    * batch makes, so a retry rewrites and never adds.
    *
-   * @throws Error when no plan can be made (a permanent failure).
+   * @throws PlanError when no plan can be made (a permanent failure), with its code.
    */
   plan(stored: Stored, context: PlanContext): Plan;
   /**
@@ -198,6 +199,19 @@ export interface DestinationKind<
   send(request: Request, services: DestinationServices): Promise<SendResult<Response>>;
   /** The classifier: what the result means for the attempt. */
   classify(request: Request, result: SendResult<Response>): DeliveryOutcome;
+}
+
+/** Thrown by a kind's `plan` when no plan can be made: permanent, with its delivery code. */
+export class PlanError extends Error {
+  override name = 'PlanError';
+
+  constructor(
+    readonly code: DeliveryErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** A stream's stored destination: its kind's shape and normalized configuration. */

@@ -106,7 +106,5 @@ function memberSchemas(
   members: readonly string[],
   schemaOf: (member: string) => z.ZodType | undefined,
 ): Record<string, z.ZodOptional<z.ZodType>> {
-  return Object.fromEntries(
-    members.map((m) => [m, (schemaOf(m) ?? jsonObject).optional()]),
-  );
+  return Object.fromEntries(members.map((m) => [m, (schemaOf(m) ?? jsonObject).optional()]));
 }

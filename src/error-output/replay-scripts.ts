@@ -14,7 +14,8 @@
  * returns: 1 when removed now; 0 when the batch is gone (removed by an earlier call);
  *          2 when the batch is not dead-lettered (it is live: nothing is touched);
  *          an error reply, writing nothing, when an argument or a stored value is invalid
- *          (the counters must hold at least this batch and its records).
+ *          (the counters, when the stream still has them, must hold at least this batch and
+ *          its records).
  */
 export const FORGET_DEAD_SCRIPT = `
 local MAX_INT = 9007199254740991
@@ -48,20 +49,28 @@ if not records then
   return fail("batch field 'records' must be an integer from 0 to " .. dec(MAX_INT) ..
     ', got ' .. shown(m[1]))
 end
-local c = redis.call('HMGET', KEYS[1], 'deadBatches', 'deadRecords')
-local batches = int(c[1], 1)
-if not batches then
-  return fail("stats field 'deadBatches' must be an integer from 1 to " .. dec(MAX_INT) ..
-    ' while a batch is dead, got ' .. shown(c[1]))
-end
-local dead = int(c[2], records)
-if not dead then
-  return fail("stats field 'deadRecords' must be an integer from " .. dec(records) .. ' to ' ..
-    dec(MAX_INT) .. ' while this batch is dead, got ' .. shown(c[2]))
+-- A deleted stream's counters are removed with it while its dead batches stay: then there is
+-- nothing to count down.
+local counted = redis.call('EXISTS', KEYS[1]) == 1
+local batches, dead
+if counted then
+  local c = redis.call('HMGET', KEYS[1], 'deadBatches', 'deadRecords')
+  batches = int(c[1], 1)
+  if not batches then
+    return fail("stats field 'deadBatches' must be an integer from 1 to " .. dec(MAX_INT) ..
+      ' while a batch is dead, got ' .. shown(c[1]))
+  end
+  dead = int(c[2], records)
+  if not dead then
+    return fail("stats field 'deadRecords' must be an integer from " .. dec(records) .. ' to ' ..
+      dec(MAX_INT) .. ' while this batch is dead, got ' .. shown(c[2]))
+  end
 end
 redis.call('SADD', KEYS[4], ARGV[2])
 redis.call('DEL', KEYS[3], KEYS[3] .. ':chunks')
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], 'deadBatches', dec(batches - 1), 'deadRecords', dec(dead - records))
+if counted then
+  redis.call('HSET', KEYS[1], 'deadBatches', dec(batches - 1), 'deadRecords', dec(dead - records))
+end
 return 1
 `;

@@ -29,10 +29,10 @@ export const DELIVERY_ERROR_CODES = {
   'Sluice.PlanUnreadable':
     'The batch’s stored delivery plan is not one this version reads (written by a newer version). Permanent.',
   'Sluice.StreamMissing': 'The batch’s stream has no definition (keys removed by hand). Retried.',
+  'Sluice.PlanFailed':
+    'No delivery plan can be made for the batch from its stream’s destination. Permanent: the batch is kept in the dead set.',
   'Sluice.Internal':
     'A destination’s request builder or classifier threw: a defect in Sluice. Retried; the log has the error.',
-  'Sluice.RetryWindowExpired':
-    'The retry window ended before the destination accepted the records; the last attempt’s code is kept in the message.',
 } as const;
 
 /** A delivery error code. */

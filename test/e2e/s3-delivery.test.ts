@@ -293,7 +293,9 @@ describe('permanent failures', () => {
       return dead.length > 0 ? dead : undefined;
     });
     const meta = await redis.hgetall(`${streamKeys(stream).batchPrefix}${batchId}`);
-    expect(meta.deadReason).toMatch(/^permanent failure: cannot name the object: .*512/);
+    expect(meta.deadReason).toMatch(
+      /^S3.InvalidPrefix: permanent failure: cannot name the object: .*512/,
+    );
     expect(await redis.llen(`${streamKeys(stream).batchPrefix}${batchId}:chunks`)).toBe(1);
     expect((await s3.listKeys(BUCKET)).filter((k) => k.includes(stream))).toEqual([]);
   });

@@ -426,6 +426,22 @@ describe('Replayer with dead batches', () => {
     expect(await openRecords(target)).toEqual(requests.flat());
   });
 
+  it('replays a dead batch of a deleted stream, whose counters went with it', async () => {
+    const source = await declareStream();
+    const target = await declareStream();
+    const batchId = await deadBatch(source, [payloads(2, 'orphan')]);
+    // What finishing a deletion leaves: the dead batches, not the stream's counters.
+    await redis.del(streamKeys(source).stats, streamKeys(source).stream);
+    const id = `dead:${batchId}`;
+    expect(await replayer().replayItem({ stream: source, to: target, id })).toEqual({
+      id,
+      records: 2,
+    });
+    expect(await openRecords(target)).toEqual(payloads(2, 'orphan'));
+    expect(await listDeadBatches(redis, source)).toEqual([]);
+    expect(await redis.exists(streamKeys(source).stats)).toBe(0);
+  });
+
   it('refuses a missing target, keeping the dead batch as it was', async () => {
     const source = await declareStream();
     const target = missingStream();

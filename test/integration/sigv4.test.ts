@@ -210,7 +210,7 @@ describe('the AWS SDK, unmodified', () => {
       expect(put.RecordId).toEqual(expect.any(String));
       expect(await api.redis.hget(streamKeys(name).stats, 'backlogRecords')).toBe('1');
       // Any configured key works.
-      const listed = await sdk(OTHER_KEY).send(new ListDeliveryStreamsCommand({}));
+      const listed = await sdk(OTHER_KEY).send(new ListDeliveryStreamsCommand({ Limit: 10_000 }));
       expect(listed.DeliveryStreamNames).toContain(name);
     } finally {
       client.destroy();

@@ -26,6 +26,9 @@ const LOCAL_ERROR_CODES: Record<string, DeliveryErrorCode> = {
   EPERM: 'S3.AccessDenied',
   EROFS: 'S3.AccessDenied',
   ENOSPC: 'S3.ServiceUnavailable',
+  // Something other than a directory where the bucket's directory goes.
+  EEXIST: 'S3.InvalidBucketState',
+  ENOTDIR: 'S3.InvalidBucketState',
   ECONNREFUSED: 'S3.ServiceUnavailable',
   ECONNRESET: 'S3.ServiceUnavailable',
   ETIMEDOUT: 'S3.ServiceUnavailable',

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { PlanContext, S3Location } from '../destination-kind.js';
+import { PlanError, type PlanContext, type S3Location } from '../destination-kind.js';
 import { S3LocationSchema } from '../plan-base.js';
 import { bucketOf, s3LocationOf, type StoredS3Destination } from './config.js';
-import { buildObjectKey } from './object-key.js';
+import { buildObjectKey, EvaluatedPrefixTooLongError } from './object-key.js';
 
 /** The plan of a batch delivered as one S3 object (stored with the batch as JSON). */
 export const S3DeliveryPlanSchema = z.object({
@@ -49,8 +49,8 @@ const DEFAULT_EXTENSION: Record<S3DeliveryPlan['compression'], string> = {
  *
  * @param config - The stream's S3 destination now (a plain one has no extended members).
  * @param context - The batch and the stream.
- * @throws EvaluatedPrefixTooLongError (from {@link buildObjectKey}) when no key can be made;
- *   retrying cannot help.
+ * @throws PlanError `S3.InvalidPrefix` when no key can be made (the evaluated prefix is too
+ *   long); retrying cannot help.
  */
 export function planS3Delivery(
   config: StoredS3Destination & { CustomTimeZone?: string; FileExtension?: string },
@@ -60,9 +60,9 @@ export function planS3Delivery(
   const timeZone = config.CustomTimeZone ?? 'UTC';
   const fileExtension = config.FileExtension ?? DEFAULT_EXTENSION[compression];
   // The key is built with the extension recorded here, so plan and key cannot disagree.
-  const key =
-    context.legacyObjectKey ??
-    buildObjectKey(
+  let key = context.legacyObjectKey;
+  try {
+    key ??= buildObjectKey(
       {
         streamName: context.streamName,
         versionId: context.versionId,
@@ -74,6 +74,12 @@ export function planS3Delivery(
       },
       { batchId: context.batchId, firstArrivalMs: context.firstArrivalMs },
     );
+  } catch (error) {
+    if (!(error instanceof EvaluatedPrefixTooLongError)) throw error;
+    throw new PlanError('S3.InvalidPrefix', `cannot name the object: ${error.message}`, {
+      cause: error,
+    });
+  }
   const contentEncoding = CONTENT_ENCODING[compression];
   const errorOutput: S3Location = {
     ...s3LocationOf(config, timeZone),
