@@ -176,28 +176,34 @@ export class BatchStore {
   }
 
   /**
-   * The batch's records with their ids and arrival times, in order, or only those at the
-   * `positions` given (sorted ascending).
+   * The batch's records with their ids and arrival times, in order, one stored chunk at a time
+   * (a few chunks are read per round trip, so the batch is never whole in memory), or only
+   * those at `positions`.
    */
-  async readRecords(meta: BatchMeta, positions?: readonly number[]): Promise<PipelineRecord[]> {
-    const out: PipelineRecord[] = [];
+  async *readRecordChunks(
+    meta: BatchMeta,
+    positions?: readonly number[],
+  ): AsyncGenerator<PipelineRecord[]> {
     const wanted = positions === undefined ? undefined : new Set(positions);
     let position = 0;
     let chunkIndex = 0;
     for await (const chunk of this.readChunks(meta)) {
       const ids = recordIds(meta.id, chunkIndex, chunk.length);
+      const out: PipelineRecord[] = [];
       for (let i = 0; i < chunk.length; i++, position++) {
         if (wanted !== undefined && !wanted.has(position)) continue;
         const record = chunk[i] as FramedRecord;
-        out.push({
-          id: ids[i] as string,
-          position,
-          arrivalMs: record.arrivalMs,
-          data: record.data,
-        });
+        out.push({ id: ids[i] as string, position, arrivalMs: record.arrivalMs, data: record.data });
       }
       chunkIndex++;
+      if (out.length > 0) yield out;
     }
+  }
+
+  /** The records of {@link readRecordChunks}, all at once. */
+  async readRecords(meta: BatchMeta, positions?: readonly number[]): Promise<PipelineRecord[]> {
+    const out: PipelineRecord[] = [];
+    for await (const group of this.readRecordChunks(meta, positions)) out.push(...group);
     return out;
   }
 

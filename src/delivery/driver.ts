@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Job } from 'bullmq';
 import {
   PlanError,
@@ -6,6 +7,7 @@ import {
   type DestinationServices,
   type PipelineRecord,
   type PlanBase,
+  type RecordStream,
   type S3Location,
 } from '../destinations/destination-kind.js';
 import { kindByShape } from '../destinations/registry.js';
@@ -117,41 +119,32 @@ export class DeliveryDriver {
         return 'failed records written to the error output';
       }
     }
-    const arrived = await batches.readRecords(meta, meta.pending);
     if (plan.backup !== undefined && !meta.backupWritten) {
-      await this.writeBackup(meta, plan, plan.backup, arrived);
+      await this.writeBackup(meta, plan, plan.backup);
     }
-    const processed = processRecords(arrived);
-    const partitions = partitionRecords(processed.records);
-    const records = partitions.flatMap((p) => p.records);
-    const failures: RecordFailure[] = processed.failed.map((f) => ({
-      index: -1,
-      record: f.record,
-      code: f.code,
-      reason: f.message,
-      retryable: false,
-      outputType: 'processing-failed',
-    }));
     // What may change between retries (an access key) comes from the stream as it is now,
     // when it still has the plan's kind of destination.
     const current =
       kindByShape(definition.destination.shape).planDestination === kind.planDestination
         ? definition.destination.config
         : undefined;
+    // Processing failures are collected as the records stream past the stage.
+    const failures: RecordFailure[] = [];
+    const processed = processStage(batches.readRecordChunks(meta, meta.pending), failures);
+    const delivered = new RecordTally();
     const locations: string[] = [];
-    let offset = 0;
-    for (const group of requestGroups(kind, plan, records)) {
+    for await (const group of requestGroups(kind, plan, processed)) {
       const outcome = await this.send(kind, group.plan, group.records, current);
       if (outcome.kind === 'delivered' || outcome.kind === 'partial') {
         locations.push(outcome.location);
       }
-      for (const failure of failuresOf(outcome, group.records)) {
-        failures.push({ ...failure, index: failure.index + offset });
-      }
-      offset += group.records.length;
+      const groupFailures = await this.failuresOf(meta, outcome, group.tally, failures);
+      const failed = new Set(groupFailures.map((f) => f.position));
+      delivered.addAll(group.tally, failed);
+      failures.push(...groupFailures);
     }
     return this.settle(
-      { meta, definition, kind, plan, records, failures, locations, attempt },
+      { meta, definition, kind, plan, delivered, failures, locations, attempt },
       errorWrites,
     );
   }
@@ -160,17 +153,63 @@ export class DeliveryDriver {
   private async send(
     kind: DestinationKind,
     plan: PlanBase,
-    records: readonly PipelineRecord[],
+    records: RecordStream,
     current: unknown,
   ): Promise<DeliveryOutcome> {
     try {
-      const body = await compress(kind.encode(plan, records, this.now()), kind.compression(plan));
-      const request = kind.build(plan, body, current);
+      const body = compress(kind.encode(plan, records, this.now()), kind.compression(plan));
+      const request = await kind.build(plan, body, current);
       return kind.classify(request, await kind.send(request, this.deps.services));
     } catch (error) {
-      // A bug in a builder or classifier must not lose the batch: retried like any failure.
+      // A bug in a builder or classifier, or the batch unreadable mid-way, must not lose the
+      // batch: retried like any failure.
       return { kind: 'retry', code: 'Sluice.Internal', reason: describe(error) };
     }
+  }
+
+  /**
+   * The records an outcome reports as not delivered, by batch position. A request that failed
+   * whole may have stopped reading its records part-way: then the positions are read again.
+   */
+  private async failuresOf(
+    meta: BatchMeta,
+    outcome: DeliveryOutcome,
+    tally: RecordTally,
+    processingFailures: readonly RecordFailure[],
+  ): Promise<RecordFailure[]> {
+    switch (outcome.kind) {
+      case 'delivered':
+        return [];
+      case 'retry':
+      case 'permanent': {
+        // Only a batch sent as one streamed request can be cut short, so then every pending
+        // record but those the processing stage failed was in the request.
+        const excluded = new Set(processingFailures.map((f) => f.position));
+        const positions = tally.complete
+          ? tally.positions
+          : (await this.positionsOf(meta)).filter((p) => !excluded.has(p));
+        return positions.map((position) => ({
+          position,
+          code: outcome.code,
+          reason: outcome.reason,
+          retryable: outcome.kind === 'retry',
+        }));
+      }
+      case 'partial':
+        return outcome.failed.flatMap((f) => {
+          const position = tally.positions[f.index];
+          return position === undefined ? [] : [{ ...f, position }];
+        });
+    }
+  }
+
+  /** Positions of the batch's pending records. */
+  private async positionsOf(meta: BatchMeta): Promise<number[]> {
+    const positions: number[] = [];
+    for await (const group of this.deps.batches.readRecordChunks(meta, meta.pending)) {
+      for (const record of group) positions.push(record.position);
+    }
+    return positions;
   }
 
   /**
@@ -178,26 +217,23 @@ export class DeliveryDriver {
    * output (or the dead set), and records that durably before the job ends.
    */
   private async settle(attempted: Attempted, errorWritesSoFar: number): Promise<string> {
-    const { meta, definition, kind, plan, records, failures, locations, attempt } = attempted;
+    const { meta, definition, kind, plan, delivered, failures, locations, attempt } = attempted;
     const { batches, log } = this.deps;
     const nowMs = this.now();
     const destination = kind.shape;
-    const failedIndexes = new Set(failures.map((f) => f.index));
-    const deliveredRecords = records.filter((_r, i) => !failedIndexes.has(i));
-    if (deliveredRecords.length > 0) {
+    if (delivered.count > 0) {
       this.telemetry.emit({
         type: 'delivery.succeeded',
         stream: meta.stream,
         destination,
-        records: deliveredRecords.length,
-        bytes: deliveredRecords.reduce((sum, r) => sum + r.data.length, 0),
-        freshnessMs:
-          nowMs - deliveredRecords.reduce((oldest, r) => Math.min(oldest, r.arrivalMs), nowMs),
+        records: delivered.count,
+        bytes: delivered.bytes,
+        freshnessMs: nowMs - Math.min(delivered.oldestArrivalMs, nowMs),
       });
     }
     if (failures.length === 0) {
       await batches.complete(meta.stream, meta.id);
-      return records.length === 0
+      return locations.length === 0
         ? 'nothing left to deliver'
         : `delivered to ${locations.join(', ')}`;
     }
@@ -218,7 +254,7 @@ export class DeliveryDriver {
     });
 
     let errorWrites = errorWritesSoFar;
-    const pending = retryable.map((f) => f.record.position);
+    const pending = retryable.map((f) => f.position);
     if (giveUp.length > 0) {
       const untyped = giveUp.find((f) => (f.outputType ?? kind.failureOutputType) === undefined);
       if (untyped !== undefined || plan.errorOutput === undefined) {
@@ -233,7 +269,7 @@ export class DeliveryDriver {
       // these records out, not to send them to the destination again.
       await batches.saveProgress(meta, errorWrites, pending, failed);
       await batches.markFirstFailure(meta, firstFailureAtMs);
-      errorWrites = await this.writeFailed(meta, plan, failed, errorWrites, pending, giveUp);
+      errorWrites = await this.writeFailed(meta, plan, failed, errorWrites, pending);
     }
     if (retryable.length === 0) {
       await batches.complete(meta.stream, meta.id);
@@ -255,7 +291,6 @@ export class DeliveryDriver {
    * numbered from `errorWrites`, then clears them from the batch. A failed write keeps the
    * batch queued with the records still recorded: the retry rewrites the same objects.
    *
-   * @param known - the records, when the caller has them; else they are read from the batch.
    * @returns the number of error-output objects the batch has now.
    */
   private async writeFailed(
@@ -264,20 +299,14 @@ export class DeliveryDriver {
     failed: FailedSet,
     errorWrites: number,
     pending: readonly number[] | undefined,
-    known?: readonly RecordFailure[],
   ): Promise<number> {
     const location = plan.errorOutput;
     if (location === undefined) {
       throw new RetryableDeliveryError('the plan names no error output for failed records');
     }
+    const positions = failed.records.map(([position]) => position);
     const records = new Map(
-      (
-        known?.map((f) => f.record) ??
-        (await this.deps.batches.readRecords(
-          meta,
-          failed.records.map(([position]) => position),
-        ))
-      ).map((r) => [r.position, r]),
+      (await this.deps.batches.readRecords(meta, positions)).map((r) => [r.position, r]),
     );
     const byType = new Map<string, FailedRecordInput[]>();
     for (const [position, reasonIndex] of failed.records) {
@@ -368,15 +397,12 @@ export class DeliveryDriver {
     };
   }
 
-  /** Writes the plan's backup copy once; a failure keeps the batch queued. */
-  private async writeBackup(
-    meta: BatchMeta,
-    plan: PlanBase,
-    location: S3Location,
-    records: readonly PipelineRecord[],
-  ): Promise<void> {
-    // A partial retry reads only pending records: the backup needs them all.
-    const all = meta.pending === undefined ? records : await this.deps.batches.readRecords(meta);
+  /**
+   * Writes the plan's backup copy of every record once; a failure keeps the batch queued. Only
+   * kinds whose batches are bounded (HTTP endpoints, 64 MiB) have backups of all data.
+   */
+  private async writeBackup(meta: BatchMeta, plan: PlanBase, location: S3Location): Promise<void> {
+    const all = await this.deps.batches.readRecords(meta);
     try {
       await this.deps.backup.write({
         stream: meta.stream,
@@ -460,9 +486,8 @@ export class DeliveryDriver {
 
 /** One record that failed in an attempt. */
 interface RecordFailure {
-  /** Position in the attempt's record list. */
-  index: number;
-  record: PipelineRecord;
+  /** The record's position in its batch. */
+  position: number;
   code: string;
   reason: string;
   retryable: boolean;
@@ -470,19 +495,79 @@ interface RecordFailure {
   outputType?: string;
 }
 
-/** One attempt's records and what became of them, for {@link DeliveryDriver.settle}. */
+/** One attempt and what became of its records, for {@link DeliveryDriver.settle}. */
 interface Attempted {
   meta: BatchMeta;
   definition: StreamDefinition;
   kind: DestinationKind;
   plan: PlanBase;
-  /** The records sent to the destination. */
-  records: readonly PipelineRecord[];
-  /** The records that failed, processing failures included (index -1). */
+  /** The records the destination took. */
+  delivered: RecordTally;
+  /** The records that failed, processing failures included. */
   failures: readonly RecordFailure[];
   /** Where delivered requests went, for the job's description. */
   locations: readonly string[];
   attempt: number;
+}
+
+/**
+ * What passed through a request: positions in order, count, bytes, oldest arrival. Filled as
+ * the request's records stream past, so it is complete only once the request read them all.
+ */
+class RecordTally {
+  readonly positions: number[] = [];
+  count = 0;
+  bytes = 0;
+  oldestArrivalMs = Number.POSITIVE_INFINITY;
+  /** Whether every record of the request has passed. */
+  complete = false;
+
+  add(records: readonly PipelineRecord[]): void {
+    for (const record of records) {
+      this.positions.push(record.position);
+      this.count += 1;
+      this.bytes += record.data.length;
+      if (record.arrivalMs < this.oldestArrivalMs) this.oldestArrivalMs = record.arrivalMs;
+    }
+  }
+
+  /** Counts `other`'s records, except those at the `failed` positions. */
+  addAll(other: RecordTally, failed: ReadonlySet<number>): void {
+    this.oldestArrivalMs = Math.min(this.oldestArrivalMs, other.oldestArrivalMs);
+    if (failed.size === 0) {
+      this.count += other.count;
+      this.bytes += other.bytes;
+      return;
+    }
+    // Per-record sizes are not kept: a partly delivered request counts its records, not bytes.
+    this.count += other.positions.filter((p) => !failed.has(p)).length;
+  }
+}
+
+/**
+ * The processing and partitioning stages over the streamed records: records that pass go on,
+ * group by group; records the processing stage fails are added to `failures`
+ * (`processing-failed`).
+ */
+async function* processStage(
+  records: RecordStream,
+  failures: RecordFailure[],
+): AsyncGenerator<PipelineRecord[]> {
+  for await (const group of records) {
+    const processed = processRecords([...group]);
+    for (const failed of processed.failed) {
+      failures.push({
+        position: failed.record.position,
+        code: failed.code,
+        reason: failed.message,
+        retryable: false,
+        outputType: 'processing-failed',
+      });
+    }
+    for (const partition of partitionRecords(processed.records)) {
+      if (partition.records.length > 0) yield partition.records;
+    }
+  }
 }
 
 /** The records given up on, as the batch records them until they are written out. */
@@ -515,7 +600,7 @@ function failedSetOf(
         }) - 1;
       reasonIndex.set(key, index);
     }
-    records.push([failure.record.position, index]);
+    records.push([failure.position, index]);
   }
   return { reasons, records };
 }
@@ -523,55 +608,64 @@ function failedSetOf(
 /** The records of one request, with the plan that gives the request its identity. */
 interface RequestGroup {
   plan: PlanBase;
-  records: PipelineRecord[];
+  records: RecordStream;
+  /** What the request read of its records. */
+  tally: RecordTally;
 }
 
 /**
- * Splits an attempt's records into the requests the kind takes: one, or groups of at most
- * `maxRecordsPerRequest` by batch position, so that a retry of a group has the same records and
- * identity as before whatever else was delivered in between.
+ * The requests an attempt makes. A kind without a record limit gets one request whose records
+ * stream straight from the batch, so a batch is never whole in memory. A kind with one gets
+ * groups of at most `maxRecordsPerRequest` by batch position, each collected before it is
+ * sent, so that a retry of a group has the same records and identity as before whatever else
+ * was delivered in between.
  */
-function requestGroups(
+async function* requestGroups(
   kind: DestinationKind,
   plan: PlanBase,
-  records: PipelineRecord[],
-): RequestGroup[] {
+  records: RecordStream,
+): AsyncGenerator<RequestGroup> {
   const max = kind.maxRecordsPerRequest;
-  if (max === undefined || kind.planPart === undefined) return [{ plan, records }];
-  const planPart = kind.planPart.bind(kind);
-  const groups = new Map<number, PipelineRecord[]>();
-  for (const record of records) {
-    const part = Math.floor(record.position / max);
-    let group = groups.get(part);
-    if (group === undefined) groups.set(part, (group = []));
-    group.push(record);
+  if (max === undefined || kind.planPart === undefined) {
+    const tally = new RecordTally();
+    yield { plan, records: tallied(records, tally), tally };
+    return;
   }
-  return [...groups].map(([part, group]) => ({
-    plan: part === 0 ? plan : planPart(plan, part),
-    records: group,
-  }));
+  const planPart = kind.planPart.bind(kind);
+  let part = -1;
+  let group: PipelineRecord[] = [];
+  const collected = (): RequestGroup => {
+    const tally = new RecordTally();
+    tally.add(group);
+    tally.complete = true;
+    return { plan: part === 0 ? plan : planPart(plan, part), records: once(group), tally };
+  };
+  for await (const chunk of records) {
+    for (const record of chunk) {
+      const recordPart = Math.floor(record.position / max);
+      if (recordPart !== part && group.length > 0) {
+        yield collected();
+        group = [];
+      }
+      part = recordPart;
+      group.push(record);
+    }
+  }
+  if (group.length > 0) yield collected();
 }
 
-/** The records an outcome reports as not delivered. */
-function failuresOf(outcome: DeliveryOutcome, records: readonly PipelineRecord[]): RecordFailure[] {
-  switch (outcome.kind) {
-    case 'delivered':
-      return [];
-    case 'retry':
-    case 'permanent':
-      return records.map((record, index) => ({
-        index,
-        record,
-        code: outcome.code,
-        reason: outcome.reason,
-        retryable: outcome.kind === 'retry',
-      }));
-    case 'partial':
-      return outcome.failed.flatMap((f) => {
-        const record = records[f.index];
-        return record === undefined ? [] : [{ ...f, record }];
-      });
+/** `records` as they pass, counted into `tally`, which is complete once they all have. */
+async function* tallied(records: RecordStream, tally: RecordTally): RecordStream {
+  for await (const group of records) {
+    tally.add(group);
+    yield group;
   }
+  tally.complete = true;
+}
+
+/** One group as a record stream. */
+function once(records: readonly PipelineRecord[]): RecordStream {
+  return Readable.from([records], { objectMode: true }) as AsyncIterable<readonly PipelineRecord[]>;
 }
 
 function describe(error: unknown): string {

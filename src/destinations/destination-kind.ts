@@ -30,6 +30,9 @@ export interface PipelineRecord {
   data: Buffer;
 }
 
+/** Records as the pipeline streams them: groups of records (a stored chunk each) in batch order. */
+export type RecordStream = AsyncIterable<readonly PipelineRecord[]>;
+
 /**
  * What a destination says about one attempt. `code` is a bounded error code (Firehose's own
  * where it has one, e.g. `S3.AccessDenied`, `HttpEndpoint.RequestTimeout`); `reason` is the
@@ -184,17 +187,20 @@ export interface DestinationKind<
   /** The compression the encoded body gets (the driver's compress stage). */
   compression(plan: Plan): 'UNCOMPRESSED' | 'GZIP';
   /**
-   * The encode stage: the records as the destination's body format (before compression).
+   * The encode stage: the records, as they stream from the batch in groups, in the
+   * destination's body format (before compression), as pieces. A kind whose body can be
+   * streamed yields as it goes, so a batch is never whole in memory; one that needs all
+   * records (a JSON document) collects them first.
    *
    * @param attemptAtMs - when the attempt starts (a body may carry it, as HTTP's does).
    */
-  encode(plan: Plan, records: readonly PipelineRecord[], attemptAtMs: number): Buffer;
+  encode(plan: Plan, records: RecordStream, attemptAtMs: number): AsyncIterable<Buffer>;
   /**
-   * The request builder: one request from the compressed body. `current` is the stream's
-   * configuration now, for what may change between retries (an access key); identities come
-   * from the plan.
+   * The request builder: one request from the compressed body's pieces (consumed once; a
+   * kind that needs the length collects them). `current` is the stream's configuration now,
+   * for what may change between retries (an access key); identities come from the plan.
    */
-  build(plan: Plan, body: Buffer, current: Stored | undefined): Request;
+  build(plan: Plan, body: AsyncIterable<Buffer>, current: Stored | undefined): Promise<Request>;
   /** The sender: does the I/O and reports what came back; never classifies. */
   send(request: Request, services: DestinationServices): Promise<SendResult<Response>>;
   /** The classifier: what the result means for the attempt. */

@@ -45,16 +45,25 @@ export class BackupWriter {
       { batchId: deterministicUuid(seed), firstArrivalMs: request.firstArrivalMs },
       deterministicRandomStrings(seed),
     );
-    const body = await compress(
-      Buffer.concat(request.records.map((r) => r.data)),
-      location.compression,
-    );
-    await this.store.put({
-      bucket: location.bucket,
-      key,
-      body: Readable.from([body]),
-      contentEncoding: gzip ? 'gzip' : undefined,
-    });
+    const pieces = Readable.from(recordData(request.records), { objectMode: false });
+    const body = Readable.from(compress(pieces, location.compression), { objectMode: false });
+    try {
+      await this.store.put({
+        bucket: location.bucket,
+        key,
+        body,
+        contentEncoding: gzip ? 'gzip' : undefined,
+      });
+    } finally {
+      body.destroy();
+    }
     return { bucket: location.bucket, key };
+  }
+}
+
+/** The records' bytes, concatenated as an S3 destination writes them, in pieces. */
+function* recordData(records: readonly PipelineRecord[]): Generator<Buffer> {
+  for (let start = 0; start < records.length; start += 500) {
+    yield Buffer.concat(records.slice(start, start + 500).map((r) => r.data));
   }
 }

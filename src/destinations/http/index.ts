@@ -1,4 +1,9 @@
-import { defineDestinationKind, type StoredDestination } from '../destination-kind.js';
+import { collect } from '../../formats/compression.js';
+import {
+  defineDestinationKind,
+  type PipelineRecord,
+  type StoredDestination,
+} from '../destination-kind.js';
 import { bufferingThresholds } from '../shapes.js';
 import { classifyHttpResponse } from './classify.js';
 import {
@@ -84,8 +89,13 @@ export const httpEndpointKind = defineDestinationKind<
   maxRecordsPerRequest: MAX_RECORDS_PER_REQUEST,
   planPart: (plan, part) => ({ ...plan, requestId: requestIdOf(plan.requestId, `part ${part}`) }),
   compression: (plan) => (plan.contentEncoding === 'GZIP' ? 'GZIP' : 'UNCOMPRESSED'),
-  encode: encodeHttpBody,
-  build: buildHttpRequest,
+  // The body is one JSON document with a length header: records and body are collected.
+  encode: async function* (plan, records, attemptAtMs) {
+    const all: PipelineRecord[] = [];
+    for await (const group of records) all.push(...group);
+    yield encodeHttpBody(plan, all, attemptAtMs);
+  },
+  build: async (plan, body, current) => buildHttpRequest(plan, await collect(body), current),
   send: sendHttpRequest,
   classify: classifyHttpResponse,
 });

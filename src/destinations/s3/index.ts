@@ -1,6 +1,6 @@
 import {
   defineDestinationKind,
-  type PipelineRecord,
+  type RecordStream,
   type StoredDestination,
 } from '../destination-kind.js';
 import { bufferingThresholds, definedMembers, invalidArgument } from '../shapes.js';
@@ -41,8 +41,7 @@ const delivery = {
   failureOutputType: undefined,
   retryWindow: () => undefined,
   compression: (plan: S3DeliveryPlan) => plan.compression,
-  encode: (_plan: S3DeliveryPlan, records: readonly PipelineRecord[]) =>
-    encodeConcatenated(records),
+  encode: (_plan: S3DeliveryPlan, records: RecordStream) => encodeConcatenated(records),
   build: buildS3Put,
   send: sendS3Put,
   classify: classifyS3Put,

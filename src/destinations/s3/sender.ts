@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { DestinationServices, SendResult } from '../destination-kind.js';
 import type { S3PutRequest } from './request.js';
 
@@ -25,11 +24,13 @@ export async function sendS3Put(
     await store.put({
       bucket: request.bucket,
       key: request.key,
-      body: Readable.from([request.body]),
+      body: request.body,
       contentEncoding: request.contentEncoding,
     });
     return { response: undefined };
   } catch (error) {
+    // A body left half read would hold its source (the batch being read) open.
+    request.body.destroy();
     return { error: new ObjectWriteError(error, store.isPermanent(error)) };
   }
 }
