@@ -133,18 +133,25 @@ export class DeliveryDriver {
     const processed = processStage(batches.readRecordChunks(meta, meta.pending), failures);
     const delivered = new RecordTally();
     const locations: string[] = [];
+    let whole: WholeFailure | undefined;
     for await (const group of requestGroups(kind, plan, processed)) {
       const outcome = await this.send(kind, group.plan, group.records, current);
       if (outcome.kind === 'delivered' || outcome.kind === 'partial') {
         locations.push(outcome.location);
       }
-      const groupFailures = await this.failuresOf(meta, outcome, group.tally, failures);
+      if ((outcome.kind === 'retry' || outcome.kind === 'permanent') && !group.tally.complete) {
+        // The one streamed request of the batch stopped part-way: every pending record failed
+        // with it. Their positions are read only if they are given up on (see settle).
+        whole = { code: outcome.code, reason: outcome.reason, retryable: outcome.kind === 'retry' };
+        continue;
+      }
+      const groupFailures = failuresOf(outcome, group.tally);
       const failed = new Set(groupFailures.map((f) => f.position));
       delivered.addAll(group.tally, failed);
       failures.push(...groupFailures);
     }
     return this.settle(
-      { meta, definition, kind, plan, delivered, failures, locations, attempt },
+      { meta, definition, kind, plan, delivered, failures, whole, locations, attempt },
       errorWrites,
     );
   }
@@ -167,42 +174,6 @@ export class DeliveryDriver {
     }
   }
 
-  /**
-   * The records an outcome reports as not delivered, by batch position. A request that failed
-   * whole may have stopped reading its records part-way: then the positions are read again.
-   */
-  private async failuresOf(
-    meta: BatchMeta,
-    outcome: DeliveryOutcome,
-    tally: RecordTally,
-    processingFailures: readonly RecordFailure[],
-  ): Promise<RecordFailure[]> {
-    switch (outcome.kind) {
-      case 'delivered':
-        return [];
-      case 'retry':
-      case 'permanent': {
-        // Only a batch sent as one streamed request can be cut short, so then every pending
-        // record but those the processing stage failed was in the request.
-        const excluded = new Set(processingFailures.map((f) => f.position));
-        const positions = tally.complete
-          ? tally.positions
-          : (await this.positionsOf(meta)).filter((p) => !excluded.has(p));
-        return positions.map((position) => ({
-          position,
-          code: outcome.code,
-          reason: outcome.reason,
-          retryable: outcome.kind === 'retry',
-        }));
-      }
-      case 'partial':
-        return outcome.failed.flatMap((f) => {
-          const position = tally.positions[f.index];
-          return position === undefined ? [] : [{ ...f, position }];
-        });
-    }
-  }
-
   /** Positions of the batch's pending records. */
   private async positionsOf(meta: BatchMeta): Promise<number[]> {
     const positions: number[] = [];
@@ -217,8 +188,9 @@ export class DeliveryDriver {
    * output (or the dead set), and records that durably before the job ends.
    */
   private async settle(attempted: Attempted, errorWritesSoFar: number): Promise<string> {
-    const { meta, definition, kind, plan, delivered, failures, locations, attempt } = attempted;
-    const { batches, log } = this.deps;
+    const { meta, definition, kind, plan, delivered, whole, locations, attempt } = attempted;
+    let failures = attempted.failures;
+    const { batches } = this.deps;
     const nowMs = this.now();
     const destination = kind.shape;
     if (delivered.count > 0) {
@@ -231,7 +203,7 @@ export class DeliveryDriver {
         freshnessMs: nowMs - Math.min(delivered.oldestArrivalMs, nowMs),
       });
     }
-    if (failures.length === 0) {
+    if (failures.length === 0 && whole === undefined) {
       await batches.complete(meta.stream, meta.id);
       return locations.length === 0
         ? 'nothing left to deliver'
@@ -240,6 +212,25 @@ export class DeliveryDriver {
 
     const firstFailureAtMs = meta.firstFailureAtMs ?? nowMs;
     const window = this.retryWindow(meta, definition, kind, firstFailureAtMs, nowMs);
+    if (whole !== undefined) {
+      if (whole.retryable && !window.ended) {
+        // Nothing was delivered and nothing is given up: what is pending stays pending.
+        this.telemetry.emit({
+          type: 'delivery.failed',
+          stream: meta.stream,
+          destination,
+          code: whole.code,
+          records: meta.pending?.length ?? meta.records,
+          attempt,
+          retrying: true,
+        });
+        return this.retryLater(meta, firstFailureAtMs, whole);
+      }
+      // Given up on: the error output or the dead set needs the records' positions.
+      const excluded = new Set(failures.map((f) => f.position));
+      const positions = (await this.positionsOf(meta)).filter((p) => !excluded.has(p));
+      failures = [...failures, ...positions.map((position) => ({ position, ...whole }))];
+    }
     const retryable = window.ended ? [] : failures.filter((f) => f.retryable);
     const giveUp = window.ended ? failures : failures.filter((f) => !f.retryable);
     const last = failures[failures.length - 1] as RecordFailure;
@@ -275,15 +266,28 @@ export class DeliveryDriver {
       await batches.complete(meta.stream, meta.id);
       return `${giveUp.length} records to the error output`;
     }
-    await batches.saveProgress(meta, errorWrites, pending, undefined);
-    await batches.markFirstFailure(meta, firstFailureAtMs);
+    // Nothing delivered and nothing given up: what is pending stays pending (a batch failing
+    // whole does not rewrite its list of positions on every retry).
+    if (delivered.count > 0 || giveUp.length > 0) {
+      await batches.saveProgress(meta, errorWrites, pending, undefined);
+    }
+    return this.retryLater(meta, firstFailureAtMs, last);
+  }
+
+  /** Ends the attempt so that BullMQ runs the next one after the backoff. */
+  private async retryLater(
+    meta: BatchMeta,
+    firstFailureAtMs: number,
+    failure: { code: string; reason: string },
+  ): Promise<never> {
+    await this.deps.batches.markFirstFailure(meta, firstFailureAtMs);
     if (meta.firstFailureAtMs === undefined) {
-      log.warn(
-        { stream: meta.stream, batchId: meta.id, code: last.code, reason: last.reason },
+      this.deps.log.warn(
+        { stream: meta.stream, batchId: meta.id, code: failure.code, reason: failure.reason },
         'delivery failed; will retry',
       );
     }
-    throw new RetryableDeliveryError(`${last.code}: ${last.reason}`);
+    throw new RetryableDeliveryError(`${failure.code}: ${failure.reason}`);
   }
 
   /**
@@ -495,6 +499,13 @@ interface RecordFailure {
   outputType?: string;
 }
 
+/** A request that failed whole after reading only part of its records. */
+interface WholeFailure {
+  code: string;
+  reason: string;
+  retryable: boolean;
+}
+
 /** One attempt and what became of its records, for {@link DeliveryDriver.settle}. */
 interface Attempted {
   meta: BatchMeta;
@@ -505,6 +516,8 @@ interface Attempted {
   delivered: RecordTally;
   /** The records that failed, processing failures included. */
   failures: readonly RecordFailure[];
+  /** Set when the batch's one streamed request failed part-way: every other pending record. */
+  whole: WholeFailure | undefined;
   /** Where delivered requests went, for the job's description. */
   locations: readonly string[];
   attempt: number;
@@ -603,6 +616,27 @@ function failedSetOf(
     records.push([failure.position, index]);
   }
   return { reasons, records };
+}
+
+/** The records an outcome reports as not delivered, by batch position. */
+function failuresOf(outcome: DeliveryOutcome, tally: RecordTally): RecordFailure[] {
+  switch (outcome.kind) {
+    case 'delivered':
+      return [];
+    case 'retry':
+    case 'permanent':
+      return tally.positions.map((position) => ({
+        position,
+        code: outcome.code,
+        reason: outcome.reason,
+        retryable: outcome.kind === 'retry',
+      }));
+    case 'partial':
+      return outcome.failed.flatMap((f) => {
+        const position = tally.positions[f.index];
+        return position === undefined ? [] : [{ ...f, position }];
+      });
+  }
 }
 
 /** The records of one request, with the plan that gives the request its identity. */
