@@ -193,7 +193,12 @@ export class BatchStore {
       for (let i = 0; i < chunk.length; i++, position++) {
         if (wanted !== undefined && !wanted.has(position)) continue;
         const record = chunk[i] as FramedRecord;
-        out.push({ id: ids[i] as string, position, arrivalMs: record.arrivalMs, data: record.data });
+        out.push({
+          id: ids[i] as string,
+          position,
+          arrivalMs: record.arrivalMs,
+          data: record.data,
+        });
       }
       chunkIndex++;
       if (out.length > 0) yield out;

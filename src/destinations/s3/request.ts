@@ -23,7 +23,10 @@ export async function* encodeConcatenated(records: RecordStream): AsyncGenerator
 }
 
 /** The request builder: the object the plan names, with the body as compressed. */
-export function buildS3Put(plan: S3DeliveryPlan, body: AsyncIterable<Buffer>): Promise<S3PutRequest> {
+export function buildS3Put(
+  plan: S3DeliveryPlan,
+  body: AsyncIterable<Buffer>,
+): Promise<S3PutRequest> {
   return Promise.resolve({
     target: `s3://${plan.bucket}/${plan.key}`,
     bucket: plan.bucket,
