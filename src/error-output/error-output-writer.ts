@@ -1,11 +1,10 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import type { S3Location } from '../destinations/destination-kind.js';
 import type { ObjectStore } from '../destinations/object-store.js';
 import { streamKeys } from '../streams/keys.js';
 import { errorIndexMember } from './error-index.js';
-import { errorObjectKey } from './error-object-key.js';
+import { errorObjectKey, type ErrorObjectKeyInput } from './error-object-key.js';
 import {
   formatErrorRecord,
   type ErrorOutputType,
@@ -15,22 +14,12 @@ import {
 /** Lines are handed to the store in pieces of about this size, not one per record. */
 const PIECE_BYTES = 64 * 1024;
 
-/** One error-output write: some of a batch's records that failed, all of one type. */
-export interface ErrorOutputWriteRequest {
-  stream: string;
-  /** The stream's `VersionId` in the batch's plan (part of the object name). */
-  streamVersion: number;
-  batchId: string;
-  /** Arrival of the batch's oldest record, epoch ms (every timestamp in the key). */
-  firstArrivalMs: number;
-  /**
-   * Which of the batch's error-output writes this is. With the batch id and the type it is
-   * the object's identity: the same three always write the same key.
-   */
-  seq: number;
-  type: ErrorOutputType;
-  /** Where the object goes (the batch plan's `errorOutput`). */
-  location: S3Location;
+/**
+ * One error-output write: some of a batch's records that failed, all of one type, and what
+ * names the object ({@link ErrorObjectKeyInput}: the same batch, seq and type always write the
+ * same key).
+ */
+export interface ErrorOutputWriteRequest extends ErrorObjectKeyInput {
   /** At least one record, in the order their lines are written. */
   records: readonly FailedRecordInput[];
   /** Now, epoch ms: the object's score in the error index. */
