@@ -225,6 +225,7 @@ export class DeliveryDriver {
           type: 'delivery.failed',
           stream: meta.stream,
           destination,
+          stage: 'delivery',
           code: whole.code,
           records: meta.pending?.length ?? meta.records,
           attempt,
@@ -240,15 +241,7 @@ export class DeliveryDriver {
     const retryable = window.ended ? [] : failures.filter((f) => f.retryable);
     const giveUp = window.ended ? failures : failures.filter((f) => !f.retryable);
     const last = failures[failures.length - 1] as RecordFailure;
-    this.telemetry.emit({
-      type: 'delivery.failed',
-      stream: meta.stream,
-      destination,
-      code: last.code,
-      records: failures.length,
-      attempt,
-      retrying: retryable.length > 0,
-    });
+    this.reportFailures(meta.stream, destination, failures, attempt, window.ended);
 
     let errorWrites = errorWritesSoFar;
     const pending = retryable.map((f) => f.position);
@@ -278,6 +271,31 @@ export class DeliveryDriver {
       await batches.saveProgress(meta, errorWrites, pending, undefined);
     }
     return this.retryLater(meta, firstFailureAtMs, last);
+  }
+
+  /** One `delivery.failed` event per stage, error code and fate; never one per record. */
+  private reportFailures(
+    stream: string,
+    destination: string,
+    failures: readonly RecordFailure[],
+    attempt: number,
+    windowEnded: boolean,
+  ): void {
+    const groups = new Map<
+      string,
+      { stage: 'processing' | 'delivery'; code: string; retrying: boolean; records: number }
+    >();
+    for (const failure of failures) {
+      const stage = failure.outputType === 'processing-failed' ? 'processing' : 'delivery';
+      const retrying = failure.retryable && !windowEnded;
+      const key = `${stage} ${failure.code} ${retrying}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, { stage, code: failure.code, retrying, records: 1 });
+      else group.records += 1;
+    }
+    for (const group of groups.values()) {
+      this.telemetry.emit({ type: 'delivery.failed', stream, destination, attempt, ...group });
+    }
   }
 
   /** Ends the attempt so that BullMQ runs the next one after the backoff. */

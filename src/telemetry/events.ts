@@ -19,11 +19,16 @@ export type TelemetryEvent =
       /** Age of the oldest record delivered, ms. */
       freshnessMs: number;
     }
-  /** An attempt failed; `retrying` false means the records left for the error output. */
+  /**
+   * Records of an attempt failed, one event per stage and error code: `processing` (the
+   * processing stage refused them) or `delivery` (the destination did). `retrying` true is a
+   * retry to come; false means the records left for the error output or the dead set.
+   */
   | {
       type: 'delivery.failed';
       stream: string;
       destination: string;
+      stage: 'processing' | 'delivery';
       code: string;
       records: number;
       attempt: number;

@@ -176,7 +176,16 @@ describe('the delivery driver', () => {
     expect(receiver.accepted).toEqual(sent);
     expect(await redis.exists(batchKeys(stream, batchId).meta)).toBe(0);
     expect(events.map((e) => e.type)).toEqual(['delivery.failed', 'delivery.succeeded']);
-    expect(events[0]).toMatchObject({ code: 'HttpEndpoint.DestinationException', retrying: true });
+    expect(events[0]).toEqual({
+      type: 'delivery.failed',
+      stream,
+      destination: 'HttpEndpoint',
+      stage: 'delivery',
+      code: 'HttpEndpoint.DestinationException',
+      records: 20,
+      attempt: 1,
+      retrying: true,
+    });
     expect(events[1]).toMatchObject({ records: 20, bytes: Buffer.concat(sent).length });
   });
 
@@ -195,6 +204,15 @@ describe('the delivery driver', () => {
     expect(failed[0]?.code).toBe('HttpEndpoint.DestinationException');
     expect(failed[0]?.message).toMatch(/retry window of 2 s ended after 3 attempts/);
     expect(receiver.requests).toHaveLength(3);
+    expect(
+      events
+        .filter((e) => e.type === 'delivery.failed')
+        .map((e) => e.type === 'delivery.failed' && [e.attempt, e.retrying, e.records]),
+    ).toEqual([
+      [1, true, 5],
+      [2, true, 5],
+      [3, false, 5],
+    ]);
   });
 
   it('keeps a batch whose error output cannot be written, and writes it later without resending', async () => {
