@@ -131,8 +131,10 @@ export class AdminClient {
   }
 
   /** The stream's dead batches. */
-  async listDead(stream: string): Promise<DeadBatch[]> {
-    const answer = await this.call('GET', '/admin/v1/dead', { stream }, undefined, DeadListSchema);
+  async listDead(stream: string, limit?: number): Promise<DeadBatch[]> {
+    const params: Record<string, string> = { stream };
+    if (limit !== undefined) params.limit = String(limit);
+    const answer = await this.call('GET', '/admin/v1/dead', params, undefined, DeadListSchema);
     return answer.batches;
   }
 

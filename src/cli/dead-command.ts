@@ -1,9 +1,29 @@
-import { EXIT_OK } from './cli-error.js';
+import { EXIT_OK, UsageError } from './cli-error.js';
 import { defineCommand } from './command.js';
 import { CONNECTION_OPTIONS, connectAdmin } from './connection-options.js';
 import { formatCount, formatIso } from './format.js';
 import { checkStreamName } from './stream-name.js';
 import { renderTable } from './table.js';
+
+/** The admin API's default and largest dead-batch page. */
+const DEFAULT_DEAD_LIMIT = 1000;
+const MAX_DEAD_LIMIT = 10_000;
+
+/**
+ * `--limit` as a count, or undefined when not given.
+ *
+ * @throws UsageError for anything but a whole number from 1 to {@link MAX_DEAD_LIMIT}.
+ */
+function parseLimit(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const limit = /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_DEAD_LIMIT)) {
+    throw new UsageError(
+      `--limit must be a whole number from 1 to ${MAX_DEAD_LIMIT}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return limit;
+}
 
 /**
  * `sluice dead`: lists a stream's dead batches, those that ran out of delivery retries and wait
@@ -16,6 +36,11 @@ const OPTIONS = {
     value: '<name>',
     required: true,
     doc: 'Stream whose dead batches are listed.',
+  },
+  limit: {
+    type: 'string',
+    value: '<n>',
+    doc: `Most batches to list, oldest first (1 to ${MAX_DEAD_LIMIT}; default ${DEFAULT_DEAD_LIMIT}).`,
   },
   json: { type: 'boolean', doc: 'Print the batches as JSON.' },
   ...CONNECTION_OPTIONS,
@@ -30,11 +55,15 @@ export const deadCommand = defineCommand({
     'Lists the batches of a stream that ran out of delivery retries: their id, records, bytes, when they died (UTC) and why. Replay them with sluice replay --stream <name> --type dead.',
   ],
   options: OPTIONS,
-  examples: ['sluice dead --stream clicks', 'sluice dead --stream clicks --json'],
+  examples: [
+    'sluice dead --stream clicks',
+    'sluice dead --stream clicks --limit 50',
+    'sluice dead --stream clicks --json',
+  ],
   async run(options, io) {
     const stream = checkStreamName(options.stream, '--stream');
     const { client } = connectAdmin(options, io);
-    const batches = await client.listDead(stream);
+    const batches = await client.listDead(stream, parseLimit(options.limit));
     if (options.json) {
       io.stdout.write(`${JSON.stringify({ stream, batches }, null, 2)}\n`);
       return EXIT_OK;

@@ -328,6 +328,14 @@ describe('wrong command lines exit 2 and send nothing', () => {
     [['replay'], 'missing --stream <name>'],
     [['replay', '--to', 's2'], 'missing --stream <name>'],
     [['dead'], 'missing --stream <name>'],
+    [
+      ['dead', '--stream', 's1', '--limit', '0'],
+      '--limit must be a whole number from 1 to 10000, got "0"',
+    ],
+    [
+      ['dead', '--stream', 's1', '--limit', '5x'],
+      '--limit must be a whole number from 1 to 10000, got "5x"',
+    ],
     [['replay', '--stream'], '--stream needs a value'],
     [['replay', '--stream', '--json'], '--stream needs a value'],
     [['replay', '--stream', 's1', '--stream', 's2'], '--stream is given more than once'],
@@ -743,6 +751,13 @@ describe('dead', () => {
     expect(admin.requests).toHaveLength(1);
     expect(admin.requests[0]?.path).toBe('/admin/v1/dead');
     expect(admin.requests[0]?.query.get('stream')).toBe('s1');
+  });
+
+  it('--limit asks for at most that many batches', async () => {
+    admin.dead.set('s1', batches);
+    const run = await sluice(['dead', '--stream', 's1', '--limit', '25']);
+    expect(run.code).toBe(0);
+    expect(admin.requests[0]?.query.get('limit')).toBe('25');
   });
 
   it('--json prints the batches as JSON', async () => {
