@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { z } from 'zod';
@@ -7,6 +6,7 @@ import { z } from 'zod';
 import { Child } from '../devtools/children.js';
 import { reportPort, waitForPort } from '../devtools/ipc-port.js';
 import { nowMs } from './clock.js';
+import { listenOnLoopback } from '../devtools/free-port.js';
 
 /**
  * The bench's Firehose HTTP endpoint receiver (spec §5): the least an endpoint must do — read
@@ -431,14 +431,7 @@ export async function startBenchReceiver(
   });
   // Above the reference client's keep-alive reuse, so an idle pooled socket is not cut under it.
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}/`,
     state,

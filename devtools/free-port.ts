@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 /**
  * Returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -23,4 +23,25 @@ export async function freePort(): Promise<number> {
       server.close((err) => (err ? reject(err) : resolve(port)));
     });
   });
+}
+
+/**
+ * Starts `server` listening on 127.0.0.1 at a port the kernel picks (so no other process can
+ * take it first), and returns the port.
+ *
+ * @throws the server's listen error.
+ */
+export async function listenOnLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') {
+    throw new Error('listenOnLoopback: the server has no TCP address');
+  }
+  return address.port;
 }

@@ -6,7 +6,8 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenOnLoopback } from './free-port.js';
 
 /**
  * A loopback HTTP proxy in front of one server, for the tests' and the bench's proxies that
@@ -133,14 +134,7 @@ export async function startHttpProxy(
   // A client that vanishes mid-request must not take the proxy down.
   server.on('clientError', (_error, socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     endpoint: `http://127.0.0.1:${port}`,

@@ -42,7 +42,7 @@ export const CHUNK_OVERHEAD_BYTES = 64;
 export const BATCH_OVERHEAD_BYTES = 2048;
 
 /** Argument and value checks shared by every script; see the module comment. */
-const CHECK_FUNCTIONS = `
+export const CHECK_FUNCTIONS = `
 local MAX_INT = 9007199254740991
 -- Integers go to Redis as plain decimals: Lua would write 2^53 as 9.007199254741e+15 and a
 -- negated zero as -0, and HINCRBY or a later reader would refuse either.

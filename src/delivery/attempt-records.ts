@@ -80,9 +80,9 @@ export class RecordTally {
 export async function* processStage(
   records: RecordStream,
   failures: RecordFailure[],
-): AsyncGenerator<PipelineRecord[]> {
+): AsyncGenerator<readonly PipelineRecord[]> {
   for await (const group of records) {
-    const processed = processRecords([...group]);
+    const processed = processRecords(group);
     for (const failed of processed.failed) {
       failures.push({
         position: failed.record.position,

@@ -355,10 +355,7 @@ export class DeliveryDriver {
     for (const [type, entries] of [...byType].sort(([a], [b]) => (a < b ? -1 : 1))) {
       try {
         await this.deps.errorOutput.write({
-          stream: meta.stream,
-          streamVersion: plan.streamVersion,
-          batchId: meta.id,
-          firstArrivalMs: meta.firstArrivalMs,
+          ...writeIdentity(meta, plan),
           seq,
           type: ErrorOutputTypeSchema.parse(type),
           location,
@@ -433,10 +430,7 @@ export class DeliveryDriver {
     const all = await this.deps.batches.readRecords(meta);
     try {
       await this.deps.backup.write({
-        stream: meta.stream,
-        streamVersion: plan.streamVersion,
-        batchId: meta.id,
-        firstArrivalMs: meta.firstArrivalMs,
+        ...writeIdentity(meta, plan),
         location,
         records: all,
       });
@@ -527,6 +521,16 @@ interface Attempted {
   /** Where delivered requests went, for the job's description. */
   locations: readonly string[];
   attempt: number;
+}
+
+/** What names the objects a batch writes besides its delivery: error output and backup. */
+function writeIdentity(meta: BatchMeta, plan: PlanBase) {
+  return {
+    stream: meta.stream,
+    streamVersion: plan.streamVersion,
+    batchId: meta.id,
+    firstArrivalMs: meta.firstArrivalMs,
+  };
 }
 
 function describe(error: unknown): string {

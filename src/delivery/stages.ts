@@ -8,13 +8,13 @@ import type { PipelineRecord } from '../destinations/destination-kind.js';
 
 /** What the processing stage gives on: records to deliver and records that failed it. */
 export interface ProcessedRecords {
-  records: PipelineRecord[];
+  records: readonly PipelineRecord[];
   /** Records the processors failed, for the `processing-failed` error output. */
   failed: { record: PipelineRecord; code: string; message: string }[];
 }
 
 /** The processing stage. No processor is configurable yet: records pass unchanged. */
-export function processRecords(records: PipelineRecord[]): ProcessedRecords {
+export function processRecords(records: readonly PipelineRecord[]): ProcessedRecords {
   return { records, failed: [] };
 }
 
@@ -22,10 +22,10 @@ export function processRecords(records: PipelineRecord[]): ProcessedRecords {
 export interface Partition {
   /** Partition key values (`!{partitionKeyFrom…:key}`); empty without dynamic partitioning. */
   keys: Record<string, string>;
-  records: PipelineRecord[];
+  records: readonly PipelineRecord[];
 }
 
 /** The partitioning stage. Without dynamic partitioning a batch is one partition. */
-export function partitionRecords(records: PipelineRecord[]): Partition[] {
+export function partitionRecords(records: readonly PipelineRecord[]): Partition[] {
   return [{ keys: {}, records }];
 }

@@ -4,6 +4,8 @@
  * built inside from the batch key, in the same slot.
  */
 
+import { CHECK_FUNCTIONS } from '../buffer/scripts.js';
+
 /**
  * FORGET_DEAD — a dead batch was replayed in full: note the item as replayed and remove the
  * batch (its data, its dead-set entry, its share of the dead counters), all at once, so the
@@ -17,60 +19,30 @@
  *          (the counters, when the stream still has them, must hold at least this batch and
  *          its records).
  */
-export const FORGET_DEAD_SCRIPT = `
-local MAX_INT = 9007199254740991
-local function dec(n) return string.format('%.0f', n) end
-local function shown(v)
-  if type(v) ~= 'string' then return 'nothing' end
-  if #v > 40 then v = string.sub(v, 1, 40) .. '...' end
-  return "'" .. v .. "'"
-end
-local function fail(message)
-  return redis.error_reply('ERR sluice FORGET_DEAD: ' .. message)
-end
--- v as an integer from lo to MAX_INT, or nil.
-local function int(v, lo)
-  if type(v) ~= 'string' or #v > 16 or not string.match(v, '^%d+$') then return nil end
-  local n = tonumber(v) + 0
-  if n < lo or n > MAX_INT then return nil end
-  return n
-end
-if type(ARGV[1]) ~= 'string' or ARGV[1] == '' then
-  return fail('ARGV[1] (batch id) must be a non-empty string')
-end
-if type(ARGV[2]) ~= 'string' or ARGV[2] == '' then
-  return fail('ARGV[2] (item id) must be a non-empty string')
-end
+export const FORGET_DEAD_SCRIPT = `${CHECK_FUNCTIONS}
+local e = str(ARGV[1], 'ARGV[1] (batch id)') or str(ARGV[2], 'ARGV[2] (item id)')
+if e then return fail('FORGET_DEAD', e) end
 if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 local m = redis.call('HMGET', KEYS[3], 'records', 'deadAtMs')
 if not m[2] then return 2 end
-local records = int(m[1], 0)
-if not records then
-  return fail("batch field 'records' must be an integer from 0 to " .. dec(MAX_INT) ..
-    ', got ' .. shown(m[1]))
-end
+local b = {}
+e = int(b, 'records', m[1], 0, "batch field 'records'")
+if e then return fail('FORGET_DEAD', e) end
 -- A deleted stream's counters are removed with it while its dead batches stay: then there is
 -- nothing to count down.
 local counted = redis.call('EXISTS', KEYS[1]) == 1
-local batches, dead
+local v = {}
 if counted then
   local c = redis.call('HMGET', KEYS[1], 'deadBatches', 'deadRecords')
-  batches = int(c[1], 1)
-  if not batches then
-    return fail("stats field 'deadBatches' must be an integer from 1 to " .. dec(MAX_INT) ..
-      ' while a batch is dead, got ' .. shown(c[1]))
-  end
-  dead = int(c[2], records)
-  if not dead then
-    return fail("stats field 'deadRecords' must be an integer from " .. dec(records) .. ' to ' ..
-      dec(MAX_INT) .. ' while this batch is dead, got ' .. shown(c[2]))
-  end
+  e = sum(v, 'deadBatches', c[1], -1, 0, "stats field 'deadBatches'")
+    or sum(v, 'deadRecords', c[2], 0 - b.records, 0, "stats field 'deadRecords'")
+  if e then return fail('FORGET_DEAD', e) end
 end
 redis.call('SADD', KEYS[4], ARGV[2])
 redis.call('DEL', KEYS[3], KEYS[3] .. ':chunks')
 redis.call('ZREM', KEYS[2], ARGV[1])
 if counted then
-  redis.call('HSET', KEYS[1], 'deadBatches', dec(batches - 1), 'deadRecords', dec(dead - records))
+  redis.call('HSET', KEYS[1], 'deadBatches', dec(v.deadBatches), 'deadRecords', dec(v.deadRecords))
 end
 return 1
 `;

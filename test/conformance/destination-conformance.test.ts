@@ -374,6 +374,15 @@ describe.each(HARNESSES)('$name', (harness) => {
       expect(await target.errorOutput()).toEqual([]);
       expect(target.attempts(), 'the refused batch is not sent again').toHaveLength(1);
 
+      // The stuck error-output write holds back its own stream only.
+      const healthy = await newTarget();
+      const flowing = await createStream(client, healthy, { sizeMBs: 1, intervalSeconds: 0 });
+      const others = failingRecords('flowing');
+      await put(client, flowing, others);
+      await waitForDrain(flowing, sluice);
+      expectExactlyOnce(others, await healthy.delivered());
+      expect(await streamState(redis, stream)).toMatchObject({ backlogRecords: sent.length });
+
       await faults.repair();
       const objects = await waitForErrorOutput(target, stream, sluice, sent.length);
       expect(objects).toHaveLength(1);

@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CreateDeliveryStreamCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
+import {
+  CreateDeliveryStreamCommand,
+  DescribeDeliveryStreamCommand,
+  type FirehoseClient,
+} from '@aws-sdk/client-firehose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseErrorRecords } from '../../src/error-output/error-records.js';
 import {
@@ -157,7 +161,14 @@ describe('replay with the sluice CLI', () => {
     // Give a wrongly re-sent replay time to be sealed and delivered before looking.
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(await deliveredLines(DELIVERIES, target)).toEqual([...sent].sort());
-    // The endpoint never saw the access key echoed anywhere but its header.
+    // The access key goes to the endpoint in its header, and nowhere else: not in Describe, not
+    // in the log, not in the error output.
+    const described = await firehose.send(
+      new DescribeDeliveryStreamCommand({ DeliveryStreamName: source }),
+    );
+    expect(JSON.stringify(described.DeliveryStreamDescription)).not.toContain('secret-key');
+    expect(sluice.logs()).not.toContain('secret-key');
+    expect(JSON.stringify(failed.records.map((r) => r.message))).not.toContain('secret-key');
     expect(
       receiver.requests.every((r) => r.headers['x-amz-firehose-access-key'] === 'secret-key'),
     ).toBe(true);

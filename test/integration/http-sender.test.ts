@@ -7,7 +7,6 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { PipelineRecord, SendResult } from '../../src/destinations/destination-kind.js';
@@ -29,7 +28,7 @@ import {
   type HttpEndpointResponse,
 } from '../../src/destinations/http/sender.js';
 import { cleanupAfterEach, eventually } from '../support/e2e.js';
-import { freePort } from '../support/free-port.js';
+import { freePort, listenOnLoopback } from '../support/free-port.js';
 import { makeTestCertificates } from '../support/tls-certs.js';
 
 const cleanups = cleanupAfterEach();
@@ -68,9 +67,8 @@ async function startServer(
     });
   };
   const server = tls ? createTlsServer(tls, listener) : createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   cleanups.add(() => closeServer(server));
-  const { port } = server.address() as AddressInfo;
   return { server, origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, received };
 }
 

@@ -442,6 +442,18 @@ describe('Replayer with dead batches', () => {
     expect(await redis.exists(streamKeys(source).stats)).toBe(0);
   });
 
+  it('keeps a dead batch whose counters disagree with it, saying which', async () => {
+    const source = await declareStream();
+    const target = await declareStream();
+    const batchId = await deadBatch(source, [payloads(3, 'odd')]);
+    await redis.hset(streamKeys(source).stats, 'deadRecords', '1');
+    await expect(
+      replayer().replayItem({ stream: source, to: target, id: `dead:${batchId}` }),
+    ).rejects.toThrow(/FORGET_DEAD: stats field 'deadRecords' is 1: adding -3/);
+    expect((await listDeadBatches(redis, source)).map((b) => b.batchId)).toEqual([batchId]);
+    expect(await redis.smembers(streamKeys(source).replayed)).toEqual([]);
+  });
+
   it('refuses a missing target, keeping the dead batch as it was', async () => {
     const source = await declareStream();
     const target = missingStream();

@@ -1,2 +1,2 @@
 /** The tests' import point; the helper itself lives in `devtools/`, shared with the bench. */
-export { freePort } from '../../devtools/free-port.js';
+export { freePort, listenOnLoopback } from '../../devtools/free-port.js';

@@ -6,11 +6,12 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 
 import { z } from 'zod';
+import { listenOnLoopback } from './free-port.js';
 
 /**
  * A loopback stand-in for the HTTP endpoint a Firehose HTTP destination delivers to (spec §5):
@@ -242,14 +243,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions = {}): Prom
   if (!path.startsWith('/')) throw new Error(`http receiver: path must start with '/': ${path}`);
   const receiver = new Receiver(options, path);
   const server = receiver.server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   receiver.url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}${path}`;
   return receiver;
 }

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import { CONTENT_TYPE } from '../../bench/firehose-http.js';
 import {
@@ -27,6 +26,7 @@ import {
 } from '../../bench/http-receiver.js';
 import { prepareBodies } from '../../bench/records.js';
 import { Signer, sha256Hex } from '../../bench/sigv4.js';
+import { listenOnLoopback } from '../support/free-port.js';
 
 const KEY = 'bench-key';
 
@@ -260,8 +260,7 @@ describe('StampingFirehose', () => {
         );
       });
     });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const port = await listenOnLoopback(server);
     const url = `http://127.0.0.1:${port}`;
     const templates = stampTemplates('s', prepareBodies('s', 1, 1));
     const template = templates[0] as StampTemplate;

@@ -1,11 +1,9 @@
-import { once } from 'node:events';
 import {
   createServer,
   type IncomingHttpHeaders,
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { SigV4Verifier } from '../../src/api/auth/sigv4-verifier.js';
@@ -15,7 +13,7 @@ import type { DeadBatch, ReplayCandidate } from '../../src/cli/admin-client.js';
 import { DEFAULT_ENDPOINT } from '../../src/cli/endpoint.js';
 import { REPLAY_TYPES } from '../../src/cli/replay-command.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { freePort } from '../support/free-port.js';
+import { freePort, listenOnLoopback } from '../support/free-port.js';
 
 /**
  * The `sluice` CLI run in-process (`runCli`) against a fake of Sluice's admin API: a real HTTP
@@ -189,9 +187,7 @@ beforeAll(async () => {
       });
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = `http://127.0.0.1:${await listenOnLoopback(server)}`;
 });
 
 afterAll(async () => {

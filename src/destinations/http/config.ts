@@ -116,18 +116,11 @@ export const HttpEndpointDestinationConfigurationSchema = z.object({
  * merged into the current S3 configuration, every other member named replaces the current one
  * whole (`EndpointConfiguration` included: an update without `AccessKey` removes the key).
  */
-export const HttpEndpointDestinationUpdateSchema = z.object({
-  EndpointConfiguration: HttpEndpointConfigurationSchema.optional(),
-  BufferingHints: bufferingHintsSchema(MAX_HTTP_BUFFER_MB).optional(),
-  CloudWatchLoggingOptions: CloudWatchLoggingOptionsSchema.optional(),
-  RequestConfiguration: HttpEndpointRequestConfigurationSchema.optional(),
-  ProcessingConfiguration: ProcessingConfigurationSchema.optional(),
-  RoleARN: RoleArnSchema.optional(),
-  RetryOptions: RetryOptionsSchema.optional(),
-  S3BackupMode: HttpEndpointS3BackupModeSchema.optional(),
-  S3Update: S3DestinationUpdateSchema.optional(),
-  SecretsManagerConfiguration: SecretsManagerConfigurationSchema.optional(),
-});
+export const HttpEndpointDestinationUpdateSchema = HttpEndpointDestinationConfigurationSchema.omit({
+  S3Configuration: true,
+})
+  .partial()
+  .extend({ S3Update: S3DestinationUpdateSchema.optional() });
 
 /** The endpoint as stored: `AccessKey` only when one is set (an empty key is no key). */
 export const StoredHttpEndpointConfigurationSchema = z.object({
