@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { CloudWatchSourceRule } from './api/firehose/cloudwatch-source.js';
 import { RecordBuffer } from './buffer/record-buffer.js';
 import { SealTicker } from './buffer/seal-ticker.js';
+import { PartitionBuffer } from './buffer/partition-buffer.js';
+import { ProcessingJob } from './delivery/processing-job.js';
+import { TransformHost } from './processors/transforms/transform-host.js';
 import { Sweeper } from './delivery/sweeper.js';
 import type { Settings } from './config/env.js';
 import { applyStreamsFile } from './streams/streams-file.js';
@@ -25,7 +29,7 @@ import { StreamRegistry } from './streams/registry.js';
 import type { Logger } from './telemetry/logger.js';
 import { redactUrlCredentials } from './telemetry/redact.js';
 import { remaining, TIMED_OUT, withinTime } from './lifecycle/time-limit.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** A running Sluice process. */
 export interface Service {
@@ -44,6 +48,13 @@ export interface Service {
  * longer waited for (at most a quarter of the budget).
  */
 const CLOSE_RESERVE_MS = 1_000;
+
+/**
+ * Largest a record may become when the Decompression processor gunzips it: CloudWatch Logs
+ * sends at most 1 MiB compressed per record, which real log data does not inflate past this;
+ * a larger result is a gzip bomb and fails the record instead of exhausting memory.
+ */
+const MAX_DECOMPRESSED_RECORD_BYTES = 64 * 1024 * 1024;
 
 /** Where S3 deliveries go, from `SLUICE_S3_ENDPOINT`. */
 export function objectStoreFor(settings: Settings): ObjectStore {
@@ -125,6 +136,9 @@ export async function startService(
     settings.SLUICE_MAX_BACKLOG_MB * 1024 * 1024,
     (stream, batchId) => queues.enqueue(stream, batchId),
   );
+  const partitions = new PartitionBuffer(redis.commands, (stream, batchId) =>
+    queues.enqueue(stream, batchId),
+  );
   const streamNames = () => registry.listAllNames();
   const serveApi = settings.SLUICE_ROLE !== 'worker';
   const deliver = settings.SLUICE_ROLE !== 'api';
@@ -144,19 +158,29 @@ export async function startService(
         buffer,
         log,
         auth,
+        sources: new CloudWatchSourceRule(registry),
         admin: { replayer },
       },
       { https: tls.api },
     );
     // https://… when serving HTTPS: fastify names the scheme by its https option.
     url = await app.listen({ host: settings.SLUICE_HOST, port: settings.SLUICE_PORT });
-    ticker = new SealTicker(buffer, streamNames, settings.SLUICE_SEAL_TICK_MS, log);
+    ticker = new SealTicker(buffer, streamNames, settings.SLUICE_SEAL_TICK_MS, log, partitions);
     ticker.start();
   }
 
   let workers: StreamWorkers | undefined;
   let sweeper: Sweeper | undefined;
+  let transforms: TransformHost | undefined;
   if (deliver) {
+    transforms = new TransformHost({
+      transformsDir: resolve(settings.SLUICE_TRANSFORMS_DIR),
+      workers: settings.SLUICE_TRANSFORM_WORKERS,
+      timeoutMs: settings.SLUICE_TRANSFORM_TIMEOUT_SECONDS * 1000,
+      memoryLimitMb: settings.SLUICE_TRANSFORM_MEMORY_MB,
+      log,
+    });
+    const errorOutput = new ErrorOutputWriter(objectStore, redis.commands);
     const driver = new DeliveryDriver({
       batches,
       registry,
@@ -164,9 +188,19 @@ export async function startService(
         objectStore,
         httpResponseTimeoutMs: settings.SLUICE_HTTP_RESPONSE_TIMEOUT_MS,
       },
-      errorOutput: new ErrorOutputWriter(objectStore, redis.commands),
+      errorOutput,
       backup: new BackupWriter(objectStore),
       retentionMs: settings.SLUICE_RETENTION_SECONDS * 1000,
+      processing: new ProcessingJob({
+        batches,
+        partitions,
+        errorOutput,
+        transforms,
+        activePartitionLimit: settings.SLUICE_MAX_ACTIVE_PARTITIONS,
+        retentionMs: settings.SLUICE_RETENTION_SECONDS * 1000,
+        maxDecompressedBytes: MAX_DECOMPRESSED_RECORD_BYTES,
+        log,
+      }),
       log,
     });
     workers = new StreamWorkers({
@@ -207,6 +241,7 @@ export async function startService(
     }
     await withinTime(Promise.all([ticker?.stop(), sweeper?.stop()]), remaining(workUntil));
     await workers?.close(remaining(workUntil));
+    await withinTime(transforms?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(Promise.all([queues.close(), objectStore.close()]), remaining(deadline));
     await closeRedis(redis, Math.min(CLOSE_RESERVE_MS, remaining(deadline)));
     log.info('sluice stopped');

@@ -1,9 +1,10 @@
 import type { CliCommand } from './command.js';
 import { deadCommand } from './dead-command.js';
 import { replayCommand } from './replay-command.js';
+import { transformCommand } from './transform-command.js';
 
 /**
  * Every subcommand, in the order `sluice --help` lists them. A new subcommand is one file that
  * exports a {@link CliCommand} made with `defineCommand`, and one line here.
  */
-export const COMMANDS: readonly CliCommand[] = [replayCommand, deadCommand];
+export const COMMANDS: readonly CliCommand[] = [replayCommand, deadCommand, transformCommand];

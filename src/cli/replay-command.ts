@@ -31,6 +31,7 @@ import { parseTimeArg, TIME_FORMS } from './time-arg.js';
 /** What `--type` accepts: Firehose's error-output types, and `dead` for dead batches. */
 export const REPLAY_TYPES = [
   'processing-failed',
+  'decompression-failed',
   'http-endpoint-failed',
   'format-conversion-failed',
   'AmazonOpenSearchService-failed',

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { redactUrlCredentials, urlCredentials } from '../telemetry/redact.js';
 
@@ -162,6 +163,34 @@ export const SETTINGS = {
     schema: int(1, 256),
     default: '2',
     doc: 'Batches of one stream that one worker process delivers at once.',
+  },
+  SLUICE_TRANSFORMS_DIR: {
+    schema: z.string().min(1),
+    default: './transforms',
+    doc: 'Directory of plug-in transforms: a processor `LambdaArn` of `sluice:transform:<name>` runs `<name>.ts`, `.mts`, `.js` or `.mjs` from it (see docs/transforms.md). Edits take effect for the next batch.',
+  },
+  SLUICE_TRANSFORM_WORKERS: {
+    schema: z
+      .string()
+      .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a whole number from 1 to 999')
+      .transform((v) => (v === 'auto' ? availableParallelism() : Number(v))),
+    default: 'auto',
+    doc: 'Worker threads that run plug-in transforms in each worker process, shared by all streams; `auto` is one per core.',
+  },
+  SLUICE_TRANSFORM_TIMEOUT_SECONDS: {
+    schema: int(1, 300),
+    default: '60',
+    doc: 'Longest one transform invocation may run; a slower one (a hang, an endless loop) is stopped, its worker thread replaced, and the invocation retried as `NumberOfRetries` says.',
+  },
+  SLUICE_TRANSFORM_MEMORY_MB: {
+    schema: int(16, 65_536),
+    default: '512',
+    doc: 'Heap limit of each transform worker thread; a transform that exhausts it fails its invocation (retried as `NumberOfRetries` says) without harming Sluice.',
+  },
+  SLUICE_MAX_ACTIVE_PARTITIONS: {
+    schema: int(1, 1_000_000),
+    default: '500',
+    doc: "Most partitions with buffered records a dynamically partitioned stream may have at once (Firehose's active-partition limit); records of a further partition go to the error output (`DynamicPartitioning.PartitionCountExceeded`).",
   },
   SLUICE_SEAL_TICK_MS: {
     schema: int(10, 60_000),

@@ -7,12 +7,12 @@ import type {
   RecordStream,
 } from '../destinations/destination-kind.js';
 import type { FailedSet } from './batch-store.js';
-import { partitionRecords, processRecords } from './stages.js';
 
 /**
- * What the driver does with one attempt's records: streams them through the processing and
- * partitioning stages, splits them into the requests a kind takes, tallies what each request
- * read, and turns outcomes into per-record failures and the batch's record of them.
+ * What the driver does with one attempt's records: splits them into the requests a kind takes,
+ * tallies what each request read, and turns outcomes into per-record failures and the batch's
+ * record of them. (Processing and partitioning ran before, in the first stage: see
+ * processing-job.ts.)
  */
 
 /** One record that failed in an attempt. */
@@ -22,7 +22,7 @@ export interface RecordFailure {
   code: string;
   reason: string;
   retryable: boolean;
-  /** Error-output type when it is not the destination's (`processing-failed`). */
+  /** Error-output type when it is not the destination's (e.g. `format-conversion-failed`). */
   outputType?: string;
 }
 
@@ -69,32 +69,6 @@ export class RecordTally {
     }
     // Per-record sizes are not kept: a partly delivered request counts its records, not bytes.
     this.count += other.positions.filter((p) => !failed.has(p)).length;
-  }
-}
-
-/**
- * The processing and partitioning stages over the streamed records: records that pass go on,
- * group by group; records the processing stage fails are added to `failures`
- * (`processing-failed`).
- */
-export async function* processStage(
-  records: RecordStream,
-  failures: RecordFailure[],
-): AsyncGenerator<readonly PipelineRecord[]> {
-  for await (const group of records) {
-    const processed = processRecords(group);
-    for (const failed of processed.failed) {
-      failures.push({
-        position: failed.record.position,
-        code: failed.code,
-        reason: failed.message,
-        retryable: false,
-        outputType: 'processing-failed',
-      });
-    }
-    for (const partition of partitionRecords(processed.records)) {
-      if (partition.records.length > 0) yield partition.records;
-    }
   }
 }
 

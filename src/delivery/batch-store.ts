@@ -4,7 +4,7 @@ import { RedisScript } from '../redis/redis-script.js';
 import { COMPLETE_SCRIPT, DEAD_LETTER_SCRIPT } from '../buffer/scripts.js';
 import { decodeChunk, type FramedRecord } from '../buffer/frame.js';
 import { recordIds } from '../buffer/record-id.js';
-import type { PipelineRecord } from '../destinations/destination-kind.js';
+import type { PartitionKeys, PipelineRecord } from '../destinations/destination-kind.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';
 
 const completeScript = new RedisScript(COMPLETE_SCRIPT, 3);
@@ -103,7 +103,19 @@ export interface BatchMeta {
    * them first, and sends them to the destination no more.
    */
   failed: FailedSet | undefined;
+  /**
+   * The partition a processed batch holds (sealed from a partition buffer); undefined for a
+   * batch of records as they arrived.
+   */
+  partition: PartitionKeys | undefined;
+  /** Chunks of a batch being processed that are processed and committed already. */
+  processedChunks: number;
 }
+
+const PartitionKeysSchema = z.object({
+  query: z.record(z.string(), z.string()),
+  lambda: z.record(z.string(), z.string()),
+});
 
 /**
  * Records bound for the error output, with their reasons (each reason stored once: a batch's
@@ -162,6 +174,9 @@ export class BatchStore {
       firstFailureAtMs: h.firstFailureAtMs === undefined ? undefined : Number(h.firstFailureAtMs),
       backupWritten: h.backupWritten === '1',
       failed: h.failed ? FailedSetSchema.parse(JSON.parse(h.failed)) : undefined,
+      partition:
+        h.partition === undefined ? undefined : PartitionKeysSchema.parse(JSON.parse(h.partition)),
+      processedChunks: Number(h.processedChunks ?? 0),
     };
   }
 

@@ -16,26 +16,26 @@ import type { StreamRegistry } from '../streams/registry.js';
 import { NO_TELEMETRY, type Telemetry } from '../telemetry/events.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { BatchMeta, BatchStore, FailedSet } from './batch-store.js';
-import type { BackupWriter } from '../error-output/backup-writer.js';
-import type { ErrorOutputWriter } from '../error-output/error-output-writer.js';
+import {
+  RetryableDeliveryError,
+  type BackupSink,
+  type ErrorOutputSink,
+} from './delivery-errors.js';
 import { ErrorOutputTypeSchema, type FailedRecordInput } from '../error-output/error-records.js';
 import { parseDeliveryPlan, serializeDeliveryPlan, type ParsedPlan } from './delivery-plan.js';
 import type { DeliveryJobData } from './delivery-queues.js';
+import type { ProcessingJob } from './processing-job.js';
 import {
   RecordTally,
   failedSetOf,
   failuresOf,
-  processStage,
   requestGroups,
   type RecordFailure,
   type WholeFailure,
 } from './attempt-records.js';
 
-/** Writes error-output objects; throws when the write fails. */
-export type ErrorOutputSink = Pick<ErrorOutputWriter, 'write'>;
-
-/** Writes backup copies; the same batch always lands under the same key. */
-export type BackupSink = Pick<BackupWriter, 'write'>;
+export { RetryableDeliveryError } from './delivery-errors.js';
+export type { BackupSink, ErrorOutputSink } from './delivery-errors.js';
 
 /** What the driver needs. */
 export interface DeliveryDriverDeps {
@@ -46,14 +46,11 @@ export interface DeliveryDriverDeps {
   backup: BackupSink;
   /** How long a batch is retried where its kind has no retry window, from its oldest record. */
   retentionMs: number;
+  /** The first stage of streams with processors or dynamic partitioning. */
+  processing?: ProcessingJob;
   log: Logger;
   telemetry?: Telemetry;
   now?: () => number;
-}
-
-/** Thrown to make BullMQ retry the job with the `sluice` backoff. */
-export class RetryableDeliveryError extends Error {
-  override name = 'RetryableDeliveryError';
 }
 
 /** A problem that ends the batch's delivery without an attempt (no plan can be made). */
@@ -95,6 +92,22 @@ export class DeliveryDriver {
       // A stream is removed only once drained, so this is an operator deleting keys by hand.
       throw new RetryableDeliveryError(`Sluice.StreamMissing: stream ${stream} has no definition`);
     }
+    const kind = kindByShape(definition.destination.shape);
+    const processing = kind.processing(definition.destination.config);
+    if (
+      meta.partition === undefined &&
+      meta.plan === undefined &&
+      (processing.processors.length > 0 || processing.partitioning)
+    ) {
+      // First stage: the records go through the processors into partition buffers, which
+      // seal into the batches this driver delivers.
+      if (this.deps.processing === undefined) {
+        throw new RetryableDeliveryError(
+          `Sluice.Internal: stream ${stream} has processing, but this process runs no processing stage`,
+        );
+      }
+      return this.deps.processing.run(meta, definition, kind, processing, attempt);
+    }
     const fixed = await this.fixPlan(meta, definition);
     if (fixed === undefined) return 'already delivered';
     if ('problem' in fixed) {
@@ -134,9 +147,8 @@ export class DeliveryDriver {
       kindByShape(definition.destination.shape).planDestination === kind.planDestination
         ? definition.destination.config
         : undefined;
-    // Processing failures are collected as the records stream past the stage.
     const failures: RecordFailure[] = [];
-    const processed = processStage(batches.readRecordChunks(meta, meta.pending), failures);
+    const processed = batches.readRecordChunks(meta, meta.pending);
     const delivered = new RecordTally();
     const locations: string[] = [];
     let whole: WholeFailure | undefined;
@@ -489,6 +501,7 @@ export class DeliveryDriver {
           batchId: meta.id,
           firstArrivalMs: meta.firstArrivalMs,
           legacyObjectKey: meta.legacyObjectKey,
+          partitionKeys: meta.partition,
         });
       } catch (error) {
         return error instanceof PlanError

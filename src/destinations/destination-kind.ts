@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
 import type { ObjectStore } from './object-store.js';
-import type { PlanBase } from './plan-base.js';
+import type { PlanBase, S3Location } from './plan-base.js';
+import type { ProcessorInput } from '../processors/processing-config.js';
 
 export type { PlanBase, S3Location } from './plan-base.js';
 
@@ -81,6 +82,28 @@ export interface PlanContext {
   firstArrivalMs: number;
   /** The object key fixed by a version that stored only a key (S3 only). */
   legacyObjectKey?: string | undefined;
+  /** The partition the batch holds, with dynamic partitioning. */
+  partitionKeys?: PartitionKeys | undefined;
+}
+
+/** A partition's key values by namespace (`!{partitionKeyFromQuery:k}`, `…Lambda:k`). */
+export interface PartitionKeys {
+  query: Record<string, string>;
+  lambda: Record<string, string>;
+}
+
+/**
+ * What runs between reading a batch and encoding it, from the stream's destination: the
+ * enabled processors (any order; the pipeline runs them in Firehose's) and dynamic
+ * partitioning.
+ */
+export interface ProcessingOf {
+  /** The enabled processors, as configured. */
+  processors: readonly ProcessorInput[];
+  /** Whether records are partitioned by key (ExtendedS3 only). */
+  partitioning: boolean;
+  /** The keys the destination's prefix uses, by namespace: a partition is their values. */
+  partitionKeys: { query: readonly string[]; lambda: readonly string[] };
 }
 
 /** One attempt's request, as the kind's builder made it. */
@@ -162,6 +185,13 @@ export interface DestinationKind<
   describe(stored: Stored): Record<string, unknown>;
   /** Buffering thresholds in the buffer's units. */
   buffering(stored: Stored): { sizeBytes: number; intervalMs: number };
+  /** The processors and partitioning the destination's records go through. */
+  processing(stored: Stored): ProcessingOf;
+  /**
+   * Where records that fail before delivery (processing) are written: the destination's own
+   * S3 error output, its S3 configuration's. Undefined: the kind has none.
+   */
+  errorOutput(stored: Stored): S3Location | undefined;
   /** How long failures are retried; undefined: `SLUICE_RETENTION_SECONDS` from first arrival. */
   retryWindow(stored: Stored): RetryWindow | undefined;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { awsInt, awsString } from '../config/validation.js';
 import { FirehoseError } from '../errors/catalogue.js';
+import { compileProcessing, type ProcessingContext } from '../processors/processing-config.js';
 
 /**
  * Sub-shapes several destination kinds share, each defined once with the Firehose model's
@@ -140,32 +141,40 @@ export const ProcessingConfigurationSchema = z.object({
   Processors: z.array(ProcessorSchema).optional(),
 });
 
-/** `ProcessingConfiguration` as stored: only disabled ones reach the store for now. */
+/** `ProcessingConfiguration` as stored: enabled ones were checked and compile. */
 export const StoredProcessingConfigurationSchema = z.object({
-  Enabled: z.literal(false),
+  Enabled: z.boolean(),
   Processors: z.array(ProcessorSchema),
 });
 
+/** A stored `ProcessingConfiguration`. */
+export type StoredProcessingConfiguration = z.infer<typeof StoredProcessingConfigurationSchema>;
+
 /**
- * The stored processing configuration, or undefined when none was given.
+ * Checks a `ProcessingConfiguration` and stores it as given (Describe echoes it). An enabled
+ * one (Enabled true, or absent with processors, as Firehose reads it) must compile: its
+ * processors, parameters and their rules are checked here, never at delivery time.
  *
- * @throws FirehoseError `InvalidArgumentException` when processing is switched on (not
- *   implemented yet: the processing stage passes records through).
+ * @throws FirehoseError `InvalidArgumentException` saying what is wrong.
  */
 export function normalizeProcessing(
   processing: z.infer<typeof ProcessingConfigurationSchema> | undefined,
   where: string,
-): z.infer<typeof StoredProcessingConfigurationSchema> | undefined {
+  context: ProcessingContext = { partitioning: false },
+): StoredProcessingConfiguration | undefined {
   if (processing === undefined) return undefined;
-  if (
-    processing.Enabled === true ||
-    (processing.Enabled === undefined && (processing.Processors?.length ?? 0) > 0)
-  ) {
-    throw invalidArgument(
-      `${where}.ProcessingConfiguration: data transformation is not supported by Sluice yet; set Enabled to false or leave it out.`,
-    );
-  }
-  return { Enabled: false, Processors: processing.Processors ?? [] };
+  const processors = processing.Processors ?? [];
+  const enabled =
+    processing.Enabled === true || (processing.Enabled === undefined && processors.length > 0);
+  if (enabled) compileProcessing(processors, `${where}.ProcessingConfiguration`, context);
+  return { Enabled: enabled, Processors: processors };
+}
+
+/** The processors that run for a stored configuration: none when it is off or absent. */
+export function enabledProcessors(
+  processing: StoredProcessingConfiguration | undefined,
+): StoredProcessingConfiguration['Processors'] {
+  return processing?.Enabled === true ? processing.Processors : [];
 }
 
 /** `SecretsManagerConfiguration`: where a destination's credential is kept in AWS. */

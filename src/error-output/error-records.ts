@@ -17,6 +17,7 @@ import type { PipelineRecord } from '../destinations/destination-kind.js';
  */
 export const ErrorOutputTypeSchema = z.enum([
   'processing-failed',
+  'decompression-failed',
   'http-endpoint-failed',
   'format-conversion-failed',
   'AmazonOpenSearchService-failed',
@@ -105,6 +106,16 @@ function errorRecordObject(
         arrivalTimestamp: record.arrivalMs,
         attemptEndingTimestamp: attemptEndingMs,
         lambdaARN: details.lambdaArn ?? null,
+      };
+    case 'decompression-failed':
+      // Firehose delivers the record as it arrived (still compressed) with the error.
+      return {
+        rawData,
+        errorCode: code,
+        errorMessage: message,
+        attemptsMade,
+        arrivalTimestamp: record.arrivalMs,
+        attemptEndingTimestamp: attemptEndingMs,
       };
     case 'format-conversion-failed':
       return {

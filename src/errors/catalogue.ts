@@ -20,6 +20,11 @@ export const ERROR_CATALOGUE = {
     description:
       'A value is well-formed but not acceptable: a semantic rule, a batch over 4 MiB, or a feature Sluice does not implement yet (the message names it).',
   },
+  InvalidSourceException: {
+    status: 400,
+    description:
+      'A put to a stream with the Decompression processor carries a record that is not gzip-compressed CloudWatch Logs data; nothing is stored.',
+  },
   ValidationException: {
     status: 400,
     description:

@@ -48,6 +48,13 @@ export function streamKeys(stream: string) {
     replayed: `${p}:replayed`,
     /** Prefix of batch keys; see {@link batchKeys}. */
     batchPrefix: `${p}:batch:`,
+    /**
+     * Sorted set of the stream's open partition buffers (second buffering stage, see
+     * `buffer/partition-scripts.ts`); member: partition id, score: when the buffer is due (ms).
+     */
+    partitions: `${p}:partitions`,
+    /** Prefix of open partition buffer hashes; the partition id follows. */
+    partitionPrefix: `${p}:partition:`,
   };
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../destinations/registry.js';
 import { KmsKeyArnSchema } from '../destinations/s3/config.js';
 import { FirehoseError } from '../errors/catalogue.js';
+import { firstStageBuffering } from '../processors/processing-config.js';
 
 /**
  * Delivery stream definitions: the Firehose request shapes of the stream itself
@@ -362,9 +363,17 @@ export function sameDestination(a: StoredDestination, b: StoredDestination): boo
   return canonicalJson(a) === canonicalJson(b);
 }
 
-/** Buffering thresholds in the units the buffer works in. */
+/**
+ * The stream buffer's thresholds, in the units the buffer works in: the destination's
+ * buffering hints, or, for a stream with processing or dynamic partitioning, the first
+ * stage's (the destination's hints then apply to the partition buffers).
+ */
 export function bufferingOf(def: StreamDefinition): { sizeBytes: number; intervalMs: number } {
-  return kindByShape(def.destination.shape).buffering(def.destination.config);
+  const kind = kindByShape(def.destination.shape);
+  const destination = kind.buffering(def.destination.config);
+  const processing = kind.processing(def.destination.config);
+  if (processing.processors.length === 0 && !processing.partitioning) return destination;
+  return firstStageBuffering(processing.processors, processing.partitioning, destination);
 }
 
 /**

@@ -44,7 +44,37 @@ export type TelemetryEvent =
   /** A backup copy of a batch was written (BackupToS3.Records/Bytes). */
   | { type: 'backup.written'; stream: string; records: number; bytes: number }
   /** A batch was kept in the dead set. */
-  | { type: 'batch.dead-lettered'; stream: string; records: number; code: string };
+  | { type: 'batch.dead-lettered'; stream: string; records: number; code: string }
+  /**
+   * A slice of a batch went through the processors (ExecuteProcessing.Duration and .Success,
+   * SucceedProcessing.Records/Bytes): records in, out (delivered on), dropped by the transform,
+   * failed; transform invocations and their time.
+   */
+  | {
+      type: 'processing.completed';
+      stream: string;
+      recordsIn: number;
+      recordsOut: number;
+      bytesOut: number;
+      dropped: number;
+      failed: number;
+      invocations: number;
+      transformMs: number;
+    }
+  /** A transform invocation failed whole (ExecuteProcessing.Success 0), e.g. not loadable. */
+  | { type: 'processing.failed'; stream: string; code: string; records: number }
+  /**
+   * Processed records went into partition buffers (PartitionCount, PartitionCountExceeded,
+   * PerPartitionThroughput): partitions written to, records refused over the active-partition
+   * limit, and per partition its records and bytes (bounded by the limit per event).
+   */
+  | {
+      type: 'partitions.written';
+      stream: string;
+      partitions: number;
+      overLimitRecords: number;
+      perPartition: readonly { keys: string; records: number; bytes: number }[];
+    };
 
 /** Where telemetry events go. Must not throw and must return quickly (hot path). */
 export interface Telemetry {

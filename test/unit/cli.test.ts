@@ -340,7 +340,7 @@ describe('wrong command lines exit 2 and send nothing', () => {
     [['replay', '--stream', 's1', '--to', 'x/y'], '--to "x/y" is not a delivery stream name'],
     [
       ['replay', '--stream', 's1', '--type', 'processing'],
-      '--type "processing" is not one of processing-failed, http-endpoint-failed',
+      '--type "processing" is not one of processing-failed, decompression-failed, http-endpoint-failed',
     ],
     [['replay', '--stream', 's1', '--since', 'yesterday'], '--since "yesterday" is not a time'],
     [

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { transformCommand } from '../../src/cli/transform-command.js';
 import { replayCommand } from '../../src/cli/replay-command.js';
 import { renderSettingsTable, SETTINGS } from '../../src/config/env.js';
 import { ERROR_CATALOGUE } from '../../src/errors/catalogue.js';
@@ -61,7 +62,13 @@ describe('documentation stays in step with the code', () => {
   });
 
   it('the README and the delivery pages name only settings that exist', () => {
-    for (const path of ['README.md', 'docs/destinations.md', 'docs/error-output.md']) {
+    for (const path of [
+      'README.md',
+      'docs/destinations.md',
+      'docs/error-output.md',
+      'docs/transforms.md',
+      'docs/design.md',
+    ]) {
       const named = new Set(read(path).match(/\bSLUICE_[A-Z0-9_]*[A-Z0-9]\b/g) ?? []);
       const unknown = [...named].filter((name) => !(name in SETTINGS) && !NOT_SETTINGS.has(name));
       expect(unknown, path).toEqual([]);
@@ -79,5 +86,14 @@ describe('documentation stays in step with the code', () => {
       (m) => m[1] as string,
     );
     expect(documented.sort()).toEqual(options.sort());
+  });
+
+  it('docs/transforms.md documents every option of `sluice transform test`', () => {
+    const options = [...transformCommand.help().matchAll(/^ {2}(?:-\w, )?(--[a-z0-9-]+)/gm)]
+      .map((m) => m[1] as string)
+      .filter((option) => option !== '--help');
+    expect(options).toEqual(['--dir', '--json', '--base64']);
+    const text = section(read('docs/transforms.md'), 'Testing with `sluice transform test`');
+    for (const option of options) expect(text, option).toContain(`\`${option}`);
   });
 });

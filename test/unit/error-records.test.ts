@@ -57,6 +57,14 @@ const EXPECTED: Record<ErrorOutputType, [string, unknown][]> = {
     ['attemptEndingTimestamp', 1_700_000_100_456],
     ['lambdaARN', null],
   ],
+  'decompression-failed': [
+    ['rawData', PAYLOAD.toString('base64')],
+    ['errorCode', 'Some.Code'],
+    ['errorMessage', 'went wrong: "quoted"'],
+    ['attemptsMade', 4],
+    ['arrivalTimestamp', 1_700_000_000_123],
+    ['attemptEndingTimestamp', 1_700_000_100_456],
+  ],
   'format-conversion-failed': [
     ['attemptsMade', 4],
     ['arrivalTimestamp', 1_700_000_000_123],
@@ -91,9 +99,10 @@ const EXPECTED: Record<ErrorOutputType, [string, unknown][]> = {
 };
 
 describe('error records', () => {
-  it('lists the five error-output types', () => {
+  it('lists the six error-output types', () => {
     expect(ErrorOutputTypeSchema.options).toEqual([
       'processing-failed',
+      'decompression-failed',
       'http-endpoint-failed',
       'format-conversion-failed',
       'AmazonOpenSearchService-failed',

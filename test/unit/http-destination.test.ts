@@ -266,12 +266,65 @@ describe('HTTP endpoint configuration', () => {
     expect(disabled.SecretsManagerConfiguration).toEqual({ ...secrets, Enabled: false });
   });
 
-  it('refuses data transformation switched on', () => {
-    const error = firehoseErrorOf(() =>
-      create(minimal({ ProcessingConfiguration: { Enabled: true, Processors: [] } })),
+  it('checks its processors, and refuses those that need dynamic partitioning', () => {
+    const lambda = firehoseErrorOf(() =>
+      create(
+        minimal({
+          ProcessingConfiguration: {
+            Enabled: true,
+            Processors: [
+              {
+                Type: 'Lambda',
+                Parameters: [
+                  {
+                    ParameterName: 'LambdaArn',
+                    ParameterValue: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+                  },
+                ],
+              },
+            ],
+          },
+        }),
+      ),
     );
-    expect(error.type).toBe('InvalidArgumentException');
-    expect(error.message).toContain(`${CREATE}.ProcessingConfiguration`);
+    expect(lambda.type).toBe('InvalidArgumentException');
+    expect(lambda.message).toContain(`${CREATE}.ProcessingConfiguration.Processors[0]: LambdaArn`);
+    const metadata = firehoseErrorOf(() =>
+      create(
+        minimal({
+          ProcessingConfiguration: {
+            Enabled: true,
+            Processors: [
+              {
+                Type: 'MetadataExtraction',
+                Parameters: [
+                  { ParameterName: 'MetadataExtractionQuery', ParameterValue: '{a: .a}' },
+                  { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
+                ],
+              },
+            ],
+          },
+        }),
+      ),
+    );
+    expect(metadata.message).toContain('works only with dynamic partitioning');
+  });
+
+  it('keeps an enabled transform as configured, for Describe', () => {
+    const processing = {
+      Enabled: true,
+      Processors: [
+        {
+          Type: 'Lambda' as const,
+          Parameters: [
+            { ParameterName: 'LambdaArn' as const, ParameterValue: 'sluice:transform:enrich' },
+          ],
+        },
+      ],
+    };
+    expect(
+      create(minimal({ ProcessingConfiguration: processing })).ProcessingConfiguration,
+    ).toEqual(processing);
   });
 
   it('checks the embedded S3 configuration with its own path in messages', () => {

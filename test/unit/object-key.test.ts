@@ -6,6 +6,7 @@ import {
   MAX_EVALUATED_PREFIX,
   MAX_PREFIX_LENGTH,
   EvaluatedPrefixTooLongError,
+  MissingPartitionKeyError,
   buildErrorObjectKey,
   buildObjectKey,
   evaluatePrefix,
@@ -378,21 +379,56 @@ describe('validatePrefixes', () => {
     );
   });
 
-  it('rejects dynamic partitioning keys as not supported by Sluice', () => {
+  it('takes partition keys in Prefix only with dynamic partitioning, never in ErrorOutputPrefix', () => {
     expect(
       validatePrefixes(
         'customer=!{partitionKeyFromQuery:customer_id}/',
         '!{firehose:error-output-type}/',
       ),
     ).toBe(
-      'The expression !{partitionKeyFromQuery:customer_id} in Prefix needs dynamic partitioning, which Sluice does not support yet',
+      `${LEAD}the expression !{partitionKeyFromQuery:customer_id} in Prefix needs dynamic partitioning; set DynamicPartitioningConfiguration Enabled to true when creating the stream`,
     );
     expect(
       validatePrefixes('!{partitionKeyFromLambda:k}/', '!{firehose:error-output-type}/'),
     ).toMatch(/!\{partitionKeyFromLambda:k\} in Prefix needs dynamic partitioning/);
     expect(
-      validatePrefixes(undefined, '!{firehose:error-output-type}/!{partitionKeyFromQuery:k}/'),
-    ).toMatch(/in ErrorOutputPrefix needs dynamic partitioning/);
+      validatePrefixes(
+        'customer=!{partitionKeyFromQuery:customer_id}/!{partitionKeyFromLambda:day}/',
+        '!{firehose:error-output-type}/',
+        true,
+      ),
+    ).toBeUndefined();
+    expect(
+      validatePrefixes(
+        undefined,
+        '!{firehose:error-output-type}/!{partitionKeyFromQuery:k}/',
+        true,
+      ),
+    ).toBe(
+      `${LEAD}the expression !{partitionKeyFromQuery:k} can only be used in Prefix, not in ErrorOutputPrefix`,
+    );
+    expect(validatePrefixes('!{partitionKeyFromQuery:}/', 'e/', true)).toBe(
+      `${LEAD}the expression !{partitionKeyFromQuery:} in Prefix names no partition key`,
+    );
+  });
+
+  it('evaluates partition keys from the partition, by namespace', () => {
+    const key = buildObjectKey(
+      target({ prefix: 'c=!{partitionKeyFromQuery:c}/d=!{partitionKeyFromLambda:c}/' }),
+      {
+        batchId: BATCH_ID,
+        firstArrivalMs: 0,
+        partitionKeys: { query: { c: 'from-jq' }, lambda: { c: 'from-lambda' } },
+      },
+    );
+    expect(key.startsWith('c=from-jq/d=from-lambda/')).toBe(true);
+    expect(() =>
+      buildObjectKey(target({ prefix: 'c=!{partitionKeyFromQuery:c}/' }), {
+        batchId: BATCH_ID,
+        firstArrivalMs: 0,
+        partitionKeys: { query: {}, lambda: {} },
+      }),
+    ).toThrow(MissingPartitionKeyError);
   });
 
   it('rejects timestamp patterns that do not compile, naming the problem', () => {

@@ -197,12 +197,17 @@ describe('definitionFromCreateInput', () => {
       'ExtendedS3DestinationConfiguration.S3BackupMode Enabled (backup of source records) is not supported by Sluice yet.',
     ],
     [
-      { ProcessingConfiguration: { Enabled: true, Processors: [] } },
-      'ExtendedS3DestinationConfiguration.ProcessingConfiguration: data transformation is not supported by Sluice yet; set Enabled to false or leave it out.',
-    ],
-    [
-      { ProcessingConfiguration: { Processors: [{ Type: 'AppendDelimiterToRecord' }] } },
-      'ExtendedS3DestinationConfiguration.ProcessingConfiguration: data transformation is not supported by Sluice yet; set Enabled to false or leave it out.',
+      {
+        ProcessingConfiguration: {
+          Processors: [
+            {
+              Type: 'AppendDelimiterToRecord',
+              Parameters: [{ ParameterName: 'Delimiter', ParameterValue: 'Cg==' }],
+            },
+          ],
+        },
+      },
+      'ExtendedS3DestinationConfiguration.ProcessingConfiguration.Processors[0]: the AppendDelimiterToRecord processor does not take the parameter Delimiter; it takes no parameters.',
     ],
     [
       { DataFormatConversionConfiguration: {} },
@@ -210,7 +215,15 @@ describe('definitionFromCreateInput', () => {
     ],
     [
       { DynamicPartitioningConfiguration: { Enabled: true } },
-      'ExtendedS3DestinationConfiguration.DynamicPartitioningConfiguration: dynamic partitioning is not supported by Sluice yet; set Enabled to false or leave it out.',
+      'ExtendedS3DestinationConfiguration.ErrorOutputPrefix is required with dynamic partitioning: records whose partition keys cannot be evaluated are written there.',
+    ],
+    [
+      {
+        DynamicPartitioningConfiguration: { Enabled: true },
+        ErrorOutputPrefix: 'errors/',
+        Prefix: 'static/',
+      },
+      'ExtendedS3DestinationConfiguration.Prefix must use at least one partition key with dynamic partitioning, e.g. !{partitionKeyFromQuery:customer_id}/ or !{partitionKeyFromLambda:customer_id}/.',
     ],
     [
       { BufferingHints: { SizeInMBs: 10 } },

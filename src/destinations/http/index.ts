@@ -4,7 +4,8 @@ import {
   type PipelineRecord,
   type StoredDestination,
 } from '../destination-kind.js';
-import { bufferingThresholds } from '../shapes.js';
+import { bufferingThresholds, enabledProcessors } from '../shapes.js';
+import { s3LocationOf } from '../s3/config.js';
 import { classifyHttpResponse } from './classify.js';
 import {
   HttpEndpointDestinationConfigurationSchema,
@@ -79,6 +80,12 @@ export const httpEndpointKind = defineDestinationKind<
     replaceWithHttpEndpoint(update as HttpEndpointDestinationUpdate, where),
   describe: (config) => ({ HttpEndpointDestinationDescription: describeHttpEndpoint(config) }),
   buffering: (config) => bufferingThresholds(config.BufferingHints),
+  processing: (config) => ({
+    processors: enabledProcessors(config.ProcessingConfiguration),
+    partitioning: false,
+    partitionKeys: { query: [], lambda: [] },
+  }),
+  errorOutput: (config) => s3LocationOf(config.S3Configuration),
   // Firehose counts the window from the first failed attempt; 0 means no retry.
   retryWindow: (config) => ({
     seconds: config.RetryOptions.DurationInSeconds,

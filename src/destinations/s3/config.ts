@@ -15,9 +15,12 @@ import {
   normalizeBufferingHints,
   normalizeCloudWatchLogging,
   normalizeProcessing,
+  enabledProcessors,
+  type StoredProcessingConfiguration,
 } from '../shapes.js';
 import { bucketNameProblem } from './bucket-name.js';
-import { validatePrefixes } from './object-key.js';
+import { partitionKeysReferenced, validatePrefixes } from './object-key.js';
+import { compileMetadataExtractionQuery } from '../../processors/jq/index.js';
 import { isValidTimeZone } from './timestamp-format.js';
 
 /**
@@ -148,7 +151,7 @@ export const StoredExtendedS3DestinationSchema = StoredS3DestinationSchema.exten
     Enabled: z.literal(false),
   }).optional(),
   DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.extend({
-    Enabled: z.literal(false),
+    Enabled: z.boolean(),
   }).optional(),
   FileExtension: z.string().optional(),
   CustomTimeZone: z.string().optional(),
@@ -187,6 +190,7 @@ export function normalizePlainS3(
   config: S3DestinationConfiguration,
   where: string,
   nested = false,
+  partitioning = false,
 ): StoredS3Destination {
   const bucketProblem = bucketNameProblem(bucketOf(config.BucketARN));
   if (bucketProblem !== undefined) {
@@ -194,7 +198,11 @@ export function normalizePlainS3(
       `${where}.BucketARN ${config.BucketARN} does not name a valid S3 bucket: ${bucketProblem}.`,
     );
   }
-  const prefixProblem = validatePrefixes(config.Prefix, config.ErrorOutputPrefix || undefined);
+  const prefixProblem = validatePrefixes(
+    config.Prefix,
+    config.ErrorOutputPrefix || undefined,
+    partitioning,
+  );
   if (prefixProblem !== undefined) {
     throw invalidArgument(nested ? `${where}: ${prefixProblem}` : prefixProblem);
   }
@@ -257,13 +265,17 @@ export function normalizeExtendedS3(
   config: ExtendedS3DestinationConfiguration,
   where: string,
 ): StoredExtendedS3Destination {
-  const plain = normalizePlainS3(config, where);
+  const partitioning = config.DynamicPartitioningConfiguration;
+  const partitioned = partitioning?.Enabled === true;
+  const plain = normalizePlainS3(config, where, false, partitioned);
   if (config.S3BackupMode === 'Enabled') {
     throw invalidArgument(
       `${where}.S3BackupMode Enabled (backup of source records) is not supported by Sluice yet.`,
     );
   }
-  const processing = normalizeProcessing(config.ProcessingConfiguration, where);
+  const processing = normalizeProcessing(config.ProcessingConfiguration, where, {
+    partitioning: partitioned,
+  });
   const conversion = config.DataFormatConversionConfiguration;
   // Firehose's default for Enabled is true: a conversion block without Enabled=false is on.
   if (conversion !== undefined && conversion.Enabled !== false) {
@@ -271,12 +283,7 @@ export function normalizeExtendedS3(
       `${where}.DataFormatConversionConfiguration: record format conversion is not supported by Sluice yet; set Enabled to false or leave it out.`,
     );
   }
-  const partitioning = config.DynamicPartitioningConfiguration;
-  if (partitioning?.Enabled === true) {
-    throw invalidArgument(
-      `${where}.DynamicPartitioningConfiguration: dynamic partitioning is not supported by Sluice yet; set Enabled to false or leave it out.`,
-    );
-  }
+  if (partitioned) checkPartitioning(plain, processing, where);
   // Empty CustomTimeZone and FileExtension mean "the default" (UTC, the compression's extension).
   const timeZone = config.CustomTimeZone || undefined;
   if (timeZone !== undefined && !isValidTimeZone(timeZone)) {
@@ -303,7 +310,12 @@ export function normalizeExtendedS3(
       ? { DataFormatConversionConfiguration: { ...definedMembers(conversion), Enabled: false } }
       : {}),
     ...(partitioning !== undefined
-      ? { DynamicPartitioningConfiguration: { ...definedMembers(partitioning), Enabled: false } }
+      ? {
+          DynamicPartitioningConfiguration: {
+            ...definedMembers(partitioning),
+            Enabled: partitioned,
+          },
+        }
       : {}),
     ...(fileExtension !== undefined ? { FileExtension: fileExtension } : {}),
     ...(timeZone !== undefined ? { CustomTimeZone: timeZone } : {}),
@@ -321,6 +333,22 @@ export function mergeExtendedS3(
 ): StoredExtendedS3Destination {
   const { S3BackupUpdate, ...rest } = update;
   const base = current as ExtendedS3DestinationConfiguration;
+  const wasPartitioned = base.DynamicPartitioningConfiguration?.Enabled === true;
+  const requested = rest.DynamicPartitioningConfiguration?.Enabled;
+  if (requested !== undefined && requested !== wasPartitioned) {
+    throw invalidArgument(
+      wasPartitioned
+        ? `${where}.DynamicPartitioningConfiguration: dynamic partitioning cannot be disabled once a stream has it; create a new stream without it.`
+        : `${where}.DynamicPartitioningConfiguration: dynamic partitioning can be enabled only when a stream is created; create a new stream with it.`,
+    );
+  }
+  if (rest.DynamicPartitioningConfiguration !== undefined && requested === undefined) {
+    // Enabled absent in an update keeps what the stream has.
+    rest.DynamicPartitioningConfiguration = {
+      ...rest.DynamicPartitioningConfiguration,
+      Enabled: wasPartitioned,
+    };
+  }
   const merged: ExtendedS3DestinationConfiguration = { ...base, ...definedMembers(rest) };
   if (S3BackupUpdate !== undefined) {
     merged.S3BackupConfiguration = mergePlainS3(
@@ -331,6 +359,54 @@ export function mergeExtendedS3(
     );
   }
   return normalizeExtendedS3(merged, where);
+}
+
+/**
+ * Firehose's rules for dynamic partitioning: an ErrorOutputPrefix (records whose keys cannot
+ * be evaluated go there), a Prefix that uses partition keys, and for each key namespace the
+ * processor that gives it: `partitionKeyFromQuery` keys must be keys of the MetadataExtraction
+ * query, `partitionKeyFromLambda` keys need a Lambda processor.
+ */
+function checkPartitioning(
+  plain: StoredS3Destination,
+  processing: StoredProcessingConfiguration | undefined,
+  where: string,
+): void {
+  if (plain.ErrorOutputPrefix === undefined) {
+    throw invalidArgument(
+      `${where}.ErrorOutputPrefix is required with dynamic partitioning: records whose partition keys cannot be evaluated are written there.`,
+    );
+  }
+  const referenced = partitionKeysReferenced(plain.Prefix);
+  if (referenced.query.length === 0 && referenced.lambda.length === 0) {
+    throw invalidArgument(
+      `${where}.Prefix must use at least one partition key with dynamic partitioning, e.g. !{partitionKeyFromQuery:customer_id}/ or !{partitionKeyFromLambda:customer_id}/.`,
+    );
+  }
+  const processors = enabledProcessors(processing);
+  if (referenced.query.length > 0) {
+    const metadata = processors.find((p) => p.Type === 'MetadataExtraction');
+    if (metadata === undefined) {
+      throw invalidArgument(
+        `${where}.Prefix uses partitionKeyFromQuery, which needs an enabled MetadataExtraction processor whose MetadataExtractionQuery gives the keys (JsonParsingEngine JQ-1.6).`,
+      );
+    }
+    const query = metadata.Parameters?.find(
+      (p) => p.ParameterName === 'MetadataExtractionQuery',
+    )?.ParameterValue;
+    const keys = query === undefined ? [] : compileMetadataExtractionQuery(query).keys;
+    const missing = referenced.query.filter((key) => !keys.includes(key));
+    if (missing.length > 0) {
+      throw invalidArgument(
+        `${where}.Prefix uses partitionKeyFromQuery:${missing.join(', partitionKeyFromQuery:')}, but the MetadataExtractionQuery gives only ${keys.join(', ') || 'no keys'}.`,
+      );
+    }
+  }
+  if (referenced.lambda.length > 0 && !processors.some((p) => p.Type === 'Lambda')) {
+    throw invalidArgument(
+      `${where}.Prefix uses partitionKeyFromLambda, which needs an enabled Lambda processor whose transform returns metadata.partitionKeys.`,
+    );
+  }
 }
 
 /** `S3DestinationDescription`: the members a plain S3 destination has. */

@@ -3,7 +3,12 @@ import {
   type RecordStream,
   type StoredDestination,
 } from '../destination-kind.js';
-import { bufferingThresholds, definedMembers, invalidArgument } from '../shapes.js';
+import {
+  bufferingThresholds,
+  definedMembers,
+  enabledProcessors,
+  invalidArgument,
+} from '../shapes.js';
 import { classifyS3Put } from './classify.js';
 import {
   ExtendedS3DestinationConfigurationSchema,
@@ -25,9 +30,18 @@ import {
   type StoredExtendedS3Destination,
   type StoredS3Destination,
 } from './config.js';
-import { S3DeliveryPlanSchema, planS3Delivery, type S3DeliveryPlan } from './plan.js';
+import {
+  S3DeliveryPlanSchema,
+  planS3Delivery,
+  s3ErrorOutputOf,
+  type S3DeliveryPlan,
+} from './plan.js';
 import { buildS3Put, encodeConcatenated, type S3PutRequest } from './request.js';
 import { sendS3Put } from './sender.js';
+import { partitionKeysReferenced } from './object-key.js';
+
+/** The prefix keys of a destination without dynamic partitioning. */
+const NO_PARTITION_KEYS = { query: [], lambda: [] } as const;
 
 /** The S3 family: an update of either shape merges into a destination of either shape. */
 const FAMILY = 's3';
@@ -102,6 +116,15 @@ export const extendedS3Kind = defineDestinationKind<
     S3DestinationDescription: describePlainS3(config),
   }),
   buffering: (config) => bufferingThresholds(config.BufferingHints),
+  processing: (config) => ({
+    processors: enabledProcessors(config.ProcessingConfiguration),
+    partitioning: config.DynamicPartitioningConfiguration?.Enabled === true,
+    partitionKeys:
+      config.DynamicPartitioningConfiguration?.Enabled === true
+        ? partitionKeysReferenced(config.Prefix)
+        : NO_PARTITION_KEYS,
+  }),
+  errorOutput: (config) => s3ErrorOutputOf(config, config.CustomTimeZone),
   plan: (config, context) => planS3Delivery(config, context),
   ...delivery,
 });
@@ -148,6 +171,8 @@ export const plainS3Kind = defineDestinationKind<
     S3DestinationDescription: describePlainS3(config),
   }),
   buffering: (config) => bufferingThresholds(config.BufferingHints),
+  processing: () => ({ processors: [], partitioning: false, partitionKeys: NO_PARTITION_KEYS }),
+  errorOutput: (config) => s3ErrorOutputOf(config),
   plan: (config, context) => planS3Delivery(config, context),
   ...delivery,
 });

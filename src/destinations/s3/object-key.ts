@@ -8,6 +8,8 @@
  */
 import { randomInt } from 'node:crypto';
 
+import type { PartitionKeys } from '../destination-kind.js';
+
 import { compileTimestampPattern, type TimestampFormatter } from './timestamp-format.js';
 
 /** What an object's key is made from, besides the batch. */
@@ -65,6 +67,14 @@ export class EvaluatedPrefixTooLongError extends Error {
   }
 }
 
+/** Thrown when a prefix names a partition key the records' partition does not have. */
+export class MissingPartitionKeyError extends Error {
+  constructor(readonly expression: string) {
+    super(`the partition has no value for ${expression}`);
+    this.name = 'MissingPartitionKeyError';
+  }
+}
+
 /** Inputs to {@link evaluatePrefix}. */
 export interface PrefixContext {
   /** Instant every `!{timestamp:...}` in the template evaluates to. */
@@ -75,6 +85,8 @@ export interface PrefixContext {
   errorOutputType?: string;
   /** Source of `!{firehose:random-string}` values, called once per occurrence. */
   random?: () => string;
+  /** Values of `!{partitionKeyFromQuery:k}` and `!{partitionKeyFromLambda:k}`. */
+  partitionKeys?: PartitionKeys;
 }
 
 /** The batch an object holds, as far as its key is concerned. */
@@ -83,6 +95,8 @@ export interface ObjectKeyBatch {
   batchId: string;
   /** Approximate arrival time of the oldest record in the object, epoch milliseconds. */
   firstArrivalMs: number;
+  /** The partition the object holds, with dynamic partitioning. */
+  partitionKeys?: PartitionKeys;
 }
 
 type Segment =
@@ -186,6 +200,19 @@ export function evaluatePrefix(template: string, context: PrefixContext): string
         throw new Error(`${segment.source} can only be evaluated for error output`);
       }
       out += context.errorOutputType;
+    } else if (
+      segment.namespace === 'partitionKeyFromQuery' ||
+      segment.namespace === 'partitionKeyFromLambda'
+    ) {
+      const keys =
+        segment.namespace === 'partitionKeyFromQuery'
+          ? context.partitionKeys?.query
+          : context.partitionKeys?.lambda;
+      const value = keys?.[segment.value];
+      if (value === undefined) {
+        throw new MissingPartitionKeyError(segment.source);
+      }
+      out += value;
     } else {
       throw new Error(`Cannot evaluate the expression ${segment.source}`);
     }
@@ -233,6 +260,7 @@ export function buildObjectKey(
     epochMs: batch.firstArrivalMs,
     timeZone: target.timeZone,
     ...(random === undefined ? {} : { random }),
+    ...(batch.partitionKeys === undefined ? {} : { partitionKeys: batch.partitionKeys }),
   });
   checkEvaluatedLength('Prefix', prefix);
   const extension =
@@ -289,6 +317,7 @@ export function buildErrorObjectKey(
 function checkExpressions(
   field: 'Prefix' | 'ErrorOutputPrefix',
   segments: readonly Segment[],
+  partitioning: boolean,
 ): string | undefined {
   for (const segment of segments) {
     if (segment.kind === 'literal') continue;
@@ -311,7 +340,16 @@ function checkExpressions(
         break;
       case 'partitionKeyFromQuery':
       case 'partitionKeyFromLambda':
-        return `The expression ${source} in ${field} needs dynamic partitioning, which Sluice does not support yet`;
+        if (field === 'ErrorOutputPrefix') {
+          return `${CONSTRAINT_LEAD}the expression ${source} can only be used in Prefix, not in ErrorOutputPrefix`;
+        }
+        if (!partitioning) {
+          return `${CONSTRAINT_LEAD}the expression ${source} in Prefix needs dynamic partitioning; set DynamicPartitioningConfiguration Enabled to true when creating the stream`;
+        }
+        if (value === '') {
+          return `${CONSTRAINT_LEAD}the expression ${source} in Prefix names no partition key`;
+        }
+        break;
       default:
         return `${CONSTRAINT_LEAD}the expression ${source} in ${field} uses the unknown namespace ${JSON.stringify(namespace)}; valid namespaces are timestamp, firehose, partitionKeyFromQuery and partitionKeyFromLambda`;
     }
@@ -326,8 +364,8 @@ function checkExpressions(
  * - each is at most {@link MAX_PREFIX_LENGTH} characters;
  * - `!{` only starts a well-formed `!{namespace:value}` expression;
  * - namespaces are `timestamp` (with a valid Java pattern) and `firehose` (`random-string`,
- *   `error-output-type`); `partitionKeyFromQuery`/`partitionKeyFromLambda` need dynamic
- *   partitioning, which Sluice does not implement;
+ *   `error-output-type`); `partitionKeyFromQuery`/`partitionKeyFromLambda` only in Prefix,
+ *   and only with dynamic partitioning (`partitioning`);
  * - Prefix cannot contain `!{firehose:error-output-type}`;
  * - an ErrorOutputPrefix with expressions must contain `!{firehose:error-output-type}` (a
  *   plain one such as `errors/` is accepted, as Firehose accepts it);
@@ -340,6 +378,7 @@ function checkExpressions(
 export function validatePrefixes(
   prefix: string | undefined,
   errorOutputPrefix: string | undefined,
+  partitioning = false,
 ): string | undefined {
   const given = {
     Prefix: prefix ?? '',
@@ -358,7 +397,7 @@ export function validatePrefixes(
   for (const field of ['Prefix', 'ErrorOutputPrefix'] as const) {
     const parsed = parseTemplate(given[field], field);
     if ('problem' in parsed) return CONSTRAINT_LEAD + parsed.problem;
-    const problem = checkExpressions(field, parsed.segments);
+    const problem = checkExpressions(field, parsed.segments, partitioning);
     if (problem !== undefined) return problem;
     const hasExpressions = parsed.segments.some((s) => s.kind === 'expression');
     if (field === 'Prefix') prefixHasExpressions = hasExpressions;
@@ -375,4 +414,17 @@ export function validatePrefixes(
     return `${CONSTRAINT_LEAD}ErrorOutputPrefix cannot be null or empty when Prefix contains expressions`;
   }
   return undefined;
+}
+
+/** The partition keys a Prefix refers to, by namespace (for the MetadataExtraction checks). */
+export function partitionKeysReferenced(prefix: string): { query: string[]; lambda: string[] } {
+  const parsed = parseTemplate(prefix, 'Prefix');
+  const referenced = { query: [] as string[], lambda: [] as string[] };
+  if ('problem' in parsed) return referenced;
+  for (const segment of parsed.segments) {
+    if (segment.kind !== 'expression') continue;
+    if (segment.namespace === 'partitionKeyFromQuery') referenced.query.push(segment.value);
+    if (segment.namespace === 'partitionKeyFromLambda') referenced.lambda.push(segment.value);
+  }
+  return referenced;
 }

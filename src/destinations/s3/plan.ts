@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { PlanError, type PlanContext, type S3Location } from '../destination-kind.js';
 import { S3LocationSchema } from '../plan-base.js';
 import { bucketOf, s3LocationOf, type StoredS3Destination } from './config.js';
-import { buildObjectKey, EvaluatedPrefixTooLongError } from './object-key.js';
+import {
+  buildObjectKey,
+  EvaluatedPrefixTooLongError,
+  MissingPartitionKeyError,
+} from './object-key.js';
 
 /** The plan of a batch delivered as one S3 object (stored with the batch as JSON). */
 export const S3DeliveryPlanSchema = z.object({
@@ -72,19 +76,27 @@ export function planS3Delivery(
         fileExtension,
         timeZone,
       },
-      { batchId: context.batchId, firstArrivalMs: context.firstArrivalMs },
+      {
+        batchId: context.batchId,
+        firstArrivalMs: context.firstArrivalMs,
+        ...(context.partitionKeys === undefined ? {} : { partitionKeys: context.partitionKeys }),
+      },
     );
   } catch (error) {
+    if (error instanceof MissingPartitionKeyError) {
+      throw new PlanError(
+        'DynamicPartitioning.MissingPartitionKey',
+        `cannot name the object: ${error.message}`,
+        { cause: error },
+      );
+    }
     if (!(error instanceof EvaluatedPrefixTooLongError)) throw error;
     throw new PlanError('S3.InvalidPrefix', `cannot name the object: ${error.message}`, {
       cause: error,
     });
   }
   const contentEncoding = CONTENT_ENCODING[compression];
-  const errorOutput: S3Location = {
-    ...s3LocationOf(config, timeZone),
-    compression: 'UNCOMPRESSED',
-  };
+  const errorOutput = s3ErrorOutputOf(config, timeZone);
   return {
     destination: 's3',
     streamVersion: context.versionId,
@@ -96,4 +108,12 @@ export function planS3Delivery(
     fileExtension,
     errorOutput,
   };
+}
+
+/**
+ * Where an S3 destination's error output goes: its bucket and ErrorOutputPrefix, uncompressed
+ * (Firehose writes error records as plain NDJSON whatever the destination's compression).
+ */
+export function s3ErrorOutputOf(config: StoredS3Destination, timeZone = 'UTC'): S3Location {
+  return { ...s3LocationOf(config, timeZone), compression: 'UNCOMPRESSED' };
 }

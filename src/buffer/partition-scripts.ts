@@ -1,0 +1,198 @@
+import { BATCH_OVERHEAD_BYTES, CHECK_FUNCTIONS, CHUNK_OVERHEAD_BYTES } from './scripts.js';
+
+/**
+ * The partition buffers' Redis Lua scripts: the second buffering stage of streams with
+ * processing or dynamic partitioning (docs/design.md, "Two-stage buffering").
+ *
+ * A processed batch's records go, per partition, into the partition's open buffer: a hash like
+ * the stream's open buffer (`id`, `firstArrivalMs`, `bytes`, `records`, `storedBytes`) plus the
+ * partition's keys (`partition`, JSON). The stream's partitions sorted set lists the open
+ * partition buffers by the time each is due (opened + IntervalInSeconds). A partition buffer is
+ * sealed into an ordinary batch (its metadata carries `partition`) when it reaches SizeInMBs or
+ * falls due, and delivered like any batch.
+ *
+ * Every key is the stream's (one hash tag), so the scripts are valid under Redis Cluster; the
+ * headers and argument checks follow scripts.ts.
+ */
+
+/** Seals one open partition buffer into a batch; the caller has checked it exists. */
+const PARTITION_FUNCTIONS = `
+local function seal_partition(openKey, pid, sealedKey, partitionsKey, batchPrefix, now)
+  local o = redis.call('HMGET', openKey, 'id', 'firstArrivalMs', 'bytes', 'records',
+    'storedBytes', 'partition')
+  local metaKey = batchPrefix .. o[1]
+  redis.call('HSET', metaKey, 'id', o[1], 'firstArrivalMs', o[2], 'bytes', o[3],
+    'records', o[4], 'storedBytes', o[5], 'chunks', redis.call('LLEN', metaKey .. ':chunks'),
+    'sealedAtMs', dec(now), 'partition', o[6])
+  redis.call('DEL', openKey)
+  redis.call('ZADD', sealedKey, dec(now), o[1])
+  redis.call('ZREM', partitionsKey, pid)
+  return o[1]
+end
+`;
+
+/** Arguments per partition in {@link COMMIT_PROCESSED_SCRIPT}. */
+export const COMMIT_PARTITION_STRIDE = 8;
+
+/**
+ * COMMIT_PROCESSED — one processed slice of a batch: its records, grouped by partition, are
+ * appended to the partition buffers, and the batch notes how far it is processed; when the
+ * slice is the last, the batch is removed (its records live on in the partition buffers).
+ * All or nothing, so a crash never appends a slice twice or loses it.
+ *
+ * KEYS: 1 stats hash, 2 sealed zset, 3 the processed batch's meta hash, 4 partitions zset
+ * ARGV: 1 batch key prefix, 2 partition buffer key prefix, 3 the processed batch's id,
+ *       4 chunks processed before this slice, 5 chunks processed after it, 6 the batch's
+ *       error-output objects after it, 7 now (epoch ms), 8 most open partitions allowed,
+ *       9 partition count n, then n times (${COMMIT_PARTITION_STRIDE} each): partition id,
+ *       candidate batch id, partition keys (JSON), framed chunk, payload bytes, record count,
+ *       SizeInMBs in bytes, IntervalInSeconds in ms
+ * returns: {0, sealed batch ids...} committed (sealed: partition buffers this filled);
+ *          {1} the batch is gone or its progress is not ARGV 4 (another attempt moved on);
+ *          {2, free} the slice opens more partitions than the free slots `free`: nothing is
+ *          written; an error reply, writing nothing, when an argument or value is invalid.
+ */
+export const COMMIT_PROCESSED_SCRIPT = `${CHECK_FUNCTIONS}${PARTITION_FUNCTIONS}
+local a = {}
+local e = str(ARGV[1], 'ARGV[1] (batch key prefix)')
+  or str(ARGV[2], 'ARGV[2] (partition key prefix)')
+  or str(ARGV[3], 'ARGV[3] (batch id)')
+  or int(a, 'before', ARGV[4], 0, 'ARGV[4] (chunks before)')
+  or int(a, 'after', ARGV[5], 0, 'ARGV[5] (chunks after)')
+  or int(a, 'errorWrites', ARGV[6], 0, 'ARGV[6] (error-output objects)')
+  or int(a, 'now', ARGV[7], 0, 'ARGV[7] (now)')
+  or int(a, 'limit', ARGV[8], 1, 'ARGV[8] (partition limit)')
+  or int(a, 'n', ARGV[9], 0, 'ARGV[9] (partition count)')
+if not e and #ARGV ~= 9 + a.n * ${COMMIT_PARTITION_STRIDE} then
+  e = 'expected ' .. dec(9 + a.n * ${COMMIT_PARTITION_STRIDE}) .. ' arguments for ' ..
+    dec(a.n) .. ' partitions, got ' .. dec(#ARGV)
+end
+if e then return fail('COMMIT_PROCESSED', e) end
+local m = redis.call('HMGET', KEYS[3], 'id', 'chunks', 'processedChunks', 'bytes', 'records',
+  'storedBytes', 'deadAtMs')
+if not m[1] or m[7] then return {1} end
+local b = {}
+e = int(b, 'chunks', m[2], 0, "batch field 'chunks'")
+  or int(b, 'processed', m[3], 0, "batch field 'processedChunks'", true)
+  or int(b, 'bytes', m[4], 0, "batch field 'bytes'")
+  or int(b, 'records', m[5], 0, "batch field 'records'")
+  or int(b, 'stored', m[6], 0, "batch field 'storedBytes'", true)
+if e then return fail('COMMIT_PROCESSED', e) end
+if b.processed ~= a.before then return {1} end
+if a.after < a.before or a.after > b.chunks then
+  return fail('COMMIT_PROCESSED', 'ARGV[5] (chunks after) must be from ' .. dec(a.before) ..
+    ' to ' .. dec(b.chunks) .. ', got ' .. dec(a.after))
+end
+local parts = {}
+local opening = 0
+for i = 0, a.n - 1 do
+  local base = 10 + i * ${COMMIT_PARTITION_STRIDE}
+  local p = {pid = ARGV[base], candidate = ARGV[base + 1], keys = ARGV[base + 2],
+    frame = ARGV[base + 3]}
+  e = str(p.pid, 'partition id') or str(p.candidate, 'candidate batch id')
+    or str(p.keys, 'partition keys') or str(p.frame, 'framed chunk')
+    or int(p, 'bytes', ARGV[base + 4], 0, 'payload bytes')
+    or int(p, 'records', ARGV[base + 5], 1, 'record count')
+    or int(p, 'size', ARGV[base + 6], 0, 'SizeInMBs in bytes')
+    or int(p, 'interval', ARGV[base + 7], 0, 'IntervalInSeconds in ms')
+  if e then return fail('COMMIT_PROCESSED', 'partition ' .. dec(i) .. ': ' .. e) end
+  p.open = ARGV[2] .. p.pid
+  p.o = redis.call('HMGET', p.open, 'id', 'firstArrivalMs', 'bytes', 'records', 'storedBytes')
+  if not p.o[1] then opening = opening + 1 end
+  parts[#parts + 1] = p
+end
+local free = a.limit - redis.call('ZCARD', KEYS[4])
+if opening > free then return {2, math.max(free, 0)} end
+local c = redis.call('HMGET', KEYS[1], 'backlogBytes', 'backlogRecords', 'backlogStoredBytes',
+  'processedBatches')
+local v = {}
+e = int(v, 'backlogBytes', c[1], -MAX_INT, "stats field 'backlogBytes'", true)
+  or int(v, 'backlogRecords', c[2], -MAX_INT, "stats field 'backlogRecords'", true)
+  or int(v, 'backlogStored', c[3], -MAX_INT, "stats field 'backlogStoredBytes'", true)
+  or int(v, 'processedBatches', c[4], 0, "stats field 'processedBatches'", true)
+for _, p in ipairs(parts) do
+  if e then break end
+  p.stored = #p.frame + ${CHUNK_OVERHEAD_BYTES}
+  if not p.o[1] then p.stored = p.stored + ${BATCH_OVERHEAD_BYTES} end
+  p.t = {bytes = p.bytes, records = p.records, stored = p.stored}
+  if p.o[1] then
+    e = int(p.t, 'first', p.o[2], 0, "partition field 'firstArrivalMs'")
+      or sum(p.t, 'bytes', p.o[3], p.bytes, 0, "partition field 'bytes'")
+      or sum(p.t, 'records', p.o[4], p.records, 0, "partition field 'records'")
+      or sum(p.t, 'stored', p.o[5], p.stored, 0, "partition field 'storedBytes'")
+  end
+  v.backlogBytes = v.backlogBytes + p.bytes
+  v.backlogRecords = v.backlogRecords + p.records
+  v.backlogStored = v.backlogStored + p.stored
+end
+if e then return fail('COMMIT_PROCESSED', e) end
+local sealed = {}
+for _, p in ipairs(parts) do
+  local id = p.o[1] or p.candidate
+  -- The frame's arrival time is its oldest record's (bytes 2 to 9 of the header).
+  local arrival = struct.unpack('>d', p.frame, 2)
+  local first = arrival
+  if p.o[1] and p.t.first < first then first = p.t.first end
+  redis.call('RPUSH', ARGV[1] .. id .. ':chunks', p.frame)
+  redis.call('HSET', p.open, 'id', id, 'firstArrivalMs', dec(first), 'bytes', dec(p.t.bytes),
+    'records', dec(p.t.records), 'storedBytes', dec(p.t.stored), 'partition', p.keys)
+  if not p.o[1] then redis.call('ZADD', KEYS[4], dec(a.now + p.interval), p.pid) end
+  if p.t.bytes >= p.size or p.interval == 0 then
+    sealed[#sealed + 1] = seal_partition(p.open, p.pid, KEYS[2], KEYS[4], ARGV[1], a.now)
+  end
+end
+if a.after == b.chunks then
+  -- The whole batch is processed: its records are in the partition buffers now.
+  redis.call('DEL', KEYS[3], KEYS[3] .. ':chunks')
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  v.backlogBytes = v.backlogBytes - b.bytes
+  v.backlogRecords = v.backlogRecords - b.records
+  v.backlogStored = v.backlogStored - b.stored
+  v.processedBatches = v.processedBatches + 1
+else
+  redis.call('HSET', KEYS[3], 'processedChunks', dec(a.after), 'errorWrites', dec(a.errorWrites))
+end
+redis.call('HSET', KEYS[1], 'backlogBytes', dec(v.backlogBytes),
+  'backlogRecords', dec(v.backlogRecords), 'backlogStoredBytes', dec(v.backlogStored),
+  'processedBatches', dec(v.processedBatches))
+return {0, unpack(sealed)}
+`;
+
+/**
+ * SEAL_PARTITIONS_DUE — seal the stream's partition buffers that are due (their
+ * IntervalInSeconds since opening has passed), all of them when forced (a stream draining).
+ *
+ * KEYS: 1 sealed zset, 2 partitions zset, 3 stream hash (a stream no longer ACTIVE drains:
+ *       every buffer is due)
+ * ARGV: 1 batch key prefix, 2 partition buffer key prefix, 3 now (epoch ms), 4 '1' to force,
+ *       '0' not to, 5 most buffers to seal in one call
+ * returns: the sealed batch ids (an empty array when none); an error reply, writing nothing,
+ *          when an argument is invalid.
+ */
+export const SEAL_PARTITIONS_DUE_SCRIPT = `${CHECK_FUNCTIONS}${PARTITION_FUNCTIONS}
+local a = {}
+local e = str(ARGV[1], 'ARGV[1] (batch key prefix)')
+  or str(ARGV[2], 'ARGV[2] (partition key prefix)')
+  or int(a, 'now', ARGV[3], 0, 'ARGV[3] (now)')
+  or int(a, 'max', ARGV[5], 1, 'ARGV[5] (most to seal)')
+if not e and ARGV[4] ~= '0' and ARGV[4] ~= '1' then
+  e = "ARGV[4] (force) must be '0' or '1', got " .. shown(ARGV[4])
+end
+if e then return fail('SEAL_PARTITIONS_DUE', e) end
+local due
+if ARGV[4] == '1' or redis.call('HGET', KEYS[3], 'status') ~= 'ACTIVE' then
+  due = redis.call('ZRANGE', KEYS[2], 0, a.max - 1)
+else
+  due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', dec(a.now), 'LIMIT', 0, a.max)
+end
+local sealed = {}
+for _, pid in ipairs(due) do
+  local open = ARGV[2] .. pid
+  if redis.call('EXISTS', open) == 1 then
+    sealed[#sealed + 1] = seal_partition(open, pid, KEYS[1], KEYS[2], ARGV[1], a.now)
+  else
+    redis.call('ZREM', KEYS[2], pid)
+  end
+end
+return sealed
+`;

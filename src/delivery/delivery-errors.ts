@@ -1,0 +1,13 @@
+import type { BackupWriter } from '../error-output/backup-writer.js';
+import type { ErrorOutputWriter } from '../error-output/error-output-writer.js';
+
+/** Writes error-output objects; throws when the write fails. */
+export type ErrorOutputSink = Pick<ErrorOutputWriter, 'write'>;
+
+/** Writes backup copies; the same batch always lands under the same key. */
+export type BackupSink = Pick<BackupWriter, 'write'>;
+
+/** Thrown to make BullMQ retry the job with the `sluice` backoff. */
+export class RetryableDeliveryError extends Error {
+  override name = 'RetryableDeliveryError';
+}

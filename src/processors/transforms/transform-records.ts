@@ -1,0 +1,52 @@
+import type { DeliveryErrorCode } from '../../errors/delivery-error-codes.js';
+
+/**
+ * The records a transform invocation takes and the outcomes it gives, and the error codes a
+ * failed record carries: Firehose's own (`Lambda.*`), as its `processing-failed` error records
+ * show them.
+ */
+
+/** One record of an invocation. */
+export interface TransformInput {
+  /** Unique within the invocation; a Lambda-form transform sees it as `recordId`. */
+  recordId: string;
+  /** When Sluice accepted the record, epoch ms (`approximateArrivalTimestamp`). */
+  arrivalMs: number;
+  data: Buffer;
+}
+
+/** What the transform made of one record. */
+export type TransformRecordOutcome =
+  | { result: 'Ok'; data: Buffer; partitionKeys?: Record<string, string> }
+  | { result: 'Dropped' }
+  | { result: 'ProcessingFailed'; code: TransformErrorCode; message: string };
+
+/** A failed record's outcome. */
+export type FailedOutcome = Extract<TransformRecordOutcome, { result: 'ProcessingFailed' }>;
+
+/**
+ * The codes a failed record of a transform carries. Their meanings are in the one catalogue of
+ * delivery error codes (`src/errors/delivery-error-codes.ts`, documented in docs/errors.md).
+ */
+export const TRANSFORM_ERROR_CODES = [
+  'Lambda.ProcessingFailedStatus',
+  'Lambda.MissingRecordId',
+  'Lambda.DuplicatedRecordId',
+  'Lambda.JsonProcessingException',
+  'Lambda.FunctionError',
+] as const satisfies readonly DeliveryErrorCode[];
+
+/** A failed record's code. */
+export type TransformErrorCode = (typeof TRANSFORM_ERROR_CODES)[number];
+
+/** The codes that mean the transform broke the Lambda contract (not a failure it reported). */
+export const CONTRACT_VIOLATION_CODES: ReadonlySet<TransformErrorCode> = new Set([
+  'Lambda.MissingRecordId',
+  'Lambda.DuplicatedRecordId',
+  'Lambda.JsonProcessingException',
+]);
+
+/** A failed outcome. */
+export function failedOutcome(code: TransformErrorCode, message: string): FailedOutcome {
+  return { result: 'ProcessingFailed', code, message };
+}

@@ -1,0 +1,35 @@
+/**
+ * The messages between the main thread and a transform worker. The worker pool wraps each in an
+ * envelope with the task's id; one task runs in a worker at a time.
+ */
+
+/** Run the transform in `file` over the packed records (transferred). */
+export interface InvokeRequest {
+  file: string;
+  /** `record-packing.ts` inputs; with no records the transform is only loaded. */
+  packed: ArrayBuffer;
+  streamName: string;
+  streamArn: string;
+  region: string;
+}
+
+/** What the worker answers. */
+export type InvokeReply =
+  /** The outcomes, packed (transferred); `loadMs` when this task loaded the module. */
+  | { type: 'result'; packed: ArrayBuffer; loadMs: number | undefined }
+  /** The module does not load, or its default export is no transform: why. */
+  | { type: 'load-error'; reason: string }
+  /** A Lambda-form handler threw or rejected: the error, as text. */
+  | { type: 'invocation-error'; error: string };
+
+/** The pool's envelope around a request. */
+export interface TaskMessage<Request> {
+  taskId: number;
+  request: Request;
+}
+
+/** The pool's envelope around a reply. */
+export interface TaskReply<Reply> {
+  taskId: number;
+  reply: Reply;
+}
