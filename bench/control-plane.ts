@@ -13,9 +13,19 @@ export interface BufferingHints {
 
 const ACTIVE_TIMEOUT_MS = 15_000;
 
+/** A destination's `ProcessingConfiguration`, as the Firehose API takes it. */
+export interface ProcessingConfiguration {
+  Enabled: boolean;
+  Processors: {
+    Type: string;
+    Parameters?: { ParameterName: string; ParameterValue: string }[];
+  }[];
+}
+
 /**
  * Creates a GZIP-compressed S3 delivery stream through the Firehose API, as a user would, and
  * waits until DescribeDeliveryStream reports it ACTIVE (Firehose creates streams asynchronously).
+ * `processing`, when given, is the destination's `ProcessingConfiguration`.
  *
  * @throws when creation fails or the stream is not ACTIVE within 15 seconds.
  */
@@ -23,6 +33,7 @@ export async function createBenchStream(
   client: FirehoseHttp,
   name: string,
   hints: BufferingHints,
+  processing?: ProcessingConfiguration,
 ): Promise<void> {
   await client.call('CreateDeliveryStream', {
     DeliveryStreamName: name,
@@ -31,6 +42,7 @@ export async function createBenchStream(
       BucketARN: `arn:aws:s3:::${BENCH_BUCKET}`,
       CompressionFormat: 'GZIP',
       BufferingHints: { SizeInMBs: hints.sizeMb, IntervalInSeconds: hints.intervalSeconds },
+      ...(processing === undefined ? {} : { ProcessingConfiguration: processing }),
     },
   });
   await waitUntilActive(client, name);

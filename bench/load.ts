@@ -134,17 +134,19 @@ class Recorder {
 
 /**
  * Closed loop: `concurrency` senders, each sending its next request as soon as the previous one
- * is answered, until `durationMs` has passed (requests in flight then still complete).
+ * is answered, until `durationMs` has passed or, when given, `maxRequests` have been sent
+ * (requests in flight then still complete).
  */
 export async function runClosedLoop(
-  options: LoadOptions & { concurrency: number },
+  options: LoadOptions & { concurrency: number; maxRequests?: number },
 ): Promise<LoadResult> {
   const startMs = nowMs();
   const endAt = startMs + options.durationMs;
+  const maxRequests = options.maxRequests ?? Number.POSITIVE_INFINITY;
   const recorder = new Recorder(startMs, options.progress);
   let next = 0;
   const sender = async (): Promise<void> => {
-    while (nowMs() < endAt && !options.signal.aborted) {
+    while (nowMs() < endAt && next < maxRequests && !options.signal.aborted) {
       const body = options.bodies[next % options.bodies.length];
       next += 1;
       if (body === undefined) throw new Error('no prepared bodies');

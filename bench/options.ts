@@ -15,7 +15,16 @@ import type { RedisPersistence } from './redis-server.js';
  */
 
 /** The phases the bench can run, in the order it runs them. */
-export const PHASES = ['ceiling', 'ingest', 'sustained', 'split', 'http'] as const;
+export const PHASES = [
+  'ceiling',
+  'transform',
+  'partition',
+  'ingest',
+  'sustained',
+  'split',
+  'http',
+  'transform-e2e',
+] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];
 

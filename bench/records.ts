@@ -106,3 +106,14 @@ export function prepareBodies(stream: string, count: number, seed: number): Prep
   }
   return bodies;
 }
+
+/**
+ * Every record's payload in `bodies`, in order: the records as Sluice stores them, which the
+ * processing phases feed straight to its stages.
+ */
+export function payloadsOf(bodies: readonly PreparedBody[]): Buffer[] {
+  return bodies.flatMap((body) => {
+    const parsed = JSON.parse(body.buffer.toString('utf8')) as { Records: { Data: string }[] };
+    return parsed.Records.map((record) => Buffer.from(record.Data, 'base64'));
+  });
+}

@@ -10,8 +10,18 @@ import {
 } from './http-phase.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
 import type { IngestResult } from './ingest-phase.js';
+import {
+  PARTITION_ROUND_S,
+  PARTITION_ROUNDS,
+  PARTITION_SLICE_BYTES,
+  type PartitionResult,
+} from './partition-phase.js';
+import type { SideRate } from './rounds.js';
+import { MIB } from './stats.js';
 import type { SustainedResult } from './sustained-phase.js';
 import type { ThroughputFigures } from './throughput.js';
+import type { E2eSide, TransformE2eResult } from './transform-e2e-phase.js';
+import { TRANSFORM_ROUND_S, TRANSFORM_ROUNDS, type TransformResult } from './transform-phase.js';
 
 /**
  * The printed report: one section per phase with every figure and how it was taken, then the
@@ -35,6 +45,10 @@ export const TARGETS = {
   freshnessSlackS: 2,
   /** Highest RSS of a Sluice process in the `all` role, MiB. */
   rssMib: 300,
+  /** Records/s the transform host loses against calling the record function directly. */
+  transformOverhead: 0.2,
+  /** End-to-end delivery rate with the transform as a share of the rate without. */
+  transformE2eShare: 0.6,
 } as const;
 
 /** How a phase ended. */
@@ -80,6 +94,9 @@ export interface BenchResults {
   /** The bare POST reference of the http phase. */
   httpReference: PhaseOutcome<HttpReferenceResult>;
   http: PhaseOutcome<HttpResult>;
+  transform: PhaseOutcome<TransformResult>;
+  partition: PhaseOutcome<PartitionResult>;
+  transformE2e: PhaseOutcome<TransformE2eResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -291,6 +308,75 @@ function httpSection(
   return lines;
 }
 
+function sideText(side: SideRate, threads: string): string {
+  return `${int.format(side.recordsPerS)} records/s, ${num(side.mibS)} MiB/s of input${threads}  (rounds ${int.format(side.minRoundRecordsPerS)}–${int.format(side.maxRoundRecordsPerS)} records/s, ${num(side.durationS)} s in all); CPU ${cpuText(side.cpuShare)}`;
+}
+
+function transformSection(title: string, outcome: PhaseOutcome<TransformResult>): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  const r = outcome.value;
+  return [
+    title,
+    `  load               ${r.threads} worker threads; ${r.inFlight} invocations of ${int.format(r.invocationRecords)} records (${num(r.invocationKiB, 0)} KiB) kept in flight; ${TRANSFORM_ROUNDS} rounds of ${TRANSFORM_ROUND_S} s per side, alternating`,
+    `  Sluice             ${sideText(r.sluice, ' through the transform host')}`,
+    `  direct (reference) ${sideText(r.reference, ` on ${r.threads} threads`)}`,
+    `  overhead           ${num(r.overhead * 100)} %  (1 − Sluice / direct)`,
+    `  output             ${r.sameOutput ? 'byte-identical to the direct call' : 'NOT the same as the direct call'}; mean record ${num(r.inputRecordBytes, 0)} B in, ${num(r.outputRecordBytes, 0)} B out; ${int.format(r.notOk)} records not Ok${r.firstNotOk === undefined ? '' : ` (first: ${r.firstNotOk})`}`,
+  ];
+}
+
+function partitionSection(title: string, outcome: PhaseOutcome<PartitionResult>): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  const r = outcome.value;
+  return [
+    title,
+    `  query              ${r.query}; slices of ${int.format(r.sliceRecords)} records (${num(PARTITION_SLICE_BYTES / MIB, 0)} MiB), ${num(r.partitionsPerSlice)} partitions each; ${PARTITION_ROUNDS} rounds of ${PARTITION_ROUND_S} s per side, alternating, one thread`,
+    `  Sluice             ${sideText(r.sluice, '')}`,
+    `  direct (reference) ${sideText(r.reference, '')}`,
+    `  overhead           ${num(r.overhead * 100)} %  (1 − Sluice / direct)`,
+  ];
+}
+
+function e2eSideLines(name: string, side: E2eSide): string[] {
+  const failed =
+    side.failedRecords > 0
+      ? `; ${int.format(side.failedRecords)} records failed${errorsText(side.errors)}`
+      : '';
+  const settled =
+    side.settledAfterS === undefined
+      ? `NOT all delivered within --drain-timeout: ${int.format(side.deliveredRecords)} of ${int.format(side.acceptedRecords)} after ${num(side.elapsedS)} s`
+      : `all ${int.format(side.deliveredRecords)} delivered ${num(side.settledAfterS, 2)} s after the first request`;
+  const drain =
+    side.drainRecordsPerS === undefined
+      ? ''
+      : `; after the load ${int.format(side.drainRecordsPerS)} records/s`;
+  const s3 = side.s3
+    ? `; S3 ${int.format(side.s3.objects)} objects, ${num(side.s3.bytes / MIB)} MiB gzip`
+    : '';
+  return [
+    `  ${name.padEnd(19)}${int.format(side.recordsPerS)} records/s, ${num(side.inputMibS)} MiB/s of input  (${settled})`,
+    `                     ingest ${num(side.acceptedMib)} MiB in ${num(side.ingestS)} s (${num(side.ingestMibS)} MiB/s)${failed}${drain}; delivered ${num(side.deliveredMib)} MiB${s3}${side.deadRecords > 0 ? `; ${int.format(side.deadRecords)} dead-lettered` : ''}`,
+    `                     RSS max ${rssText(side.rssMaxMib)}; CPU ${cpuText(side.cpuShare)}`,
+    `                     Sluice CPU time ${side.sluiceCpuS === undefined ? 'n/a' : `${num(side.sluiceCpuS)} s = ${num((side.sluiceCpuS * 1e6) / Math.max(1, side.deliveredRecords))} µs per delivered record`} (threads included)`,
+  ];
+}
+
+function transformE2eSection(title: string, outcome: PhaseOutcome<TransformE2eResult>): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  const r = outcome.value;
+  return [
+    title,
+    `  load               ${r.volumeMib} MiB (${int.format(r.requests)} requests) to each stream, ${r.concurrency} in flight; SizeInMBs ${r.sizeMb}, IntervalInSeconds ${r.intervalS}; the transform stream: Lambda sluice:transform:enrich, default Lambda buffering`,
+    ...e2eSideLines('without transform', r.plain),
+    ...e2eSideLines('with transform', r.transformed),
+    `  ratio              ${num(r.ratio * 100)} %  (with / without, records/s from the first request until all delivered)`,
+    `  CPU per record     ${r.cpuRatio === undefined ? 'n/a' : `with the transform ${num(1 / r.cpuRatio, 2)}× without: a Sluice held back by CPU alone would deliver ${num(r.cpuRatio * 100)} % of without`}`,
+  ];
+}
+
 /** The summary rows: figure, measured, target, verdict. */
 function summaryRows(results: BenchResults): string[][] {
   const rows: string[][] = [['Figure', 'Measured', 'Target', 'Result']];
@@ -427,6 +513,55 @@ function summaryRows(results: BenchResults): string[][] {
   } else if (http.status !== 'skipped' || httpReference.status !== 'skipped') {
     rows.push(['HTTP endpoint delivered (role all)', absent(http), httpTarget, failed(http)]);
   }
+
+  const { transform, partition, transformE2e } = results;
+  const overheadTarget = `≤ ${TARGETS.transformOverhead * 100} % overhead`;
+  if (transform.status === 'ok') {
+    const r = transform.value;
+    rows.push([
+      'Transform host (enrich JSON)',
+      `${int.format(r.sluice.recordsPerS)} records/s vs ${int.format(r.reference.recordsPerS)} direct = ${num(r.overhead * 100)} % overhead`,
+      overheadTarget,
+      r.sameOutput ? verdict(r.overhead <= TARGETS.transformOverhead) : 'ERROR',
+    ]);
+  } else if (transform.status !== 'skipped') {
+    rows.push([
+      'Transform host (enrich JSON)',
+      absent(transform),
+      overheadTarget,
+      failed(transform),
+    ]);
+  }
+  if (partition.status === 'ok') {
+    const r = partition.value;
+    rows.push([
+      'Partitioning stage (jq, 2 keys)',
+      `${int.format(r.sluice.recordsPerS)} records/s vs ${int.format(r.reference.recordsPerS)} direct = ${num(r.overhead * 100)} % overhead`,
+      'informational',
+      '',
+    ]);
+  } else if (partition.status === 'failed') {
+    rows.push(['Partitioning stage (jq, 2 keys)', 'phase failed', 'informational', 'ERROR']);
+  }
+  const transformE2eTarget = `≥ ${TARGETS.transformE2eShare * 100} % of without`;
+  if (transformE2e.status === 'ok') {
+    const r = transformE2e.value;
+    const complete =
+      r.plain.settledAfterS !== undefined && r.transformed.settledAfterS !== undefined;
+    rows.push([
+      'End-to-end with transform (S3)',
+      `${int.format(r.transformed.recordsPerS)} vs ${int.format(r.plain.recordsPerS)} records/s = ${num(r.ratio * 100)} % of without${complete ? '' : ' (not all delivered)'}`,
+      transformE2eTarget,
+      verdict(r.ratio >= TARGETS.transformE2eShare),
+    ]);
+  } else if (transformE2e.status !== 'skipped') {
+    rows.push([
+      'End-to-end with transform (S3)',
+      absent(transformE2e),
+      transformE2eTarget,
+      failed(transformE2e),
+    ]);
+  }
   return rows;
 }
 
@@ -435,6 +570,10 @@ function problemLines(results: BenchResults, limit = 12): string[] {
   const all: string[] = [];
   for (const outcome of [results.ingest, results.sustained, results.split, results.http]) {
     if (outcome.status === 'ok') all.push(...outcome.value.problems);
+  }
+  if (results.transformE2e.status === 'ok') {
+    const r = results.transformE2e.value;
+    all.push(...r.plain.problems, ...r.transformed.problems);
   }
   const seen = new Set<string>();
   const out: string[] = [];
@@ -465,6 +604,25 @@ function contentionWarning(results: BenchResults): string[] {
     ['http reference', results.httpReference],
     ['http', results.http],
   ];
+  const { transform, partition, transformE2e } = results;
+  if (transform.status === 'ok') {
+    phases.push(
+      ['transform (direct)', { status: 'ok', value: transform.value.reference }],
+      ['transform (Sluice)', { status: 'ok', value: transform.value.sluice }],
+    );
+  }
+  if (partition.status === 'ok') {
+    phases.push(
+      ['partition (direct)', { status: 'ok', value: partition.value.reference }],
+      ['partition (Sluice)', { status: 'ok', value: partition.value.sluice }],
+    );
+  }
+  if (transformE2e.status === 'ok') {
+    phases.push(
+      ['transform-e2e (without)', { status: 'ok', value: transformE2e.value.plain }],
+      ['transform-e2e (with)', { status: 'ok', value: transformE2e.value.transformed }],
+    );
+  }
   const disturbed = phases.flatMap(([name, outcome]) => {
     const other = outcome.status === 'ok' ? outcome.value.cpuShare[OTHER_PROCESSES] : undefined;
     return other !== undefined && other > CONTENTION_LIMIT
@@ -508,6 +666,21 @@ export function renderReport(results: BenchResults): string {
       '5. HTTP endpoint: Sluice (role all) to a loopback receiver, beside a bare POST of the same bodies',
       results.httpReference,
       results.http,
+    ),
+    '',
+    ...transformSection(
+      '6. Transform host: the enrich transform through Sluice, beside its record function called directly',
+      results.transform,
+    ),
+    '',
+    ...partitionSection(
+      '7. Partitioning stage: metadata extraction, grouping and framing, beside the bare jq query',
+      results.partition,
+    ),
+    '',
+    ...transformE2eSection(
+      '8. End-to-end with a transform: Sluice (role all) to S3, the same records with and without',
+      results.transformE2e,
     ),
     '',
   ];

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: measures, in one run on this machine, the ceiling of a bare fastify endpoint,
  * Sluice's acknowledged ingest, sustained end-to-end delivery to S3 with its freshness, delivery
- * to an HTTP endpoint beside a bare POST, and the service's memory, then prints them against
- * the targets. See docs/benchmark.md.
+ * to an HTTP endpoint beside a bare POST, the transform host and the partitioning stage beside
+ * their bare work, end-to-end delivery with a transform beside without, and the service's
+ * memory, then prints them against the targets. See docs/benchmark.md.
  *
  * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
  * process crashed, 2 on bad options, 130 when interrupted.
@@ -18,11 +19,14 @@ import { runIngestPhase } from './ingest-phase.js';
 import { startInfrastructure, type Infrastructure } from './infrastructure.js';
 import { describeMachine } from './machine.js';
 import { helpText, parseOptions, type BenchOptions, type Phase } from './options.js';
+import { runPartitionPhase } from './partition-phase.js';
 import { say } from './progress.js';
 import { prepareBodies, RECORDS_PER_REQUEST, type PreparedBody } from './records.js';
 import { renderReport, type BenchResults, type PhaseOutcome, type SetupInfo } from './report.js';
 import { assertSluiceBuilt, passedThroughSettings } from './sluice-process.js';
 import { runSustainedPhase } from './sustained-phase.js';
+import { runTransformE2ePhase } from './transform-e2e-phase.js';
+import { runTransformPhase } from './transform-phase.js';
 
 /** One stream per phase, so S3 objects and counters of different phases never mix. */
 const STREAMS = {
@@ -30,7 +34,12 @@ const STREAMS = {
   sustained: 'bench-sustained',
   split: 'bench-split',
   http: 'bench-http',
+  e2ePlain: 'bench-e2e-plain',
+  e2eTransform: 'bench-e2e-transform',
 } as const;
+
+/** The phases that run against Redis, s3rver and Sluice processes. */
+const SERVICE_PHASES: readonly Phase[] = ['ingest', 'sustained', 'split', 'http', 'transform-e2e'];
 
 /**
  * Runs a phase, turning any failure into a reported outcome, so one broken phase still leaves
@@ -84,8 +93,9 @@ function setupInfo(
 }
 
 async function bench(options: BenchOptions, signal: AbortSignal): Promise<number> {
-  const needsSluice = options.phases.some((p) => p !== 'ceiling');
-  if (needsSluice) assertSluiceBuilt();
+  // The in-process phases load Sluice's compiled modules too.
+  if (options.phases.some((p) => p !== 'ceiling')) assertSluiceBuilt();
+  const needsSluice = options.phases.some((p) => SERVICE_PHASES.includes(p));
 
   const bodyCache = new Map<string, PreparedBody[]>();
   const ctx: BenchContext = {
@@ -115,6 +125,9 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     split: { status: 'skipped' },
     httpReference: { status: 'skipped' },
     http: { status: 'skipped' },
+    transform: { status: 'skipped' },
+    partition: { status: 'skipped' },
+    transformE2e: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -123,6 +136,12 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
       results.ceiling = await attempt(signal, 'ceiling', () =>
         runCeilingPhase(ctx, STREAMS.ingest),
       );
+    }
+    if (wanted('transform')) {
+      results.transform = await attempt(signal, 'transform', () => runTransformPhase(ctx));
+    }
+    if (wanted('partition')) {
+      results.partition = await attempt(signal, 'partition', () => runPartitionPhase(ctx));
     }
     if (needsSluice && !signal.aborted) {
       say(`starting redis-server (${options.redisPersistence} persistence) and s3rver`);
@@ -159,10 +178,19 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
             );
           }
         }
+        if (wanted('transform-e2e')) {
+          results.transformE2e = await attempt(signal, 'transform-e2e', () =>
+            runTransformE2ePhase(ctx, ready, {
+              plain: STREAMS.e2ePlain,
+              transformed: STREAMS.e2eTransform,
+            }),
+          );
+        }
       } else {
         for (const phase of ['ingest', 'sustained', 'split', 'http'] as const) {
           if (options.phases.includes(phase)) results[phase] = started;
         }
+        if (options.phases.includes('transform-e2e')) results.transformE2e = started;
       }
     }
   } finally {
@@ -187,6 +215,9 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results.split,
     results.httpReference,
     results.http,
+    results.transform,
+    results.partition,
+    results.transformE2e,
   ];
   return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
 }

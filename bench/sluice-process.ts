@@ -45,6 +45,7 @@ const OWNED_SETTINGS = new Set([
   'SLUICE_SHUTDOWN_TIMEOUT_MS',
   'SLUICE_LOG_LEVEL',
   'SLUICE_CONFIG',
+  'SLUICE_TRANSFORMS_DIR',
 ]);
 
 /** `SLUICE_*` settings from the bench's environment that reach the service unchanged. */
@@ -70,6 +71,8 @@ export interface SluiceOptions {
   /** `SLUICE_S3_*` and credentials for the S3 store. */
   s3Env: Readonly<Record<string, string>>;
   maxBacklogMb: number;
+  /** `SLUICE_TRANSFORMS_DIR`: where the service finds `sluice:transform:<name>` modules. */
+  transformsDir?: string;
 }
 
 /** A running Sluice process. */
@@ -115,6 +118,9 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     SLUICE_MAX_BACKLOG_MB: String(options.maxBacklogMb),
     SLUICE_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     SLUICE_LOG_LEVEL: 'info',
+    ...(options.transformsDir === undefined
+      ? {}
+      : { SLUICE_TRANSFORMS_DIR: options.transformsDir }),
   };
   const child = new Child(`sluice (${options.role})`, process.execPath, [SLUICE_MAIN], {
     env,

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
-import { CloudWatchSourceRule } from './api/firehose/cloudwatch-source.js';
 import { RecordBuffer } from './buffer/record-buffer.js';
 import { SealTicker } from './buffer/seal-ticker.js';
 import { PartitionBuffer } from './buffer/partition-buffer.js';
@@ -158,7 +157,6 @@ export async function startService(
         buffer,
         log,
         auth,
-        sources: new CloudWatchSourceRule(registry),
         admin: { replayer },
       },
       { https: tls.api },

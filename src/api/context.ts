@@ -6,7 +6,6 @@ import type { RecordBuffer } from '../buffer/record-buffer.js';
 import type { SigV4Verifier } from './auth/sigv4-verifier.js';
 import type { AdminServices } from './admin/admin-services.js';
 import type { Telemetry } from '../telemetry/events.js';
-import type { CloudWatchSourceRule } from './firehose/cloudwatch-source.js';
 
 /** What every Firehose operation handler may use. Built once by the service. */
 export interface ApiContext {
@@ -23,11 +22,6 @@ export interface ApiContext {
   auth?: SigV4Verifier | undefined;
   /** Where records received and throttled are reported; absent, nowhere. */
   telemetry?: Telemetry | undefined;
-  /**
-   * Refuses puts of non-CloudWatch Logs records to streams that decompress them
-   * (`InvalidSourceException`); absent, no such check.
-   */
-  sources?: CloudWatchSourceRule | undefined;
   /** The admin API's services (dead batches, replay); absent, `/admin/…` is not served. */
   admin?: AdminServices | undefined;
 }

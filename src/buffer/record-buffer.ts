@@ -18,7 +18,9 @@ export type AppendResult =
   | { kind: 'stored'; batchId: string; chunkIndex: number; sealedBatchId: string | undefined }
   | { kind: 'not-found' }
   | { kind: 'not-active'; status: string }
-  | { kind: 'backpressure' };
+  | { kind: 'backpressure' }
+  /** The stream takes only gzip records (CloudWatch Logs data) and record `record` (1-based) is not. */
+  | { kind: 'not-gzip'; record: number };
 
 /** Called after a batch is sealed; must enqueue it for delivery. */
 export type SealedListener = (stream: string, batchId: string) => Promise<void>;
@@ -93,6 +95,8 @@ export class RecordBuffer {
         return { kind: 'not-found' };
       case 2:
         return { kind: 'not-active', status: reply[1] ?? 'UNKNOWN' };
+      case 4:
+        return { kind: 'not-gzip', record: Number(reply[1]) };
       default:
         return { kind: 'backpressure' };
     }

@@ -128,6 +128,8 @@ end
  * returns: {0, batchId, chunkIndex, sealedBatchId|false} stored (also when the receipt shows
  *          this very call stored it already: then nothing is written again);
  *          {1} no such stream; {2, status} stream not ACTIVE; {3} backlog over the cap;
+ *          {4, n} the stream takes only gzip records (its `gzipOnly` field is '1': it
+ *          decompresses CloudWatch Logs data) and record n (1-based) is not;
  *          an error reply, writing nothing, when an argument or a stored value is invalid
  *          (the chunk must be a framed chunk of ARGV 5 records and ARGV 4 payload bytes).
  *
@@ -178,9 +180,19 @@ if receipt then
   if not rid then return fail('APPEND', 'KEYS[5] (receipt) holds ' .. shown(receipt)) end
   return {0, rid, tonumber(ridx), rsealed ~= '' and rsealed or false}
 end
-local st = redis.call('HMGET', KEYS[1], 'status', 'sizeBytes', 'intervalMs')
+local st = redis.call('HMGET', KEYS[1], 'status', 'sizeBytes', 'intervalMs', 'gzipOnly')
 if not st[1] then return {1} end
 if st[1] ~= 'ACTIVE' then return {2, st[1]} end
+if st[4] == '1' then
+  -- Every record must start with gzip's magic bytes 1f 8b (the chunk's framing was checked).
+  local offset = ${FRAME_HEADER_BYTES} + 1
+  for i = 1, a.records do
+    local length = struct.unpack('>I4', chunk, offset)
+    local b1, b2 = string.byte(chunk, offset + 4, offset + 5)
+    if length < 2 or b1 ~= 31 or b2 ~= 139 then return {4, i} end
+    offset = offset + 4 + length
+  end
+end
 local o = read_open(KEYS[2])
 local c = redis.call('HMGET', KEYS[3], 'backlogBytes', 'backlogRecords', 'backlogStoredBytes')
 local stored = #chunk + ${CHUNK_OVERHEAD_BYTES}

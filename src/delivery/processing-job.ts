@@ -106,7 +106,7 @@ export class ProcessingJob {
     for await (const slice of this.slices(meta, spec)) {
       const outcome = await this.processSlice(meta, spec, invoke, slice, attempt);
       const failures = [...outcome.failures];
-      const partitions = this.partitionsOf(outcome.records, processing, failures);
+      const partitions = partitionRecords(outcome.records, processing, failures);
       const overLimit = await this.applyLimit(meta.stream, partitions, processing, failures);
       let tries = 0;
       for (;;) {
@@ -246,50 +246,13 @@ export class ProcessingJob {
   }
 
   /**
-   * Groups processed records by partition: the values of the keys the prefix uses. A record
-   * without one of them fails (`DynamicPartitioning.MissingPartitionKey`).
-   */
-  private partitionsOf(
-    records: readonly ProcessedRecord[],
-    processing: ProcessingOf,
-    failures: ProcessingFailure[],
-  ): Map<string, { records: ProcessedRecord[]; slice: PartitionSlice }> {
-    const groups = new Map<string, ProcessedRecord[]>();
-    for (const record of records) {
-      let keysJson = SINGLE_PARTITION;
-      if (processing.partitioning) {
-        const picked = pickKeys(record, processing.partitionKeys);
-        if (typeof picked === 'string') {
-          failures.push({
-            id: record.id,
-            arrivalMs: record.arrivalMs,
-            data: record.data,
-            code: 'DynamicPartitioning.MissingPartitionKey',
-            message: picked,
-            outputType: 'processing-failed',
-          });
-          continue;
-        }
-        keysJson = JSON.stringify(picked);
-      }
-      let group = groups.get(keysJson);
-      if (group === undefined) groups.set(keysJson, (group = []));
-      group.push(record);
-    }
-    const out = new Map<string, { records: ProcessedRecord[]; slice: PartitionSlice }>();
-    for (const [keysJson, group] of groups)
-      out.set(keysJson, { records: group, slice: frame(keysJson, group) });
-    return out;
-  }
-
-  /**
    * Refuses the records of partitions that would open beyond the active-partition limit
    * (`DynamicPartitioning.PartitionCountExceeded`), keeping the partitions that appeared
    * first. Returns the refused records.
    */
   private async applyLimit(
     stream: string,
-    partitions: Map<string, { records: ProcessedRecord[]; slice: PartitionSlice }>,
+    partitions: Map<string, PartitionGroup>,
     processing: ProcessingOf,
     failures: ProcessingFailure[],
   ): Promise<ProcessingFailure[]> {
@@ -303,7 +266,7 @@ export class ProcessingJob {
 
   /** Keeps `free` of the partitions not open yet; the others' records fail. */
   private refuseNew(
-    partitions: Map<string, { records: ProcessedRecord[]; slice: PartitionSlice }>,
+    partitions: Map<string, PartitionGroup>,
     free: number,
     failures: ProcessingFailure[],
     open?: ReadonlySet<string>,
@@ -406,7 +369,7 @@ export class ProcessingJob {
 
   private emitPartitions(
     stream: string,
-    partitions: Map<string, { records: ProcessedRecord[]; slice: PartitionSlice }>,
+    partitions: Map<string, PartitionGroup>,
     overLimitRecords: number,
     partitioning: boolean,
   ): void {
@@ -423,6 +386,53 @@ export class ProcessingJob {
       })),
     });
   }
+}
+
+/** A partition's records and their framed chunk. */
+export interface PartitionGroup {
+  records: ProcessedRecord[];
+  slice: PartitionSlice;
+}
+
+/**
+ * Groups processed records by partition — the values of the keys the prefix uses, in the
+ * prefix's order — and frames each group. A record without one of the keys fails
+ * (`DynamicPartitioning.MissingPartitionKey`) into `failures`. Without dynamic partitioning,
+ * one group holds every record.
+ */
+export function partitionRecords(
+  records: readonly ProcessedRecord[],
+  processing: ProcessingOf,
+  failures: ProcessingFailure[],
+): Map<string, PartitionGroup> {
+  const groups = new Map<string, ProcessedRecord[]>();
+  for (const record of records) {
+    let keysJson = SINGLE_PARTITION;
+    if (processing.partitioning) {
+      const picked = pickKeys(record, processing.partitionKeys);
+      if (typeof picked === 'string') {
+        failures.push({
+          id: record.id,
+          arrivalMs: record.arrivalMs,
+          data: record.data,
+          code: 'DynamicPartitioning.MissingPartitionKey',
+          message: picked,
+          outputType: 'processing-failed',
+          original: record.original,
+        });
+        continue;
+      }
+      keysJson = JSON.stringify(picked);
+    }
+    let group = groups.get(keysJson);
+    if (group === undefined) groups.set(keysJson, (group = []));
+    group.push(record);
+  }
+  const out = new Map<string, PartitionGroup>();
+  for (const [keysJson, group] of groups) {
+    out.set(keysJson, { records: group, slice: framePartition(keysJson, group) });
+  }
+  return out;
 }
 
 /**
@@ -452,7 +462,10 @@ function pickKeys(
 }
 
 /** A partition's records framed as one chunk, stamped with the oldest record's arrival. */
-function frame(keysJson: string, records: readonly ProcessedRecord[]): PartitionSlice {
+export function framePartition(
+  keysJson: string,
+  records: readonly ProcessedRecord[],
+): PartitionSlice {
   let oldest = Number.POSITIVE_INFINITY;
   let bytes = 0;
   const data: Buffer[] = [];

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { awsInt, awsString } from '../config/validation.js';
 import { FirehoseError } from '../errors/catalogue.js';
-import { compileProcessing, type ProcessingContext } from '../processors/processing-config.js';
+import {
+  PROCESSOR_ORDER,
+  compileProcessing,
+  type ProcessingContext,
+} from '../processors/processing-config.js';
 
 /**
  * Sub-shapes several destination kinds share, each defined once with the Firehose model's
@@ -124,14 +128,7 @@ export const ProcessorParameterSchema = z.object({
 
 /** `Processor`. */
 export const ProcessorSchema = z.object({
-  Type: z.enum([
-    'RecordDeAggregation',
-    'Decompression',
-    'CloudWatchLogProcessing',
-    'Lambda',
-    'MetadataExtraction',
-    'AppendDelimiterToRecord',
-  ]),
+  Type: z.enum(PROCESSOR_ORDER),
   Parameters: z.array(ProcessorParameterSchema).optional(),
 });
 

@@ -8,6 +8,8 @@ export type ReplayFailure =
   | 'target-not-found'
   /** The target stream exists but is not ACTIVE. */
   | 'target-not-active'
+  /** The target stream takes only gzip records (it decompresses CloudWatch Logs data). */
+  | 'target-refuses-records'
   /** The target stream's backlog is over the cap; try again later. */
   | 'backpressure';
 

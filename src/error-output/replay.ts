@@ -414,6 +414,11 @@ function checkAppended(result: AppendResult, to: string, id: string, appended: n
         'target-not-active',
         `stream ${to} is ${result.status}; records can be replayed into ACTIVE streams only (${sofar})`,
       );
+    case 'not-gzip':
+      throw new ReplayError(
+        'target-refuses-records',
+        `stream ${to} decompresses CloudWatch Logs data and takes only gzip records; record ${result.record} of the chunk is not (${sofar})`,
+      );
     case 'backpressure':
       throw new ReplayError(
         'backpressure',

@@ -340,11 +340,20 @@ const BUILT_IN_STAGE_BYTES = 1_048_576;
 const BUILT_IN_STAGE_MS = 1000;
 
 /**
+ * Invocations one first-stage batch holds at most: its records are invoked at once, so that
+ * every transform worker thread has work while one batch is processed (one 1 MB invocation
+ * per batch left the pool mostly idle: bench phase 8 profiles).
+ */
+export const INVOCATIONS_PER_FIRST_STAGE_BATCH = 4;
+
+/**
  * The first buffering stage's thresholds of a stream with processing (the stream's own
  * buffer; its destination's hints then apply to the partition buffers). With a Lambda
- * processor they are its BufferSizeInMBs and BufferIntervalInSeconds, as Firehose buffers for
- * Lambda; an interval left unset is Firehose's 60 s but never longer than the destination's
- * (so zero buffering stays prompt). Built-in processors alone wait at most 1 MiB or 1 s.
+ * processor, Firehose's Lambda buffering: the batch is sealed at BufferIntervalInSeconds (an
+ * unset interval is Firehose's 60 s but never longer than the destination's, so zero buffering
+ * stays prompt) or at {@link INVOCATIONS_PER_FIRST_STAGE_BATCH} invocations' worth of
+ * BufferSizeInMBs, each invocation carrying at most BufferSizeInMBs. Built-in processors alone
+ * wait at most 1 MiB or 1 s.
  */
 export function firstStageBuffering(
   processors: readonly ProcessorInput[],
@@ -359,7 +368,7 @@ export function firstStageBuffering(
     };
   }
   return {
-    sizeBytes: spec.lambda.bufferSizeBytes,
+    sizeBytes: spec.lambda.bufferSizeBytes * INVOCATIONS_PER_FIRST_STAGE_BATCH,
     intervalMs: lambdaIntervalGiven(processors)
       ? spec.lambda.bufferIntervalMs
       : Math.min(spec.lambda.bufferIntervalMs, destination.intervalMs),

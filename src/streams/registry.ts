@@ -6,6 +6,7 @@ import {
   DESTINATION_ID,
   MAX_TAGS_PER_STREAM,
   StreamDefinitionSchema,
+  acceptsOnlyGzip,
   bufferingOf,
   compareKeys,
   type DeliveryStreamType,
@@ -381,7 +382,14 @@ export class StreamRegistry {
 }
 
 /** The hash fields of a definition, in the order the scripts take them (after the JSON). */
-function fieldsOf(def: StreamDefinition): [string, string, number, number, number] {
+function fieldsOf(def: StreamDefinition): [string, string, number, number, number, string] {
   const { sizeBytes, intervalMs } = bufferingOf(def);
-  return [JSON.stringify(def), def.status, sizeBytes, intervalMs, def.versionId];
+  return [
+    JSON.stringify(def),
+    def.status,
+    sizeBytes,
+    intervalMs,
+    def.versionId,
+    acceptsOnlyGzip(def) ? '1' : '0',
+  ];
 }

@@ -364,6 +364,17 @@ export function sameDestination(a: StoredDestination, b: StoredDestination): boo
 }
 
 /**
+ * Whether puts to the stream must carry gzip records: its destination has the Decompression
+ * processor, and Firehose then accepts only CloudWatch Logs data (`InvalidSourceException`).
+ * Sluice cannot tell who sent a request, so it holds puts to what CloudWatch Logs sends.
+ */
+export function acceptsOnlyGzip(def: StreamDefinition): boolean {
+  return kindByShape(def.destination.shape)
+    .processing(def.destination.config)
+    .processors.some((processor) => processor.Type === 'Decompression');
+}
+
+/**
  * The stream buffer's thresholds, in the units the buffer works in: the destination's
  * buffering hints, or, for a stream with processing or dynamic partitioning, the first
  * stage's (the destination's hints then apply to the partition buffers).

@@ -1,15 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
 import {
   CreateDeliveryStreamCommand,
   PutRecordBatchCommand,
   type FirehoseClient,
+  type ProcessingConfiguration,
 } from '@aws-sdk/client-firehose';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { DESTINATION_KINDS, kindByCreateMember } from '../../src/destinations/registry.js';
-import { Cleanups, cleanupAfterAll, eventually, startRedis } from '../support/e2e.js';
+import { Cleanups, cleanupAfterAll, eventually, startRedis, tempDir } from '../support/e2e.js';
+import { streamKeys } from '../../src/streams/keys.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { uniqueName } from '../support/unique.js';
 import type {
@@ -46,6 +51,10 @@ const HARNESSES: readonly DestinationHarness[] = [
   s3rverHarness('ExtendedS3DestinationConfiguration'),
   httpEndpointHarness(),
 ];
+
+/** The transform kit as built, for transforms written to a temporary directory. */
+const KIT_URL = new URL('../../dist/src/processors/transforms/transform-kit.js', import.meta.url)
+  .href;
 
 /** How long a restarted process may take to take over the jobs a killed one held. */
 const TAKEOVER_DRAIN_MS = 75_000;
@@ -201,6 +210,85 @@ describe.each(HARNESSES)('$name', (harness) => {
     },
     PROCESS_TEST_MS,
   );
+
+  /** Whether the kind takes ProcessingConfiguration (Firehose's plain S3 destination does not). */
+  const processes = 'ProcessingConfiguration' in (kind?.createSchema as { shape?: object }).shape!;
+
+  it(
+    processes
+      ? 'after a SIGKILL in the middle of processing and a restart, delivers every transformed record once'
+      : 'has no ProcessingConfiguration (Firehose’s plain S3 destination): processing does not apply',
+    async () => {
+      if (!processes) {
+        expect(harness.member).toBe('S3DestinationConfiguration');
+        return;
+      }
+      const target = await newTarget();
+      const transforms = await tempDir(cleanups, 'sluice-conformance-transforms-');
+      // A transform slow enough (about 1 ms a record) for the kill to land while it runs.
+      await writeFile(
+        join(transforms, 'tag.mjs'),
+        `import { defineTransform } from '${KIT_URL}';
+export default defineTransform({ decode: 'bytes', record(data) {
+  const until = performance.now() + 1;
+  while (performance.now() < until);
+  return Buffer.concat([Buffer.from('T:'), data]);
+} });
+`,
+      );
+      const env = sluiceEnv({ SLUICE_TRANSFORMS_DIR: transforms });
+      const first = await startChild(cleanups, env);
+      const client = firehoseClient(cleanups, first);
+      const stream = await createStream(
+        client,
+        target,
+        { sizeMBs: 1, intervalSeconds: 1 },
+        {
+          Enabled: true,
+          Processors: [
+            {
+              Type: 'Lambda',
+              Parameters: [
+                { ParameterName: 'LambdaArn', ParameterValue: 'sluice:transform:tag' },
+                { ParameterName: 'BufferSizeInMBs', ParameterValue: '0.2' },
+                { ParameterName: 'BufferIntervalInSeconds', ParameterValue: '0' },
+              ],
+            },
+          ],
+        },
+      );
+      const sent: Buffer[] = [];
+      const requests = 10;
+      for (let i = 0; i < requests; i++) {
+        const records = jsonLines(`process-${i}`, 300, 1_000);
+        await put(client, stream, records);
+        sent.push(...records);
+      }
+      // Each request is a batch of its own (BufferIntervalInSeconds 0); kill once two are
+      // processed and before all are.
+      await eventually('two batches processed', async () => (await processedBatches(stream)) >= 2, {
+        timeoutMs: 30_000,
+        state: () => first.logs(),
+      });
+      await first.kill();
+      expect(await processedBatches(stream), 'batches processed when the kill landed').toBeLessThan(
+        requests,
+      );
+
+      const second = await startChild(cleanups, env);
+      await waitForDrain(stream, second, TAKEOVER_DRAIN_MS);
+      const transformed = sent.map((record) => Buffer.concat([Buffer.from('T:'), record]));
+      expectExactlyOnce(transformed, await target.delivered());
+      expect(await streamState(redis, stream)).toMatchObject({ dead: 0 });
+      expect(await processedBatches(stream)).toBe(requests);
+    },
+    PROCESS_TEST_MS,
+  );
+
+  /** How many of the stream's batches were processed whole into its partition buffers. */
+  async function processedBatches(stream: string): Promise<number> {
+    return Number((await redis.hget(streamKeys(stream).stats, 'processedBatches')) ?? 0);
+  }
 
   it('retries a failing delivery and, once the destination recovers, delivers every record once under one identity', async () => {
     const target = await newTarget();
@@ -543,13 +631,21 @@ async function createStream(
   client: FirehoseClient,
   target: DestinationTarget,
   options: StreamOptions,
+  processing?: ProcessingConfiguration,
 ): Promise<string> {
   const name = uniqueName('conformance');
+  const members = target.members(options);
+  if (processing !== undefined) {
+    for (const member of Object.values(members) as unknown[]) {
+      (member as { ProcessingConfiguration?: ProcessingConfiguration }).ProcessingConfiguration =
+        processing;
+    }
+  }
   await client.send(
     new CreateDeliveryStreamCommand({
       DeliveryStreamName: name,
       DeliveryStreamType: 'DirectPut',
-      ...target.members(options),
+      ...members,
     }),
   );
   return name;

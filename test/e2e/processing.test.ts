@@ -225,6 +225,33 @@ describe('plug-in transforms', () => {
     expect(await objectsUnder(`${name}-errors/`)).toEqual([]);
   });
 
+  it('takes an edited transform for the next batch, without a restart', async () => {
+    const name = uniqueName('reload').replace(/[^A-Za-z0-9_-]/g, '-');
+    const version = (v: number) =>
+      writeTransform(
+        name,
+        `export default defineTransform({ decode: 'text', record: (t) => t + ' v${v}' });`,
+      );
+    await version(1);
+    const stream = await createS3Stream(firehose, 'reload', BUCKET, {
+      Prefix: `${name}/`,
+      ErrorOutputPrefix: `${name}-errors/`,
+      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+      ProcessingConfiguration: { Enabled: true, Processors: [lambda(`sluice:transform:${name}`)] },
+    });
+    const texts = async () => (await objectsUnder(`${name}/`)).map((o) => o.text).sort();
+    await putRecordBatch(firehose, stream, ['first']);
+    await eventually('the first record', async () => (await texts()).length === 1);
+    await version(2);
+    await putRecordBatch(firehose, stream, ['second']);
+    expect(
+      await eventually('the second record', async () => {
+        const found = await texts();
+        return found.length === 2 ? found : undefined;
+      }),
+    ).toEqual(['first v1\n', 'second v2\n']);
+  });
+
   it('a hanging transform is stopped, its records fail after the retries, and other streams flow meanwhile', async () => {
     const hanging = await createS3Stream(firehose, 'hang', BUCKET, {
       Prefix: 'hang/',

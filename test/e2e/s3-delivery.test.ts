@@ -119,7 +119,8 @@ async function putRequests(
 
 describe('S3 delivery', () => {
   it('seals by age and writes records byte for byte under the default key layout', async () => {
-    const stream = await createStream({ BufferingHints: { SizeInMBs: 128, IntervalInSeconds: 1 } });
+    // 3 s: the two puts below must land in one buffer even on a loaded machine.
+    const stream = await createStream({ BufferingHints: { SizeInMBs: 128, IntervalInSeconds: 3 } });
     const batch = records(500, 200, 'age');
     const before = new Date();
     const put = await putRecordBatch(firehose, stream, batch);

@@ -65,6 +65,28 @@ describe('RecordBuffer', () => {
     expect(await redis.exists(streamKeys(name).open, streamKeys(name).stats)).toBe(0);
   });
 
+  it('refuses, storing nothing, a record that is not gzip for a stream that takes only gzip', async () => {
+    const { buffer } = recordingBuffer();
+    const stream = await declareStream(100, 60_000);
+    await redis.hset(streamKeys(stream).stream, 'gzipOnly', '1');
+    const gzip = Buffer.from([0x1f, 0x8b, 0x08, 0x00]);
+    const put = (...records: Buffer[]) => {
+      const bytes = records.reduce((n, r) => n + r.length, 0);
+      return buffer.append(
+        stream,
+        encodeChunkFromBuffers(1000, records),
+        bytes,
+        records.length,
+        1000,
+      );
+    };
+    expect(await put(gzip, Buffer.from('plain'), gzip)).toEqual({ kind: 'not-gzip', record: 2 });
+    expect(await put(gzip, Buffer.from([0x1f]))).toEqual({ kind: 'not-gzip', record: 2 });
+    expect(await put(Buffer.alloc(0))).toEqual({ kind: 'not-gzip', record: 1 });
+    expect(await redis.exists(streamKeys(stream).open, streamKeys(stream).stats)).toBe(0);
+    expect(await put(gzip, gzip)).toMatchObject({ kind: 'stored' });
+  });
+
   it('appends whole requests as chunks and seals when the size is crossed', async () => {
     const { buffer, sealed } = recordingBuffer();
     const stream = await declareStream(100, 60_000);

@@ -85,6 +85,7 @@ describe('create and get', () => {
       sizeBytes: String(3 * 1_048_576),
       intervalMs: '7000',
       version: '1',
+      gzipOnly: '0',
       writtenBy: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
     });
     expect(await redis.zscore(STREAM_INDEX_KEY, def.name)).toBe('0');
@@ -129,6 +130,7 @@ describe('a script call resent after its reply was lost (ioredis resends on reco
     '5242880',
     '300000',
     String(version),
+    '0',
   ];
 
   it('CREATE answers "created" to its own repeat, "exists" to any other call', async () => {

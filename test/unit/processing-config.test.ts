@@ -187,7 +187,7 @@ describe('compileProcessing', () => {
 describe('firstStageBuffering', () => {
   const destination = { sizeBytes: 5 * 1_048_576, intervalMs: 300_000 };
 
-  it("uses the Lambda processor's hints for the first stage", () => {
+  it("uses the Lambda processor's hints for the first stage: its interval, four invocations' size", () => {
     const processors = [
       processor('Lambda', {
         LambdaArn: 'sluice:transform:a',
@@ -196,7 +196,7 @@ describe('firstStageBuffering', () => {
       }),
     ];
     expect(firstStageBuffering(processors, false, destination)).toEqual({
-      sizeBytes: 2 * 1_048_576,
+      sizeBytes: 4 * 2 * 1_048_576,
       intervalMs: 120_000,
     });
   });

@@ -35,6 +35,7 @@ const REPLAY_FAILURES: Readonly<Record<ReplayFailure, { status: number; error: s
   'item-unreadable': { status: 422, error: 'ItemUnreadable' },
   'target-not-found': { status: 404, error: 'StreamNotFound' },
   'target-not-active': { status: 409, error: 'StreamNotActive' },
+  'target-refuses-records': { status: 409, error: 'StreamRefusesRecords' },
   backpressure: { status: 503, error: 'Backpressure' },
 };
 

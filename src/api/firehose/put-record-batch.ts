@@ -39,7 +39,6 @@ export const putRecordBatch: OperationHandler = async (input, ctx) => {
   }
   const now = Date.now();
   const decoded = decodeRecords(records, (i) => `records.${i + 1}.member.data`, now);
-  await ctx.sources?.check(stream, decoded.chunk, now);
   const result = await ctx.buffer.append(
     stream,
     decoded.chunk,

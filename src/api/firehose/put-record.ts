@@ -17,7 +17,6 @@ export const putRecord: OperationHandler = async (input, ctx) => {
   }
   const now = Date.now();
   const decoded = decodeRecords([record], () => 'record.data', now);
-  await ctx.sources?.check(stream, decoded.chunk, now);
   const result = await ctx.buffer.append(stream, decoded.chunk, decoded.payloadBytes, 1, now);
   if (result.kind === 'backpressure') {
     ctx.telemetry?.emit({ type: 'records.throttled', stream, records: 1 });

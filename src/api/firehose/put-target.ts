@@ -44,6 +44,12 @@ export function appendRefusal(
   ctx: ApiContext,
 ): FirehoseError {
   const account = ctx.settings.SLUICE_ACCOUNT_ID;
+  if (result.kind === 'not-gzip') {
+    return new FirehoseError(
+      'InvalidSourceException',
+      `Only requests from CloudWatch Logs are supported when CloudWatch Logs decompression is enabled. Record ${result.record} of the request is not gzip-compressed CloudWatch Logs data.`,
+    );
+  }
   if (result.kind === 'not-found') {
     return new FirehoseError(
       'ResourceNotFoundException',

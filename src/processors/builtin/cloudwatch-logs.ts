@@ -1,4 +1,5 @@
 import { ProcessorFailure } from './processor-failure.js';
+import { describeJsonType } from '../json-type.js';
 
 /**
  * The `CloudWatchLogProcessing` processor with `DataMessageExtraction` true. It reads a
@@ -172,17 +173,5 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** A JSON value's kind, for messages: the record's content is not repeated in them. */
 function describe(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'string':
-      return 'a string';
-    case 'number':
-      return 'a number';
-    case 'boolean':
-      return 'a boolean';
-    default:
-      return 'an object';
-  }
+  return value === undefined ? 'missing' : describeJsonType(value);
 }

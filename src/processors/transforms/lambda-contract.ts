@@ -1,3 +1,4 @@
+import { describeJsonType } from '../json-type.js';
 import { failedOutcome, type TransformRecordOutcome } from './transform-records.js';
 
 /**
@@ -20,26 +21,6 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Longest recordId a message quotes. */
 const QUOTED_ID_CHARS = 100;
-
-/** `value` described for a message: its JSON type. */
-export function describeJsonType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'string':
-      return 'a string';
-    case 'number':
-      return 'a number';
-    case 'boolean':
-      return 'a boolean';
-    case 'undefined':
-      return 'undefined';
-    case 'object':
-      return 'an object';
-    default:
-      return `a ${typeof value}`;
-  }
-}
 
 function quoteId(id: string): string {
   return JSON.stringify(id.length > QUOTED_ID_CHARS ? `${id.slice(0, QUOTED_ID_CHARS)}…` : id);

@@ -1,4 +1,5 @@
-import { describeJsonType, checkPartitionKeys } from './lambda-contract.js';
+import { checkPartitionKeys } from './lambda-contract.js';
+import { describeJsonType } from '../json-type.js';
 import { errorText } from './error-text.js';
 import { OutcomeWriter, type PackedInputs } from './record-packing.js';
 import {
