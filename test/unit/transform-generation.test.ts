@@ -54,14 +54,34 @@ describe('fingerprint', () => {
 });
 
 describe('DirectoryGeneration', () => {
-  it('takes a fresh fingerprint at most once per interval', async () => {
+  it('sees a change the file system reports at once, long before its interval', async () => {
     const dir = await tempDir(cleanups, 'sluice-generation-');
+    await mkdir(join(dir, 'lib'));
     await writeFile(join(dir, 't.ts'), 'a');
-    const generation = new DirectoryGeneration(dir, 60_000);
+    const generation = new DirectoryGeneration(dir, 600_000);
+    cleanups.add(() => generation.close());
     const first = await generation.current();
+    await writeFile(join(dir, 'lib', 'helper.ts'), 'b');
+    const deadline = Date.now() + 5_000;
+    let now = first;
+    while (now === first && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      now = await generation.current();
+    }
+    expect(now).toBe(await fingerprint(dir));
+    expect(now).not.toBe(first);
+  });
+
+  it('without change events (a directory made after the start), takes a fresh fingerprint at most once per interval', async () => {
+    const dir = join(await tempDir(cleanups, 'sluice-generation-'), 'later');
+    const generation = new DirectoryGeneration(dir, 60_000);
+    cleanups.add(() => generation.close());
+    expect(await generation.current()).toBe(MISSING_DIRECTORY);
+    await mkdir(dir);
     await writeFile(join(dir, 'u.ts'), 'b');
-    expect(await generation.current()).toBe(first);
+    expect(await generation.current()).toBe(MISSING_DIRECTORY);
     const eager = new DirectoryGeneration(dir, 0);
+    cleanups.add(() => eager.close());
     const seen = await eager.current();
     await writeFile(join(dir, 'v.ts'), 'c');
     expect(await eager.current()).not.toBe(seen);

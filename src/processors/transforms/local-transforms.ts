@@ -11,8 +11,8 @@ import { TaskTimeoutError, WorkerLostError, WorkerPool } from './worker-pool.js'
 /**
  * Local transforms: modules in the transforms directory, run in the shared worker pool.
  *
- * Before each invocation the directory's fingerprint is checked (at most every 250 ms); when
- * a file changed, the pool's workers are retired, so the next invocations load every module
+ * Before each invocation the directory's fingerprint is checked (after a change the file
+ * system reports, else at most every 250 ms); when a file changed, the pool's workers are retired, so the next invocations load every module
  * afresh. A module that cannot be loaded is reported once per transform and version of the
  * directory (log.error) and fails invocations with a TransformLoadError until it changes.
  */
@@ -141,6 +141,7 @@ export class LocalTransforms {
 
   /** Ends the workers; running invocations fail with PoolClosedError. */
   close(): Promise<void> {
+    this.#generation.close();
     return this.#pool.close();
   }
 
