@@ -199,6 +199,10 @@ export async function startService(
         maxDecompressedBytes: MAX_DECOMPRESSED_RECORD_BYTES,
         log,
       }),
+      concurrency: {
+        delivery: settings.SLUICE_DELIVERY_CONCURRENCY,
+        processing: settings.SLUICE_PROCESSING_CONCURRENCY,
+      },
       log,
     });
     workers = new StreamWorkers({
@@ -207,7 +211,8 @@ export async function startService(
       registry,
       queues,
       driver,
-      concurrency: settings.SLUICE_DELIVERY_CONCURRENCY,
+      // Delivery and processing jobs share a stream's worker; the driver gates each kind.
+      concurrency: settings.SLUICE_DELIVERY_CONCURRENCY + settings.SLUICE_PROCESSING_CONCURRENCY,
       retryBaseMs: settings.SLUICE_RETRY_BASE_MS,
       retryMaxMs: settings.SLUICE_RETRY_MAX_MS,
       log,

@@ -192,6 +192,11 @@ export const SETTINGS = {
     default: '500',
     doc: "Most partitions with buffered records a dynamically partitioned stream may have at once (Firehose's active-partition limit); records of a further partition go to the error output (`DynamicPartitioning.PartitionCountExceeded`).",
   },
+  SLUICE_PROCESSING_CONCURRENCY: {
+    schema: int(1, 256),
+    default: '4',
+    doc: 'Batches of one stream with processors or dynamic partitioning that one worker process runs through the processors at once, besides its `SLUICE_DELIVERY_CONCURRENCY` deliveries.',
+  },
   SLUICE_SEAL_TICK_MS: {
     schema: int(10, 60_000),
     default: '250',

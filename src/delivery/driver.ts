@@ -25,6 +25,7 @@ import { ErrorOutputTypeSchema, type FailedRecordInput } from '../error-output/e
 import { parseDeliveryPlan, serializeDeliveryPlan, type ParsedPlan } from './delivery-plan.js';
 import type { DeliveryJobData } from './delivery-queues.js';
 import type { ProcessingJob } from './processing-job.js';
+import { ConcurrencyGate } from './concurrency-gate.js';
 import {
   RecordTally,
   failedSetOf,
@@ -48,6 +49,11 @@ export interface DeliveryDriverDeps {
   retentionMs: number;
   /** The first stage of streams with processors or dynamic partitioning. */
   processing?: ProcessingJob;
+  /**
+   * Most delivery and processing jobs of one stream this process runs at once (its BullMQ
+   * worker takes up to both together); unlimited when not given.
+   */
+  concurrency?: { delivery: number; processing: number };
   log: Logger;
   telemetry?: Telemetry;
   now?: () => number;
@@ -72,6 +78,11 @@ interface PlanProblem {
 export class DeliveryDriver {
   private readonly now: () => number;
   private readonly telemetry: Telemetry;
+  /** Per stream, the gates of its delivery and processing jobs (see `concurrency`). */
+  private readonly gates = new Map<
+    string,
+    { delivery: ConcurrencyGate; processing: ConcurrencyGate }
+  >();
 
   constructor(private readonly deps: DeliveryDriverDeps) {
     this.now = deps.now ?? Date.now;
@@ -106,18 +117,42 @@ export class DeliveryDriver {
           `Sluice.Internal: stream ${stream} has processing, but this process runs no processing stage`,
         );
       }
-      return this.deps.processing.run(meta, definition, kind, processing, attempt);
-    }
-    const fixed = await this.fixPlan(meta, definition);
-    if (fixed === undefined) return 'already delivered';
-    if ('problem' in fixed) {
-      return this.deadLetter(
-        meta,
-        fixed.problem.code,
-        `permanent failure: ${fixed.problem.reason}`,
+      const job = this.deps.processing;
+      return this.gated(stream, 'processing', () =>
+        job.run(meta, definition, kind, processing, attempt),
       );
     }
-    return this.attempt(meta, definition, fixed, attempt);
+    return this.gated(stream, 'delivery', async () => {
+      const fixed = await this.fixPlan(meta, definition);
+      if (fixed === undefined) return 'already delivered';
+      if ('problem' in fixed) {
+        return this.deadLetter(
+          meta,
+          fixed.problem.code,
+          `permanent failure: ${fixed.problem.reason}`,
+        );
+      }
+      return this.attempt(meta, definition, fixed, attempt);
+    });
+  }
+
+  /** Runs a job of `stream` within its kind's concurrency (see `concurrency`). */
+  private gated(
+    stream: string,
+    kind: 'delivery' | 'processing',
+    work: () => Promise<string>,
+  ): Promise<string> {
+    const limits = this.deps.concurrency;
+    if (limits === undefined) return work();
+    let gates = this.gates.get(stream);
+    if (gates === undefined) {
+      gates = {
+        delivery: new ConcurrencyGate(limits.delivery),
+        processing: new ConcurrencyGate(limits.processing),
+      };
+      this.gates.set(stream, gates);
+    }
+    return gates[kind].run(work);
   }
 
   /** One attempt of the pending records of `meta` as `fixed` says, and its consequences. */
