@@ -1,22 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { nowMs } from './clock.js';
-import { phaseSignal, type BenchContext } from './context.js';
+import type { BenchContext } from './context.js';
 import { BENCH_BUCKET, createBenchStream } from './control-plane.js';
-import { FirehoseHttp } from './firehose-http.js';
 import { computeFreshness, type Freshness } from './freshness.js';
 import type { Infrastructure } from './infrastructure.js';
 import { runPaced, type LoadProgress } from './load.js';
 import { say, startProgress } from './progress.js';
-import { ProcessSampler } from './process-sampler.js';
 import type { BucketUsage } from '../devtools/s3-server.js';
-import { startSluice } from './sluice-process.js';
+import { SAMPLE_PERIOD_MS, startDeliveryRun } from './delivery-run.js';
 import { MIB, slope } from './stats.js';
-import { StreamStatsSampler, type StreamStatsSample } from './stream-stats.js';
+import type { StreamStatsSample } from './stream-stats.js';
 import { throughputFigures, type ThroughputFigures } from './throughput.js';
 
 /** Counters are read this often, which bounds the resolution of the freshness figures. */
-const SAMPLE_PERIOD_MS = 200;
 /** A steady window shorter than this gives no delivered rate: a few batches say nothing. */
 const MIN_STEADY_MS = 5_000;
 /** A backlog slope above this share of the offered rate counts as growing. */
@@ -115,25 +112,8 @@ export async function runSustainedPhase(
   stream: string,
 ): Promise<SustainedResult> {
   const { options } = ctx;
-  await infra.reset();
-  const service = await startSluice({
-    role: 'all',
-    redisUrl: infra.redis.server.url,
-    s3Env: infra.s3.sluiceEnv,
-    maxBacklogMb: options.maxBacklogMb,
-  });
-  if (service.url === undefined) {
-    await service.stop();
-    throw new Error(`${service.child.name} does not serve the API`);
-  }
-  const phase = phaseSignal(ctx.signal, [service.child, infra.redis.server.child]);
-  const client = new FirehoseHttp(service.url, ctx.identity, options.maxInFlight);
-  // Closing the pool fails requests in flight at once, so an interrupt does not wait them out.
-  phase.signal.addEventListener('abort', () => client.close(), { once: true });
-  const sampler = new StreamStatsSampler(infra.client, stream, SAMPLE_PERIOD_MS);
-  const procs = new ProcessSampler(
-    new Map([[service.child.name, service.child.pid], ...infra.processes()]),
-  );
+  const run = await startDeliveryRun(ctx, infra, stream, { inFlight: options.maxInFlight });
+  const { service, phase, client, sampler, procs } = run;
   try {
     await createBenchStream(client, stream, {
       sizeMb: options.sizeMb,
@@ -222,10 +202,6 @@ export async function runSustainedPhase(
       problems: service.problems.map((line) => `${service.child.name}: ${line}`),
     };
   } finally {
-    sampler.cancel();
-    procs.stop();
-    phase.dispose();
-    client.close();
-    await service.stop();
+    await run.close();
   }
 }

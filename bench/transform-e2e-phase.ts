@@ -2,16 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { BucketUsage } from '../devtools/s3-server.js';
 import { nowMs } from './clock.js';
-import { phaseSignal, type BenchContext } from './context.js';
+import type { BenchContext } from './context.js';
 import { BENCH_BUCKET, createBenchStream, type ProcessingConfiguration } from './control-plane.js';
-import { FirehoseHttp } from './firehose-http.js';
 import type { Infrastructure } from './infrastructure.js';
 import { runClosedLoop, type LoadProgress } from './load.js';
-import { ProcessSampler } from './process-sampler.js';
 import { say, startProgress } from './progress.js';
-import { startSluice } from './sluice-process.js';
+import { SAMPLE_PERIOD_MS, startDeliveryRun } from './delivery-run.js';
 import { MIB } from './stats.js';
-import { StreamStatsSampler, type StreamStatsSample } from './stream-stats.js';
+import type { StreamStatsSample } from './stream-stats.js';
 import { BENCH_TRANSFORM, BENCH_TRANSFORMS_DIR } from './transform-phase.js';
 
 /**
@@ -25,7 +23,6 @@ import { BENCH_TRANSFORM, BENCH_TRANSFORMS_DIR } from './transform-phase.js';
 /** Payload sent to each stream. */
 export const E2E_VOLUME_MIB = 256;
 /** Counters are read this often; it bounds the resolution of the times. */
-const SAMPLE_PERIOD_MS = 200;
 /** Longest the load itself may take; it ends sooner, once the volume is sent. */
 const LOAD_LIMIT_MS = 120_000;
 
@@ -124,26 +121,11 @@ async function runSide(
 ): Promise<E2eSide> {
   const { options } = ctx;
   const label = `transform-e2e (${processing === undefined ? 'plain' : 'transform'})`;
-  await infra.reset();
-  const service = await startSluice({
-    role: 'all',
-    redisUrl: infra.redis.server.url,
-    s3Env: infra.s3.sluiceEnv,
-    maxBacklogMb: options.maxBacklogMb,
+  const run = await startDeliveryRun(ctx, infra, stream, {
+    inFlight: options.concurrency,
     transformsDir: BENCH_TRANSFORMS_DIR,
   });
-  if (service.url === undefined) {
-    await service.stop();
-    throw new Error(`${service.child.name} does not serve the API`);
-  }
-  const phase = phaseSignal(ctx.signal, [service.child, infra.redis.server.child]);
-  const client = new FirehoseHttp(service.url, ctx.identity, options.concurrency);
-  // Closing the pool fails requests in flight at once, so an interrupt does not wait them out.
-  phase.signal.addEventListener('abort', () => client.close(), { once: true });
-  const sampler = new StreamStatsSampler(infra.client, stream, SAMPLE_PERIOD_MS);
-  const procs = new ProcessSampler(
-    new Map([[service.child.name, service.child.pid], ...infra.processes()]),
-  );
+  const { service, phase, client, sampler, procs } = run;
   try {
     await createBenchStream(
       client,
@@ -230,11 +212,7 @@ async function runSide(
       problems: service.problems.map((line) => `${service.child.name}: ${line}`),
     };
   } finally {
-    sampler.cancel();
-    procs.stop();
-    phase.dispose();
-    client.close();
-    await service.stop();
+    await run.close();
   }
 }
 

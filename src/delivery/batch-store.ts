@@ -180,10 +180,13 @@ export class BatchStore {
     };
   }
 
-  /** Every record of the batch in order, one chunk (one put request) at a time. */
-  async *readChunks(meta: BatchMeta): AsyncGenerator<FramedRecord[]> {
+  /**
+   * Every record of the batch in order, one chunk (one put request) at a time, from chunk
+   * `fromChunk` on.
+   */
+  async *readChunks(meta: BatchMeta, fromChunk = 0): AsyncGenerator<FramedRecord[]> {
     const key = batchKeys(meta.stream, meta.id).chunks;
-    for (let start = 0; start < meta.chunks; start += CHUNKS_PER_READ) {
+    for (let start = fromChunk; start < meta.chunks; start += CHUNKS_PER_READ) {
       const chunks = await this.redis.lrangeBuffer(key, start, start + CHUNKS_PER_READ - 1);
       if (chunks.length === 0) throw new Error(`batch ${meta.id}: chunks missing from ${start}`);
       for (const chunk of chunks) yield decodeChunk(chunk);

@@ -11,3 +11,9 @@ export type BackupSink = Pick<BackupWriter, 'write'>;
 export class RetryableDeliveryError extends Error {
   override name = 'RetryableDeliveryError';
 }
+
+/** An error as a delivery reason says it: `<name>: <message>`. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -18,10 +18,11 @@ import type { Logger } from '../telemetry/logger.js';
 import type { BatchMeta, BatchStore, FailedSet } from './batch-store.js';
 import {
   RetryableDeliveryError,
+  describeError,
   type BackupSink,
   type ErrorOutputSink,
 } from './delivery-errors.js';
-import { ErrorOutputTypeSchema, type FailedRecordInput } from '../error-output/error-records.js';
+import { FailedByType, writeErrorObjects } from './error-objects.js';
 import { parseDeliveryPlan, serializeDeliveryPlan, type ParsedPlan } from './delivery-plan.js';
 import type { DeliveryJobData } from './delivery-queues.js';
 import type { ProcessingJob } from './processing-job.js';
@@ -223,7 +224,7 @@ export class DeliveryDriver {
     } catch (error) {
       // A bug in a builder or classifier, or the batch unreadable mid-way, must not lose the
       // batch: retried like any failure.
-      return { kind: 'retry', code: 'Sluice.Internal', reason: describe(error) };
+      return { kind: 'retry', code: 'Sluice.Internal', reason: describeError(error) };
     }
   }
 
@@ -383,14 +384,12 @@ export class DeliveryDriver {
     const records = new Map(
       (await this.deps.batches.readRecords(meta, positions)).map((r) => [r.position, r]),
     );
-    const byType = new Map<string, FailedRecordInput[]>();
+    const byType = new FailedByType();
     for (const [position, reasonIndex] of failed.records) {
       const reason = failed.reasons[reasonIndex];
       const record = records.get(position);
       if (reason === undefined || record === undefined) continue;
-      let entries = byType.get(reason.type);
-      if (entries === undefined) byType.set(reason.type, (entries = []));
-      entries.push({
+      byType.add(reason.type, {
         record,
         code: reason.code,
         message: reason.message,
@@ -398,42 +397,13 @@ export class DeliveryDriver {
         attemptEndingMs: reason.attemptEndingMs,
       });
     }
-    let seq = errorWrites;
-    for (const [type, entries] of [...byType].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      try {
-        await this.deps.errorOutput.write({
-          ...writeIdentity(meta, plan),
-          seq,
-          type: ErrorOutputTypeSchema.parse(type),
-          location,
-          records: entries,
-          nowMs: this.now(),
-        });
-      } catch (error) {
-        this.deps.log.warn(
-          { stream: meta.stream, batchId: meta.id, errorType: type, err: error },
-          'writing the error output failed; the batch stays queued and is retried',
-        );
-        throw new RetryableDeliveryError(`error output write failed: ${describe(error)}`);
-      }
-      seq += 1;
-      this.telemetry.emit({
-        type: 'error-output.written',
-        stream: meta.stream,
-        errorOutputType: type,
-        records: entries.length,
-      });
-      this.deps.log.warn(
-        {
-          stream: meta.stream,
-          batchId: meta.id,
-          records: entries.length,
-          code: entries[0]?.code,
-          errorType: type,
-        },
-        'records written to the error output',
-      );
-    }
+    const seq = await writeErrorObjects(
+      { errorOutput: this.deps.errorOutput, log: this.deps.log, telemetry: this.telemetry },
+      { ...writeIdentity(meta, plan), location },
+      byType,
+      errorWrites,
+      this.now(),
+    );
     await this.deps.batches.saveProgress(meta, seq, pending, undefined);
     return seq;
   }
@@ -482,7 +452,7 @@ export class DeliveryDriver {
         records: all,
       });
     } catch (error) {
-      throw new RetryableDeliveryError(`backup write failed: ${describe(error)}`);
+      throw new RetryableDeliveryError(`backup write failed: ${describeError(error)}`);
     }
     await this.deps.batches.markBackupWritten(meta);
     this.telemetry.emit({
@@ -541,7 +511,7 @@ export class DeliveryDriver {
       } catch (error) {
         return error instanceof PlanError
           ? { problem: { code: error.code, reason: error.message } }
-          : { problem: { code: 'Sluice.PlanFailed', reason: describe(error) } };
+          : { problem: { code: 'Sluice.PlanFailed', reason: describeError(error) } };
       }
       stored = await this.deps.batches.claimPlan(meta, serializeDeliveryPlan(proposed));
       if (stored === undefined) return undefined;
@@ -549,7 +519,7 @@ export class DeliveryDriver {
     try {
       return parseDeliveryPlan(stored);
     } catch (error) {
-      return { problem: { code: 'Sluice.PlanUnreadable', reason: describe(error) } };
+      return { problem: { code: 'Sluice.PlanUnreadable', reason: describeError(error) } };
     }
   }
 }
@@ -579,9 +549,4 @@ function writeIdentity(meta: BatchMeta, plan: PlanBase) {
     batchId: meta.id,
     firstArrivalMs: meta.firstArrivalMs,
   };
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

@@ -3,11 +3,10 @@ import type { PartitionBuffer, PartitionSlice } from '../buffer/partition-buffer
 import { recordIds } from '../buffer/record-id.js';
 import type {
   DestinationKind,
-  PipelineRecord,
   ProcessingOf,
   S3Location,
 } from '../destinations/destination-kind.js';
-import { ErrorOutputTypeSchema, type FailedRecordInput } from '../error-output/error-records.js';
+import { FailedByType, writeErrorObjects } from './error-objects.js';
 import { processingSpecOf, type ProcessingSpec } from '../processors/processing-config.js';
 import {
   runProcessors,
@@ -162,10 +161,10 @@ export class ProcessingJob {
       records: [],
     };
     let bytes = 0;
-    let chunkIndex = 0;
-    for await (const chunk of this.deps.batches.readChunks(meta)) {
+    // A batch a crash left part-processed is read from its first unprocessed chunk.
+    let chunkIndex = meta.processedChunks;
+    for await (const chunk of this.deps.batches.readChunks(meta, meta.processedChunks)) {
       const index = chunkIndex++;
-      if (index < meta.processedChunks) continue;
       const ids = recordIds(meta.id, index, chunk.length);
       chunk.forEach((record, i) => {
         slice.records.push({
@@ -313,19 +312,11 @@ export class ProcessingJob {
     if (location === undefined) {
       throw new RetryableDeliveryError('the destination names no error output for failed records');
     }
-    const byType = new Map<string, FailedRecordInput[]>();
+    const byType = new FailedByType();
     const nowMs = this.now();
     for (const failure of failures) {
-      let entries = byType.get(failure.outputType);
-      if (entries === undefined) byType.set(failure.outputType, (entries = []));
-      const record: PipelineRecord = {
-        id: failure.id,
-        position: 0,
-        arrivalMs: failure.arrivalMs,
-        data: failure.data,
-      };
-      entries.push({
-        record,
+      byType.add(failure.outputType, {
+        record: { id: failure.id, position: 0, arrivalMs: failure.arrivalMs, data: failure.data },
         code: failure.code,
         message: failure.message,
         attemptsMade: attempt,
@@ -333,37 +324,19 @@ export class ProcessingJob {
         details: { lambdaArn: failure.lambdaArn },
       });
     }
-    let seq = errorWrites;
-    for (const [type, entries] of [...byType].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      try {
-        await this.deps.errorOutput.write({
-          stream: meta.stream,
-          streamVersion: definition.versionId,
-          batchId: meta.id,
-          firstArrivalMs: meta.firstArrivalMs,
-          seq,
-          type: ErrorOutputTypeSchema.parse(type),
-          location,
-          records: entries,
-          nowMs,
-        });
-      } catch (error) {
-        this.deps.log.warn(
-          { stream: meta.stream, batchId: meta.id, errorType: type, err: error },
-          'writing the error output failed; the batch stays queued and is retried',
-        );
-        throw new RetryableDeliveryError(
-          `error output write failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-      seq += 1;
-      this.telemetry.emit({
-        type: 'error-output.written',
+    const seq = await writeErrorObjects(
+      { errorOutput: this.deps.errorOutput, log: this.deps.log, telemetry: this.telemetry },
+      {
         stream: meta.stream,
-        errorOutputType: type,
-        records: entries.length,
-      });
-    }
+        streamVersion: definition.versionId,
+        batchId: meta.id,
+        firstArrivalMs: meta.firstArrivalMs,
+        location,
+      },
+      byType,
+      errorWrites,
+      nowMs,
+    );
     return seq - errorWrites;
   }
 

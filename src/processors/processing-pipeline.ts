@@ -286,6 +286,8 @@ export async function runProcessors(
       failures,
       (data) => decompressGzip(data, context.maxDecompressedBytes),
       false,
+      // Records failed after this step are written as they arrived (see `original`).
+      true,
     );
   }
   if (spec.cloudWatchExtraction) {

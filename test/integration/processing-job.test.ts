@@ -296,6 +296,33 @@ describe('the processing job', () => {
     );
   });
 
+  it('resumes a batch a crash left part-processed from its first unprocessed chunk', async () => {
+    const bucket = `proc-resume-${Date.now()}`;
+    const stream = await partitionedStream(bucket, 'keys');
+    const pad = 'x'.repeat(4_500);
+    const chunkOf = (c: number) =>
+      Array.from({ length: 250 }, (_, n) => JSON.stringify({ customer: 'r', c, n, pad }));
+    // Three requests of 1.1 MB: one batch of three chunks (the first stage seals at 4 MiB).
+    for (const c of [0, 1]) {
+      const buffers = chunkOf(c).map((r) => Buffer.from(r));
+      const bytes = buffers.reduce((n, r) => n + r.length, 0);
+      await buffer.append(stream, encodeChunkFromBuffers(clock, buffers), bytes, 250, clock);
+    }
+    const batchId = await sealedBatch(stream, chunkOf(2));
+    // As if an earlier attempt had committed chunks 0 and 1, then died.
+    await redis.hset(batchKeys(stream, batchId).meta, 'processedChunks', '2');
+    expect(await driver.process(job(stream, batchId, 1))).toBe('processed 1 chunks');
+    // 1.1 MB passes the partition's 1 MiB: it was sealed into a batch of its own.
+    expect(sealed).toHaveLength(1);
+    const meta = await batches.getMeta(stream, sealed[0] as string);
+    const processed = meta === undefined ? [] : await batches.readRecords(meta);
+    expect(processed).toHaveLength(250);
+    expect(processed.every((r) => (JSON.parse(r.data.toString()) as { c: number }).c === 2)).toBe(
+      true,
+    );
+    expect(await batches.getMeta(stream, batchId)).toBeUndefined();
+  });
+
   it('retries a batch whose transform cannot load, then fails its records once the retention ends', async () => {
     const bucket = `proc-missing-${Date.now()}`;
     const stream = await partitionedStream(bucket, 'nowhere');

@@ -1,0 +1,75 @@
+import { phaseSignal, type BenchContext } from './context.js';
+import { FirehoseHttp } from './firehose-http.js';
+import type { Infrastructure } from './infrastructure.js';
+import { ProcessSampler } from './process-sampler.js';
+import { startSluice, type SluiceProcess } from './sluice-process.js';
+import { StreamStatsSampler } from './stream-stats.js';
+
+/**
+ * What the delivery phases (sustained, transform end-to-end) measure around: a fresh Redis and
+ * a fresh Sluice (role `all`) delivering to the bench's S3, a client, the stream's counters and
+ * every process's CPU and memory, all stopped by {@link DeliveryRun.close}.
+ */
+
+/** How often a stream's counters are read. */
+export const SAMPLE_PERIOD_MS = 200;
+
+/** The pieces of one delivery run. */
+export interface DeliveryRun {
+  service: SluiceProcess;
+  /** Aborted when the bench is interrupted or a process of the run dies. */
+  phase: ReturnType<typeof phaseSignal>;
+  client: FirehoseHttp;
+  sampler: StreamStatsSampler;
+  procs: ProcessSampler;
+  /** Stops the samplers, the client and the service. */
+  close(): Promise<void>;
+}
+
+/**
+ * Empties the bench's Redis and starts Sluice with `transformsDir` (if any) and a client of
+ * `inFlight` connections, ready to sample `stream`.
+ *
+ * @throws Error when the service does not serve the API (it is stopped first).
+ */
+export async function startDeliveryRun(
+  ctx: BenchContext,
+  infra: Infrastructure,
+  stream: string,
+  options: { inFlight: number; transformsDir?: string },
+): Promise<DeliveryRun> {
+  await infra.reset();
+  const service = await startSluice({
+    role: 'all',
+    redisUrl: infra.redis.server.url,
+    s3Env: infra.s3.sluiceEnv,
+    maxBacklogMb: ctx.options.maxBacklogMb,
+    ...(options.transformsDir === undefined ? {} : { transformsDir: options.transformsDir }),
+  });
+  if (service.url === undefined) {
+    await service.stop();
+    throw new Error(`${service.child.name} does not serve the API`);
+  }
+  const phase = phaseSignal(ctx.signal, [service.child, infra.redis.server.child]);
+  const client = new FirehoseHttp(service.url, ctx.identity, options.inFlight);
+  // Closing the pool fails requests in flight at once, so an interrupt does not wait them out.
+  phase.signal.addEventListener('abort', () => client.close(), { once: true });
+  const sampler = new StreamStatsSampler(infra.client, stream, SAMPLE_PERIOD_MS);
+  const procs = new ProcessSampler(
+    new Map([[service.child.name, service.child.pid], ...infra.processes()]),
+  );
+  return {
+    service,
+    phase,
+    client,
+    sampler,
+    procs,
+    close: async () => {
+      sampler.cancel();
+      procs.stop();
+      phase.dispose();
+      client.close();
+      await service.stop();
+    },
+  };
+}
