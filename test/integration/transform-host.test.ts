@@ -606,6 +606,50 @@ describe('sharing the pool', () => {
   });
 });
 
+describe('tasks queued in a worker', () => {
+  // One worker, so a transform's second invocation waits in the worker behind its first.
+  it('run one after the other, each within its own deadline', async () => {
+    const { log } = capturedLog();
+    const host = hostFor(FIXTURES, log, { workers: 1 });
+    try {
+      await host.invoke(local('misbehave'), records('warm'), NO_RETRIES);
+      const started = Date.now();
+      const answers = await Promise.all(
+        [1, 2].map(() => host.invoke(local('misbehave'), records('slow', 'b'), NO_RETRIES)),
+      );
+      // Two seconds in all: not at once (one task at a time per worker), and the second did
+      // not time out (its 1.5 s deadline ran from its own start, not from when it was sent).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_950);
+      for (const outcomes of answers) {
+        expect(readable(outcomes)).toEqual([
+          { result: 'Ok', data: 'slow' },
+          { result: 'Ok', data: 'b' },
+        ]);
+      }
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('are sent again, not failed, when the task before them times out', async () => {
+    const { log } = capturedLog();
+    const host = hostFor(FIXTURES, log, { workers: 1 });
+    try {
+      await host.invoke(local('misbehave'), records('warm'), NO_RETRIES);
+      const hanging = host.invoke(local('misbehave'), records('hang'), NO_RETRIES);
+      const behind = host.invoke(local('misbehave'), records('ok', 'fine'), NO_RETRIES);
+      expectFunctionErrors(await hanging, /no answer within 1500 ms/);
+      // No retries were allowed: Ok means the queued task's sending was no attempt of its own.
+      expect(readable(await behind)).toEqual([
+        { result: 'Ok', data: 'ok' },
+        { result: 'Ok', data: 'fine' },
+      ]);
+    } finally {
+      await host.close();
+    }
+  });
+});
+
 describe('remote transforms', () => {
   type Behaviour = (req: IncomingMessage, body: string, res: ServerResponse) => void;
   let server: Server;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   OutcomeWriter,
+  PackBufferPool,
   PackedInputs,
   packInputs,
   unpackOutcomes,
@@ -31,9 +32,61 @@ describe('packInputs / PackedInputs', () => {
     expect(new PackedInputs(packInputs([])).count).toBe(0);
   });
 
-  it('refuses a buffer whose header does not match its size', () => {
+  it('packs into a reused buffer, over what an earlier packing left there', () => {
+    const pool = new PackBufferPool(2);
+    const big = packInputs(
+      [{ recordId: 'old-and-long', arrivalMs: 9, data: Buffer.alloc(5_000, 'z') }],
+      pool,
+    );
+    // Allocated with headroom, so that a slightly larger invocation fits next time.
+    expect(big.byteLength).toBeGreaterThan(5_000);
+    pool.give(big);
+    const small = [
+      { recordId: 'n1', arrivalMs: 1, data: Buffer.from('new') },
+      { recordId: 'n2', arrivalMs: 2, data: Buffer.from('') },
+    ];
+    const reused = packInputs(small, pool);
+    expect(reused).toBe(big);
+    expect(pool.size).toBe(0);
+    const inputs = new PackedInputs(reused);
+    expect(inputs.count).toBe(2);
+    expect([0, 1].map((i) => [inputs.recordId(i), inputs.data(i).toString()])).toEqual([
+      ['n1', 'new'],
+      ['n2', ''],
+    ]);
+  });
+
+  it('refuses a buffer shorter than its header says', () => {
     const buffer = packInputs([{ recordId: 'a', arrivalMs: 1, data: Buffer.from('x') }]);
     expect(() => new PackedInputs(buffer.slice(0, buffer.byteLength - 1))).toThrow(/say/);
+  });
+});
+
+describe('PackBufferPool', () => {
+  it('hands out a kept buffer only when it is large enough, and keeps at most so many', () => {
+    const pool = new PackBufferPool(2);
+    const small = new ArrayBuffer(100);
+    pool.give(small);
+    expect(pool.take(200)).not.toBe(small);
+    expect(pool.take(50)).toBe(small);
+    pool.give(new ArrayBuffer(10));
+    pool.give(new ArrayBuffer(20));
+    // Full: a larger buffer replaces the smallest; a smaller one is let go.
+    const large = new ArrayBuffer(1_000);
+    pool.give(large);
+    pool.give(new ArrayBuffer(5));
+    expect(pool.size).toBe(2);
+    expect(pool.take(500)).toBe(large);
+    expect(pool.take(20).byteLength).toBe(20);
+    expect(pool.size).toBe(0);
+  });
+
+  it('ignores a detached buffer', () => {
+    const pool = new PackBufferPool(2);
+    const buffer = new ArrayBuffer(64);
+    structuredClone(buffer, { transfer: [buffer] });
+    pool.give(buffer);
+    expect(pool.size).toBe(0);
   });
 });
 
@@ -82,6 +135,37 @@ describe('OutcomeWriter / unpackOutcomes', () => {
       { result: 'Ok', data: Buffer.from('d'), partitionKeys: { k: 'v' } },
       { result: 'Dropped' },
       { result: 'ProcessingFailed', code: 'Lambda.MissingRecordId', message: 'm' },
+    ]);
+  });
+
+  it('grows past its expected size, for text and bytes', () => {
+    const writer = new OutcomeWriter(3, '\n', 4);
+    writer.ok(0, 'é'.repeat(1_000));
+    writer.ok(1, Buffer.alloc(10_000, 7), { k: 'v' });
+    writer.ok(2, '😀');
+    const outcomes = unpackOutcomes(writer.finish());
+    expect(outcomes).toEqual([
+      { result: 'Ok', data: Buffer.from(`${'é'.repeat(1_000)}\n`) },
+      {
+        result: 'Ok',
+        data: Buffer.concat([Buffer.alloc(10_000, 7), Buffer.from('\n')]),
+        partitionKeys: { k: 'v' },
+      },
+      { result: 'Ok', data: Buffer.from('😀\n') },
+    ]);
+  });
+
+  it('takes outcomes in record order, each once, and all of them', () => {
+    const writer = new OutcomeWriter(2);
+    expect(() => writer.ok(1, 'x')).toThrow(/out of order/);
+    writer.dropped(0);
+    expect(() => writer.dropped(0)).toThrow(/out of order/);
+    expect(() => writer.finish()).toThrow(/of 1 records written, of 2/);
+    writer.ok(1, 'x');
+    expect(() => writer.ok(2, 'y')).toThrow(/out of order/);
+    expect(unpackOutcomes(writer.finish())).toEqual([
+      { result: 'Dropped' },
+      { result: 'Ok', data: Buffer.from('x') },
     ]);
   });
 

@@ -49,7 +49,9 @@ export async function runLambdaForm(
     records,
   };
   const response: unknown = await handler(event);
-  const writer = new OutcomeWriter(inputs.count);
+  const inputBytes =
+    inputs.count === 0 ? 0 : inputs.dataEnd(inputs.count - 1) - inputs.dataStart(0);
+  const writer = new OutcomeWriter(inputs.count, '', inputBytes * 1.25);
   checkLambdaResponse(response, recordIds).forEach((outcome, i) => writer.outcome(i, outcome));
   return writer.finish();
 }

@@ -1,12 +1,17 @@
 import { basename, resolve } from 'node:path';
 import type { Logger } from '../../telemetry/logger.js';
 import { DirectoryGeneration } from './directory-generation.js';
-import { packInputs, unpackOutcomes } from './record-packing.js';
+import { PackBufferPool, packInputs, unpackOutcomes } from './record-packing.js';
 import { InvocationError, TransformLoadError } from './transform-errors.js';
 import { LOCAL_TRANSFORM_PREFIX, resolveLocalTransform } from './transform-ref.js';
 import type { TransformInput, TransformRecordOutcome } from './transform-records.js';
 import type { InvokeReply, InvokeRequest } from './worker-protocol.js';
-import { TaskTimeoutError, WorkerLostError, WorkerPool } from './worker-pool.js';
+import {
+  TaskNotStartedError,
+  TaskTimeoutError,
+  WorkerLostError,
+  WorkerPool,
+} from './worker-pool.js';
 
 /**
  * Local transforms: modules in the transforms directory, run in the shared worker pool.
@@ -45,6 +50,10 @@ const OUTPUT_WINDOW_MS = 10_000;
 /** Node's warning that type stripping is experimental, written by each worker that uses it. */
 const TYPE_STRIPPING_WARNING =
   /^\(node:\d+\) ExperimentalWarning: Type Stripping is an experimental feature/;
+/** Most times one invocation's records are sent to a worker that ends before starting them. */
+const MOST_SENDS = 3;
+/** Spare input buffers kept per worker: about the invocations each has in flight. */
+const SPARE_BUFFERS_PER_WORKER = 2;
 /** Longest transform output line logged. */
 const MAX_OUTPUT_LINE_CHARS = 2_000;
 
@@ -54,6 +63,7 @@ export class LocalTransforms {
   readonly #log: Logger;
   readonly #pool: WorkerPool<InvokeRequest, InvokeReply>;
   readonly #generation: DirectoryGeneration;
+  readonly #buffers: PackBufferPool;
   #poolGeneration: string | undefined;
   /** This generation's module file per transform name (`null`: none). */
   readonly #files = new Map<string, string | null>();
@@ -68,6 +78,7 @@ export class LocalTransforms {
     this.#dir = resolve(options.transformsDir);
     this.#log = options.log;
     this.#generation = new DirectoryGeneration(this.#dir);
+    this.#buffers = new PackBufferPool(SPARE_BUFFERS_PER_WORKER * options.workers);
     this.#pool = new WorkerPool<InvokeRequest, InvokeReply>({
       size: options.workers,
       entry: WORKER_ENTRY,
@@ -100,27 +111,16 @@ export class LocalTransforms {
     const file = this.#fileOf(name);
     const known = this.#loadFailures.get(file);
     if (known !== undefined) throw known;
-    const packed = packInputs(records);
     let reply: InvokeReply;
     try {
-      reply = await this.#pool.run(
-        file,
-        {
-          file,
-          packed,
-          streamName: invocation.streamName,
-          streamArn: invocation.streamArn,
-          region: invocation.region,
-        },
-        [packed],
-      );
+      reply = await this.#run(file, records, invocation);
     } catch (error) {
       if (error instanceof TaskTimeoutError) {
         throw new InvocationError(
           `Sluice encountered timeout errors when calling the transform ${LOCAL_TRANSFORM_PREFIX}${name}: ${error.message}`,
         );
       }
-      if (error instanceof WorkerLostError) {
+      if (error instanceof WorkerLostError || error instanceof TaskNotStartedError) {
         throw new InvocationError(
           `The transform ${LOCAL_TRANSFORM_PREFIX}${name} failed: ${error.message}`,
         );
@@ -129,6 +129,7 @@ export class LocalTransforms {
     }
     switch (reply.type) {
       case 'result':
+        if (reply.spare !== undefined) this.#buffers.give(reply.spare);
         return unpackOutcomes(reply.packed);
       case 'invocation-error':
         throw new InvocationError(
@@ -136,6 +137,38 @@ export class LocalTransforms {
         );
       case 'load-error':
         throw this.#loadFailed(name, file, reply.reason, generation);
+    }
+  }
+
+  /**
+   * Sends the records to a worker, and sends them again when the worker they were queued in
+   * ended before starting them (another task's timeout or crash): they did not run, so this is
+   * no attempt of theirs.
+   */
+  async #run(
+    file: string,
+    records: readonly TransformInput[],
+    invocation: LocalInvocation,
+  ): Promise<InvokeReply> {
+    for (let sent = 1; ; sent += 1) {
+      const packed = packInputs(records, this.#buffers);
+      try {
+        return await this.#pool.run(
+          file,
+          {
+            file,
+            packed,
+            streamName: invocation.streamName,
+            streamArn: invocation.streamArn,
+            region: invocation.region,
+          },
+          [packed],
+        );
+      } catch (error) {
+        // A task is queued only behind its own transform's, and never again once that one
+        // failed: a second time is not expected, but must not loop.
+        if (!(error instanceof TaskNotStartedError) || sent >= MOST_SENDS) throw error;
+      }
     }
   }
 

@@ -25,9 +25,14 @@ import type {
  *     dataStart     Ok records' data, back to back
  *     metaStart     per record, UTF-8 JSON or nothing: an Ok record's partition keys, a failed
  *                   record's [code, message]
+ *
+ * Either buffer may be longer than its packing (a reused or a grown buffer): its header's
+ * byteLength says where the packing ends.
  */
 
 const HEADER_BYTES = 16;
+/** Pooled input buffers are allocated in multiples of this. */
+const SPARE_GRANULE_BYTES = 64 * 1024;
 const KIND_OK = 0;
 const KIND_DROPPED = 1;
 const KIND_FAILED = 2;
@@ -36,15 +41,80 @@ function alignTo4(n: number): number {
   return (n + 3) & ~3;
 }
 
-/** Packs `records` for a transform worker; the caller transfers the buffer. */
-export function packInputs(records: readonly TransformInput[]): ArrayBuffer {
+/**
+ * Spare input buffers on the main thread: a worker hands an invocation's input buffer back with
+ * its outcomes, and the next {@link packInputs} writes into it. A fresh ArrayBuffer of a
+ * megabyte costs its zero-fill and page faults, and every one counts as external memory that
+ * makes V8 collect garbage sooner; reusing a few keeps that off the thread that also serves the
+ * API.
+ */
+export class PackBufferPool {
+  readonly #spare: ArrayBuffer[] = [];
+  readonly #most: number;
+
+  /** @param most - Most buffers kept: about the invocations in flight at once. */
+  constructor(most: number) {
+    this.#most = most;
+  }
+
+  /** A buffer of at least `byteLength` bytes: a spare one if one is large enough. */
+  take(byteLength: number): ArrayBuffer {
+    const spare = this.#spare;
+    for (let i = 0; i < spare.length; i += 1) {
+      const buffer = spare[i] as ArrayBuffer;
+      if (buffer.byteLength >= byteLength) {
+        spare[i] = spare[spare.length - 1] as ArrayBuffer;
+        spare.pop();
+        return buffer;
+      }
+    }
+    // Invocations differ a little in size: headroom lets the next one fit in this buffer.
+    return new ArrayBuffer(
+      Math.ceil((byteLength + byteLength / 16) / SPARE_GRANULE_BYTES) * SPARE_GRANULE_BYTES,
+    );
+  }
+
+  /** Keeps `buffer` for a later {@link take}, or lets it go when enough are kept. */
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === 0) return;
+    if (this.#spare.length < this.#most) {
+      this.#spare.push(buffer);
+      return;
+    }
+    // Full: keep the larger, so a large invocation finds a buffer next time too.
+    let smallest = 0;
+    for (let i = 1; i < this.#spare.length; i += 1) {
+      if (
+        (this.#spare[i] as ArrayBuffer).byteLength <
+        (this.#spare[smallest] as ArrayBuffer).byteLength
+      )
+        smallest = i;
+    }
+    if ((this.#spare[smallest] as ArrayBuffer).byteLength < buffer.byteLength)
+      this.#spare[smallest] = buffer;
+  }
+
+  /** Buffers kept now. */
+  get size(): number {
+    return this.#spare.length;
+  }
+}
+
+/**
+ * Packs `records` for a transform worker, into a buffer from `pool` when given; the caller
+ * transfers the buffer. The buffer may be longer than the packing (its header says how long).
+ */
+export function packInputs(records: readonly TransformInput[], pool?: PackBufferPool): ArrayBuffer {
   const count = records.length;
-  const idBytes = records.map((record) => Buffer.byteLength(record.recordId, 'utf8'));
+  const idBytes = new Uint32Array(count);
   let idsLength = 0;
   let dataLength = 0;
   for (let i = 0; i < count; i += 1) {
-    idsLength += idBytes[i] as number;
-    dataLength += (records[i] as TransformInput).data.length;
+    const record = records[i] as TransformInput;
+    const length = Buffer.byteLength(record.recordId, 'utf8');
+    idBytes[i] = length;
+    idsLength += length;
+    dataLength += record.data.length;
   }
   const arrivalStart = HEADER_BYTES;
   const idEndsStart = arrivalStart + 8 * count;
@@ -52,22 +122,25 @@ export function packInputs(records: readonly TransformInput[]): ArrayBuffer {
   const idsStart = dataEndsStart + 4 * count;
   const dataStart = idsStart + idsLength;
   const byteLength = dataStart + dataLength;
-  const buffer = new ArrayBuffer(byteLength);
+  const buffer = pool === undefined ? new ArrayBuffer(byteLength) : pool.take(byteLength);
   new Uint32Array(buffer, 0, 4).set([count, idsStart, dataStart, byteLength]);
   const arrivals = new Float64Array(buffer, arrivalStart, count);
   const idEnds = new Uint32Array(buffer, idEndsStart, count);
   const dataEnds = new Uint32Array(buffer, dataEndsStart, count);
-  const bytes = Buffer.from(buffer);
-  let idAt = 0;
-  let dataAt = 0;
+  const bytes = new Uint8Array(buffer);
+  const text = Buffer.from(buffer);
+  let idAt = idsStart;
+  let dataAt = dataStart;
   for (let i = 0; i < count; i += 1) {
     const record = records[i] as TransformInput;
     arrivals[i] = record.arrivalMs;
-    idAt += bytes.write(record.recordId, idsStart + idAt, 'utf8');
-    idEnds[i] = idAt;
-    record.data.copy(bytes, dataStart + dataAt);
+    text.write(record.recordId, idAt, 'utf8');
+    idAt += idBytes[i] as number;
+    idEnds[i] = idAt - idsStart;
+    // TypedArray#set is a builtin; Buffer#copy goes through more JavaScript per call.
+    bytes.set(record.data, dataAt);
     dataAt += record.data.length;
-    dataEnds[i] = dataAt;
+    dataEnds[i] = dataAt - dataStart;
   }
   return buffer;
 }
@@ -91,7 +164,7 @@ export class PackedInputs {
       number,
       number,
     ];
-    if (byteLength !== buffer.byteLength) {
+    if (byteLength > buffer.byteLength) {
       throw new Error(`packed inputs of ${buffer.byteLength} bytes say ${byteLength}`);
     }
     this.count = count;
@@ -132,41 +205,70 @@ export class PackedInputs {
 }
 
 /**
- * Collects the outcomes of an invocation (in the transform worker) and packs them. Data may be
- * given as text: it is written as UTF-8 straight into the packed buffer.
+ * Collects the outcomes of an invocation (in the transform worker), record after record, and
+ * packs them. Ok data is written into the packed buffer as it comes (text as UTF-8, in one
+ * pass), so no record's result outlives its turn; the buffer grows when a result does not fit.
  */
 export class OutcomeWriter {
+  readonly #count: number;
   readonly #kinds: Uint8Array;
-  readonly #data: (string | Uint8Array | undefined)[];
+  readonly #dataEnds: Uint32Array;
   readonly #meta: (string | undefined)[];
   readonly #delimiter: Buffer;
+  readonly #dataStart: number;
+  #bytes: Buffer;
+  /** Where the next Ok record's data goes. */
+  #at: number;
+  /** Records written so far: the next record's index. */
+  #written = 0;
 
   /**
    * @param count - Number of records.
    * @param delimiter - Written after every Ok record's data.
+   * @param dataBytes - Expected Ok data in all, to size the buffer once (it grows if need be).
    */
-  constructor(count: number, delimiter = '') {
+  constructor(count: number, delimiter = '', dataBytes = 0) {
+    this.#count = count;
     this.#kinds = new Uint8Array(count);
-    this.#data = new Array<string | Uint8Array | undefined>(count);
+    this.#dataEnds = new Uint32Array(count);
     this.#meta = new Array<string | undefined>(count);
     this.#delimiter = Buffer.from(delimiter, 'utf8');
+    this.#dataStart = alignTo4(HEADER_BYTES + count) + 8 * count;
+    this.#at = this.#dataStart;
+    this.#bytes = Buffer.from(new ArrayBuffer(this.#dataStart + Math.max(0, Math.ceil(dataBytes))));
   }
 
   ok(i: number, data: string | Uint8Array, partitionKeys?: Record<string, string>): void {
+    this.#next(i);
+    const delimiter = this.#delimiter;
+    if (typeof data === 'string') {
+      // At most three UTF-8 bytes per UTF-16 code unit.
+      this.#room(3 * data.length + delimiter.length);
+      this.#at += this.#bytes.write(data, this.#at, 'utf8');
+    } else {
+      this.#room(data.length + delimiter.length);
+      this.#bytes.set(data, this.#at);
+      this.#at += data.length;
+    }
+    if (delimiter.length > 0) {
+      this.#bytes.set(delimiter, this.#at);
+      this.#at += delimiter.length;
+    }
     this.#kinds[i] = KIND_OK;
-    this.#data[i] = data;
-    this.#meta[i] = partitionKeys === undefined ? undefined : JSON.stringify(partitionKeys);
+    this.#dataEnds[i] = this.#at - this.#dataStart;
+    if (partitionKeys !== undefined) this.#meta[i] = JSON.stringify(partitionKeys);
   }
 
   dropped(i: number): void {
+    this.#next(i);
     this.#kinds[i] = KIND_DROPPED;
-    this.#data[i] = undefined;
-    this.#meta[i] = undefined;
+    this.#dataEnds[i] = this.#at - this.#dataStart;
   }
 
   failed(i: number, code: TransformErrorCode, message: string): void {
+    this.#next(i);
     this.#kinds[i] = KIND_FAILED;
-    this.#data[i] = undefined;
+    this.#dataEnds[i] = this.#at - this.#dataStart;
     this.#meta[i] = JSON.stringify([code, message]);
   }
 
@@ -177,61 +279,60 @@ export class OutcomeWriter {
     else this.failed(i, outcome.code, outcome.message);
   }
 
-  /** The packed outcomes; transfer the buffer. */
+  /**
+   * The packed outcomes; transfer the buffer (it may be longer than the packing).
+   *
+   * @throws when not every record has an outcome.
+   */
   finish(): ArrayBuffer {
-    const count = this.#kinds.length;
-    const delimiterLength = this.#delimiter.length;
-    const dataLengths = new Uint32Array(count);
-    const metaLengths = new Uint32Array(count);
-    let dataLength = 0;
+    const count = this.#count;
+    if (this.#written !== count) {
+      throw new Error(`outcomes of ${this.#written} records written, of ${count}`);
+    }
+    const metaEnds = new Uint32Array(count);
     let metaLength = 0;
     for (let i = 0; i < count; i += 1) {
-      const data = this.#data[i];
-      if (data !== undefined) {
-        const length =
-          (typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length) +
-          delimiterLength;
-        dataLengths[i] = length;
-        dataLength += length;
-      }
       const meta = this.#meta[i];
-      if (meta !== undefined) {
-        const length = Buffer.byteLength(meta, 'utf8');
-        metaLengths[i] = length;
-        metaLength += length;
-      }
+      if (meta !== undefined) metaLength += Buffer.byteLength(meta, 'utf8');
+      metaEnds[i] = metaLength;
     }
-    const dataEndsStart = alignTo4(HEADER_BYTES + count);
-    const metaEndsStart = dataEndsStart + 4 * count;
-    const dataStart = metaEndsStart + 4 * count;
-    const metaStart = dataStart + dataLength;
+    this.#room(metaLength);
+    const bytes = this.#bytes;
+    const metaStart = this.#at;
     const byteLength = metaStart + metaLength;
-    const buffer = new ArrayBuffer(byteLength);
-    new Uint32Array(buffer, 0, 4).set([count, dataStart, metaStart, byteLength]);
+    const dataEndsStart = alignTo4(HEADER_BYTES + count);
+    const buffer = bytes.buffer as ArrayBuffer;
+    new Uint32Array(buffer, 0, 4).set([count, this.#dataStart, metaStart, byteLength]);
     new Uint8Array(buffer, HEADER_BYTES, count).set(this.#kinds);
-    const dataEnds = new Uint32Array(buffer, dataEndsStart, count);
-    const metaEnds = new Uint32Array(buffer, metaEndsStart, count);
-    const bytes = Buffer.from(buffer);
-    let dataAt = dataStart;
+    new Uint32Array(buffer, dataEndsStart, count).set(this.#dataEnds);
+    new Uint32Array(buffer, dataEndsStart + 4 * count, count).set(metaEnds);
     let metaAt = metaStart;
     for (let i = 0; i < count; i += 1) {
-      const data = this.#data[i];
-      if (data !== undefined) {
-        if (typeof data === 'string') bytes.write(data, dataAt, 'utf8');
-        else bytes.set(data, dataAt);
-        const length = dataLengths[i] as number;
-        if (delimiterLength > 0) this.#delimiter.copy(bytes, dataAt + length - delimiterLength);
-        dataAt += length;
-      }
-      dataEnds[i] = dataAt - dataStart;
       const meta = this.#meta[i];
-      if (meta !== undefined) {
-        bytes.write(meta, metaAt, 'utf8');
-        metaAt += metaLengths[i] as number;
-      }
-      metaEnds[i] = metaAt - metaStart;
+      if (meta !== undefined) metaAt += bytes.write(meta, metaAt, 'utf8');
     }
     return buffer;
+  }
+
+  /** Outcomes are written in record order, each once. */
+  #next(i: number): void {
+    if (i !== this.#written || i >= this.#count) {
+      throw new Error(
+        `outcome of record ${i} written out of order (record ${this.#written} is next, of ${this.#count})`,
+      );
+    }
+    this.#written += 1;
+  }
+
+  /** Makes room for `bytes` more bytes after the data written so far. */
+  #room(bytes: number): void {
+    const needed = this.#at + bytes;
+    if (needed <= this.#bytes.length) return;
+    const grown = Buffer.from(
+      new ArrayBuffer(Math.max(needed, Math.ceil(this.#bytes.length * 1.5))),
+    );
+    this.#bytes.copy(grown, 0, 0, this.#at);
+    this.#bytes = grown;
   }
 }
 
@@ -246,7 +347,7 @@ export function unpackOutcomes(buffer: ArrayBuffer): TransformRecordOutcome[] {
     number,
     number,
   ];
-  if (byteLength !== buffer.byteLength) {
+  if (byteLength > buffer.byteLength) {
     throw new Error(`packed outcomes of ${buffer.byteLength} bytes say ${byteLength}`);
   }
   const kinds = new Uint8Array(buffer, HEADER_BYTES, count);

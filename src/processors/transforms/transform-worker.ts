@@ -122,15 +122,27 @@ async function invoke(
   } else {
     packed = await runRecordForm(definition, inputs, request.streamName);
   }
-  return { reply: { type: 'result', packed, loadMs }, transfer: [packed] };
+  // A bytes-decoding record transform is handed views of the request's buffer and may keep
+  // them: only a buffer no transform code can hold goes back to be reused.
+  if (definition.form === 'record' && definition.decode === 'bytes') {
+    return { reply: { type: 'result', packed, loadMs }, transfer: [packed] };
+  }
+  const spare = request.packed;
+  return { reply: { type: 'result', packed, loadMs, spare }, transfer: [packed, spare] };
 }
 
 const port = parentPort;
 if (port === null)
   throw new Error('transform-worker.ts runs in a worker thread, started by the worker pool');
 
-port.on('message', (message: TaskMessage<InvokeRequest>) => {
-  void invoke(message.request)
+/**
+ * The pool may queue a task behind the running one: each starts when the one before it has
+ * answered, also when a transform awaits, so one task runs at a time and its deadline is its own.
+ */
+let previous: Promise<void> = Promise.resolve();
+
+const answer = (message: TaskMessage<InvokeRequest>): Promise<void> =>
+  invoke(message.request)
     .catch((error: unknown) => ({
       // A defect in Sluice's worker code, not in the transform; reported like a function error.
       reply: {
@@ -140,7 +152,10 @@ port.on('message', (message: TaskMessage<InvokeRequest>) => {
       transfer: [],
     }))
     .then(({ reply, transfer }) => {
-      const answer: TaskReply<InvokeReply> = { taskId: message.taskId, reply };
-      port.postMessage(answer, transfer);
+      const taskReply: TaskReply<InvokeReply> = { taskId: message.taskId, reply };
+      port.postMessage(taskReply, transfer);
     });
+
+port.on('message', (message: TaskMessage<InvokeRequest>) => {
+  previous = previous.then(() => answer(message));
 });

@@ -6,6 +6,12 @@ import type { TaskMessage, TaskReply } from './worker-protocol.js';
  * A pool of worker threads shared by every transform of the process, one task at a time per
  * worker, with a deadline per task.
  *
+ * A key that has the pool to itself may queue a second task in a worker behind its running one
+ * (the worker runs them one after the other): the worker starts the next as soon as it answers
+ * the first, instead of idling until the main thread — which may be collecting garbage or
+ * serving requests — reads the answer and sends more. Only the running task's deadline runs;
+ * the queued one's starts when it does.
+ *
  * Tasks carry a key (the transform's file). Keys take turns (round robin over the keys with
  * queued tasks), and no key can take every worker while another key is active: a key may use
  * `size - <other active keys>` workers, at least one, and only one while it is "suspect" (its
@@ -48,6 +54,14 @@ export class WorkerLostError extends Error {
   }
 }
 
+/**
+ * The task was queued in a worker behind a task that timed out or ended the worker: it never
+ * started, and can be run again as it is (its transferred buffers are gone with the worker).
+ */
+export class TaskNotStartedError extends Error {
+  override name = 'TaskNotStartedError';
+}
+
 /** The pool was closed before the task was answered. */
 export class PoolClosedError extends Error {
   override name = 'PoolClosedError';
@@ -55,6 +69,8 @@ export class PoolClosedError extends Error {
 
 /** How long a key counts as active after its last task, for sharing the workers. */
 const ACTIVE_WINDOW_MS = 5_000;
+/** Most tasks in one worker at once: the running one and one queued behind it. */
+const TASKS_PER_WORKER = 2;
 
 interface Task<Request, Reply> {
   id: number;
@@ -71,7 +87,9 @@ interface PoolWorker<Request, Reply> {
   current: boolean;
   /** Ended or being terminated: its events are no longer news. */
   gone: boolean;
-  task: Task<Request, Reply> | undefined;
+  /** Tasks sent to it, in order: the first is running, the others wait in the worker. */
+  tasks: Task<Request, Reply>[];
+  /** The running task's deadline. */
   timer: NodeJS.Timeout | undefined;
   /** The task's key, kept after it ends for output written late. */
   lastKey: string | undefined;
@@ -85,6 +103,7 @@ export class WorkerPool<Request, Reply> {
   readonly #workers = new Set<PoolWorker<Request, Reply>>();
   /** Queued tasks per key; the map's order is the round robin's. */
   readonly #queues = new Map<string, Task<Request, Reply>[]>();
+  /** Tasks sent to workers (running or queued there), per key. */
   readonly #running = new Map<string, number>();
   readonly #lastActive = new Map<string, number>();
   readonly #suspects = new Set<string>();
@@ -123,7 +142,7 @@ export class WorkerPool<Request, Reply> {
   retire(): void {
     for (const worker of this.#workers) {
       worker.current = false;
-      if (worker.task === undefined) this.#end(worker);
+      if (worker.tasks.length === 0) this.#end(worker);
     }
     this.#pump();
   }
@@ -136,8 +155,7 @@ export class WorkerPool<Request, Reply> {
     this.#queues.clear();
     const ending: Promise<number>[] = [];
     for (const worker of this.#workers) {
-      const task = this.#release(worker);
-      task?.reject(closed);
+      for (const task of this.#releaseAll(worker)) task.reject(closed);
       worker.gone = true;
       ending.push(worker.thread.terminate());
     }
@@ -170,44 +188,57 @@ export class WorkerPool<Request, Reply> {
     return Math.max(1, this.#options.size - others);
   }
 
-  /** The next key whose task may start now, in round-robin order. */
-  #nextKey(): string | undefined {
-    const now = Date.now();
-    for (const key of this.#lastActive.keys()) {
-      if (!this.#isActive(key, now)) this.#lastActive.delete(key);
-    }
-    for (const key of this.#queues.keys()) {
-      if ((this.#running.get(key) ?? 0) < this.#share(key, now)) return key;
-    }
-    return undefined;
-  }
-
-  #idleWorker(): PoolWorker<Request, Reply> | undefined {
+  /**
+   * Where `key`'s next task may go now: an idle worker, a new one, or (the key alone in the pool
+   * and not suspect) a worker running its task with room for one more; `undefined` if nowhere.
+   */
+  #placeFor(key: string, now: number): PoolWorker<Request, Reply> | 'spawn' | undefined {
+    const share = this.#share(key, now);
+    let occupied = 0;
+    let idle: PoolWorker<Request, Reply> | undefined;
+    let roomBehind: PoolWorker<Request, Reply> | undefined;
     for (const worker of this.#workers) {
-      if (worker.current && worker.task === undefined) return worker;
+      const head = worker.tasks[0];
+      if (head === undefined) {
+        if (worker.current) idle ??= worker;
+      } else if (head.key === key) {
+        occupied += 1;
+        if (worker.current && worker.tasks.length < TASKS_PER_WORKER) roomBehind ??= worker;
+      }
     }
-    return undefined;
+    if (occupied < share) {
+      if (idle !== undefined) return idle;
+      if (this.#currentCount() < this.#options.size) return 'spawn';
+    }
+    // Queued behind its own task only: another key's task never waits on this one's.
+    const alone = share === this.#options.size && !this.#suspects.has(key);
+    return alone ? roomBehind : undefined;
   }
 
-  /** Starts queued tasks while a worker (idle, or one more to spawn) can take them. */
+  /** Sends queued tasks, round robin over the keys, while any can go somewhere. */
   #pump(): void {
     while (!this.#closed) {
-      const key = this.#nextKey();
-      if (key === undefined) return;
-      const worker =
-        this.#idleWorker() ??
-        (this.#currentCount() < this.#options.size ? this.#spawn() : undefined);
-      if (worker === undefined) return;
-      const queue = this.#queues.get(key) as Task<Request, Reply>[];
-      const task = queue.shift() as Task<Request, Reply>;
-      // To the back of the round robin; gone when empty.
-      this.#queues.delete(key);
-      if (queue.length > 0) this.#queues.set(key, queue);
-      this.#start(worker, task);
+      const now = Date.now();
+      for (const key of this.#lastActive.keys()) {
+        if (!this.#isActive(key, now)) this.#lastActive.delete(key);
+      }
+      let sent = false;
+      for (const [key, queue] of this.#queues) {
+        const place = this.#placeFor(key, now);
+        if (place === undefined) continue;
+        const task = queue.shift() as Task<Request, Reply>;
+        // To the back of the round robin; gone when empty.
+        this.#queues.delete(key);
+        if (queue.length > 0) this.#queues.set(key, queue);
+        this.#send(place === 'spawn' ? this.#spawn() : place, task);
+        sent = true;
+        break;
+      }
+      if (!sent) return;
     }
   }
 
-  #start(worker: PoolWorker<Request, Reply>, task: Task<Request, Reply>): void {
+  #send(worker: PoolWorker<Request, Reply>, task: Task<Request, Reply>): void {
     const message: TaskMessage<Request> = { taskId: task.id, request: task.request };
     try {
       worker.thread.postMessage(message, task.transfer);
@@ -215,26 +246,34 @@ export class WorkerPool<Request, Reply> {
       task.reject(error as Error);
       return;
     }
-    worker.task = task;
+    worker.tasks.push(task);
     worker.lastKey = task.key;
     this.#running.set(task.key, (this.#running.get(task.key) ?? 0) + 1);
     worker.thread.ref();
+    if (worker.tasks.length === 1) this.#startDeadline(worker);
+  }
+
+  /** Starts the deadline of `worker`'s running task. */
+  #startDeadline(worker: PoolWorker<Request, Reply>): void {
     worker.timer = setTimeout(() => this.#timedOut(worker), this.#options.timeoutMs);
   }
 
-  /** Detaches the running task from `worker`, if any, and returns it. */
-  #release(worker: PoolWorker<Request, Reply>): Task<Request, Reply> | undefined {
-    const task = worker.task;
+  /** Counts `task` as no longer in a worker. */
+  #forget(task: Task<Request, Reply>): void {
+    const running = (this.#running.get(task.key) ?? 1) - 1;
+    if (running > 0) this.#running.set(task.key, running);
+    else this.#running.delete(task.key);
+    this.#lastActive.set(task.key, Date.now());
+  }
+
+  /** Detaches every task from `worker` (the running one first) and returns them. */
+  #releaseAll(worker: PoolWorker<Request, Reply>): Task<Request, Reply>[] {
     clearTimeout(worker.timer);
     worker.timer = undefined;
-    worker.task = undefined;
-    if (task !== undefined) {
-      const running = (this.#running.get(task.key) ?? 1) - 1;
-      if (running > 0) this.#running.set(task.key, running);
-      else this.#running.delete(task.key);
-      this.#lastActive.set(task.key, Date.now());
-    }
-    return task;
+    const tasks = worker.tasks;
+    worker.tasks = [];
+    for (const task of tasks) this.#forget(task);
+    return tasks;
   }
 
   #end(worker: PoolWorker<Request, Reply>): void {
@@ -246,38 +285,48 @@ export class WorkerPool<Request, Reply> {
   }
 
   #replied(worker: PoolWorker<Request, Reply>, message: TaskReply<Reply>): void {
-    if (worker.gone || worker.task?.id !== message.taskId) return;
-    const task = this.#release(worker) as Task<Request, Reply>;
+    if (worker.gone || worker.tasks[0]?.id !== message.taskId) return;
+    clearTimeout(worker.timer);
+    worker.timer = undefined;
+    const task = worker.tasks.shift() as Task<Request, Reply>;
+    this.#forget(task);
     this.#suspects.delete(task.key);
-    if (worker.current) worker.thread.unref();
+    if (worker.tasks.length > 0) this.#startDeadline(worker);
+    else if (worker.current) worker.thread.unref();
     else this.#end(worker);
     task.resolve(message.reply);
     this.#pump();
   }
 
-  #timedOut(worker: PoolWorker<Request, Reply>): void {
-    const task = this.#release(worker);
+  /**
+   * `worker` ended or is being stopped: its running task fails with `error` (its key becomes
+   * suspect), the tasks queued behind it with TaskNotStartedError.
+   */
+  #lost(worker: PoolWorker<Request, Reply>, error: Error): void {
+    const [running, ...waiting] = this.#releaseAll(worker);
     this.#end(worker);
-    if (task !== undefined) {
-      this.#suspects.add(task.key);
-      task.reject(
-        new TaskTimeoutError(
-          `no answer within ${this.#options.timeoutMs} ms; its worker was stopped`,
-        ),
-      );
+    if (running !== undefined) {
+      this.#suspects.add(running.key);
+      running.reject(error);
+    }
+    for (const task of waiting) {
+      task.reject(new TaskNotStartedError('its worker ended before the task started'));
     }
     this.#pump();
   }
 
+  #timedOut(worker: PoolWorker<Request, Reply>): void {
+    this.#lost(
+      worker,
+      new TaskTimeoutError(
+        `no answer within ${this.#options.timeoutMs} ms; its worker was stopped`,
+      ),
+    );
+  }
+
   #exited(worker: PoolWorker<Request, Reply>, exitCode: number): void {
     if (worker.gone) return;
-    const task = this.#release(worker);
-    this.#end(worker);
-    if (task !== undefined) {
-      this.#suspects.add(task.key);
-      task.reject(lostError(worker.error, exitCode, this.#options.resourceLimits));
-    }
-    this.#pump();
+    this.#lost(worker, lostError(worker.error, exitCode, this.#options.resourceLimits));
   }
 
   #spawn(): PoolWorker<Request, Reply> {
@@ -290,7 +339,7 @@ export class WorkerPool<Request, Reply> {
       thread,
       current: true,
       gone: false,
-      task: undefined,
+      tasks: [],
       timer: undefined,
       lastKey: undefined,
       error: undefined,
@@ -302,7 +351,7 @@ export class WorkerPool<Request, Reply> {
     thread.on('exit', (exitCode: number) => this.#exited(worker, exitCode));
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: thread[stream], crlfDelay: Infinity }).on('line', (line: string) =>
-        this.#options.onOutput(line, stream, worker.task?.key ?? worker.lastKey),
+        this.#options.onOutput(line, stream, worker.tasks[0]?.key ?? worker.lastKey),
       );
     }
     this.#workers.add(worker);

@@ -15,8 +15,11 @@ export interface InvokeRequest {
 
 /** What the worker answers. */
 export type InvokeReply =
-  /** The outcomes, packed (transferred); `loadMs` when this task loaded the module. */
-  | { type: 'result'; packed: ArrayBuffer; loadMs: number | undefined }
+  /**
+   * The outcomes, packed (transferred); `loadMs` when this task loaded the module; `spare`, the
+   * request's buffer handed back for reuse when the transform was never given a view of it.
+   */
+  | { type: 'result'; packed: ArrayBuffer; loadMs: number | undefined; spare?: ArrayBuffer }
   /** The module does not load, or its default export is no transform: why. */
   | { type: 'load-error'; reason: string }
   /** A Lambda-form handler threw or rejected: the error, as text. */
