@@ -24,6 +24,9 @@ export interface PartitionSlice {
   /** Payload bytes and records in the frame. */
   bytes: number;
   records: number;
+  /** This partition's own buffering hints (the source-record backup's), if not the slice's. */
+  sizeBytes?: number;
+  intervalMs?: number;
 }
 
 /** A processed slice of a batch, for {@link PartitionBuffer.commit}. */
@@ -92,8 +95,8 @@ export class PartitionBuffer {
         partition.frame,
         partition.bytes,
         partition.records,
-        slice.sizeBytes,
-        slice.intervalMs,
+        partition.sizeBytes ?? slice.sizeBytes,
+        partition.intervalMs ?? slice.intervalMs,
       );
     }
     if (args.length !== 9 + slice.partitions.length * COMMIT_PARTITION_STRIDE) {

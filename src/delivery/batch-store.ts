@@ -115,6 +115,7 @@ export interface BatchMeta {
 const PartitionKeysSchema = z.object({
   query: z.record(z.string(), z.string()),
   lambda: z.record(z.string(), z.string()),
+  backup: z.literal(true).optional(),
 });
 
 /**

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import {
+  hasFirstStage,
   PlanError,
   type DeliveryOutcome,
   type DestinationKind,
@@ -106,11 +107,7 @@ export class DeliveryDriver {
     }
     const kind = kindByShape(definition.destination.shape);
     const processing = kind.processing(definition.destination.config);
-    if (
-      meta.partition === undefined &&
-      meta.plan === undefined &&
-      (processing.processors.length > 0 || processing.partitioning)
-    ) {
+    if (meta.partition === undefined && meta.plan === undefined && hasFirstStage(processing)) {
       // First stage: the records go through the processors into partition buffers, which
       // seal into the batches this driver delivers.
       if (this.deps.processing === undefined) {
@@ -189,7 +186,7 @@ export class DeliveryDriver {
     const locations: string[] = [];
     let whole: WholeFailure | undefined;
     for await (const group of requestGroups(kind, plan, processed)) {
-      const outcome = await this.send(kind, group.plan, group.records, current);
+      const outcome = await this.send(kind, group.plan, group.records, current, meta);
       if (outcome.kind === 'delivered' || outcome.kind === 'partial') {
         locations.push(outcome.location);
       }
@@ -216,9 +213,15 @@ export class DeliveryDriver {
     plan: PlanBase,
     records: RecordStream,
     current: unknown,
+    meta: BatchMeta,
   ): Promise<DeliveryOutcome> {
     try {
-      const body = compress(kind.encode(plan, records, this.now()), kind.compression(plan));
+      // A ZIP's one entry is named by the batch (a UUID, as Firehose's), so a retry rewrites
+      // the same bytes.
+      const body = compress(kind.encode(plan, records, this.now()), kind.compression(plan), {
+        entryName: meta.id,
+        modifiedMs: meta.firstArrivalMs,
+      });
       const request = await kind.build(plan, body, current);
       return kind.classify(request, await kind.send(request, this.deps.services));
     } catch (error) {
@@ -507,6 +510,7 @@ export class DeliveryDriver {
           firstArrivalMs: meta.firstArrivalMs,
           legacyObjectKey: meta.legacyObjectKey,
           partitionKeys: meta.partition,
+          sourceBackup: meta.partition?.backup === true,
         });
       } catch (error) {
         return error instanceof PlanError

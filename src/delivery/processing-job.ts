@@ -66,6 +66,8 @@ interface Slice {
 
 /** The JSON identity of a partition without dynamic partitioning: one for all records. */
 const SINGLE_PARTITION = JSON.stringify({ query: {}, lambda: {} });
+/** The partition of source records kept for the source-record backup (`S3BackupMode`). */
+export const SOURCE_BACKUP_PARTITION = JSON.stringify({ query: {}, lambda: {}, backup: true });
 
 /** Runs the first stage for a stream's batches; see the module comment. */
 export class ProcessingJob {
@@ -102,7 +104,17 @@ export class ProcessingJob {
       });
     let errorWrites = meta.errorWrites;
     let committed = 0;
+    const { sourceBackup } = processing;
     for await (const slice of this.slices(meta, spec)) {
+      // Framed before the processors run: the records as they arrived.
+      const backup =
+        sourceBackup === undefined || slice.records.length === 0
+          ? undefined
+          : {
+              ...framePartition(SOURCE_BACKUP_PARTITION, slice.records),
+              sizeBytes: sourceBackup.sizeBytes,
+              intervalMs: sourceBackup.intervalMs,
+            };
       const outcome = await this.processSlice(meta, spec, invoke, slice, attempt);
       const failures = [...outcome.failures];
       const partitions = partitionRecords(outcome.records, processing, failures);
@@ -124,12 +136,16 @@ export class ProcessingJob {
           chunksAfter: slice.chunksAfter,
           errorWrites: errorWrites + writes,
           nowMs: this.now(),
+          // The backup's buffer is no dynamic partition: it does not count against the limit.
           activePartitionLimit: processing.partitioning
-            ? this.deps.activePartitionLimit
+            ? this.deps.activePartitionLimit + (backup === undefined ? 0 : 1)
             : Number.MAX_SAFE_INTEGER,
           sizeBytes: hints.sizeBytes,
           intervalMs: hints.intervalMs,
-          partitions: [...partitions.values()].map((p) => p.slice),
+          partitions: [
+            ...[...partitions.values()].map((p) => p.slice),
+            ...(backup === undefined ? [] : [backup]),
+          ],
         });
         if (result.kind === 'stale') return 'processed by another attempt';
         if (result.kind === 'committed') {
@@ -256,10 +272,14 @@ export class ProcessingJob {
     failures: ProcessingFailure[],
   ): Promise<ProcessingFailure[]> {
     if (!processing.partitioning || partitions.size === 0) return [];
+    const backup = processing.sourceBackup !== undefined;
     const { open, count } = await this.deps.partitions.openPartitions(stream, [
       ...partitions.keys(),
+      ...(backup ? [SOURCE_BACKUP_PARTITION] : []),
     ]);
-    const free = this.deps.activePartitionLimit - count;
+    // The backup's open buffer is no dynamic partition.
+    const free =
+      this.deps.activePartitionLimit - count + (open.has(SOURCE_BACKUP_PARTITION) ? 1 : 0);
     return this.refuseNew(partitions, free, failures, open);
   }
 
@@ -437,7 +457,7 @@ function pickKeys(
 /** A partition's records framed as one chunk, stamped with the oldest record's arrival. */
 export function framePartition(
   keysJson: string,
-  records: readonly ProcessedRecord[],
+  records: readonly { arrivalMs: number; data: Buffer }[],
 ): PartitionSlice {
   let oldest = Number.POSITIVE_INFINITY;
   let bytes = 0;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
+import type { CompressionFormat } from '../formats/compression.js';
 import type { ObjectStore } from './object-store.js';
 import type { PlanBase, S3Location } from './plan-base.js';
 import type { ProcessorInput } from '../processors/processing-config.js';
@@ -84,12 +85,21 @@ export interface PlanContext {
   legacyObjectKey?: string | undefined;
   /** The partition the batch holds, with dynamic partitioning. */
   partitionKeys?: PartitionKeys | undefined;
+  /**
+   * The batch holds source records for the destination's source-record backup (its
+   * partition is the backup's): plan the write to the backup location.
+   */
+  sourceBackup?: boolean;
 }
 
-/** A partition's key values by namespace (`!{partitionKeyFromQuery:k}`, `…Lambda:k`). */
+/**
+ * A partition's key values by namespace (`!{partitionKeyFromQuery:k}`, `…Lambda:k`); `backup`
+ * marks the partition of source records kept for the source-record backup.
+ */
 export interface PartitionKeys {
   query: Record<string, string>;
   lambda: Record<string, string>;
+  backup?: true;
 }
 
 /**
@@ -104,6 +114,30 @@ export interface ProcessingOf {
   partitioning: boolean;
   /** The keys the destination's prefix uses, by namespace: a partition is their values. */
   partitionKeys: { query: readonly string[]; lambda: readonly string[] };
+  /**
+   * Where the records as they arrived are also written, and the buffering they wait for there
+   * (`S3BackupMode` Enabled of an extended S3 destination); undefined when off.
+   */
+  sourceBackup?: SourceBackup | undefined;
+}
+
+/** A destination's source-record backup: its location and buffering hints. */
+export interface SourceBackup {
+  location: S3Location;
+  sizeBytes: number;
+  intervalMs: number;
+}
+
+/**
+ * Whether a stream's batches go through the first stage (the processing job) before they are
+ * delivered: with processors, dynamic partitioning or a source-record backup.
+ */
+export function hasFirstStage(processing: ProcessingOf): boolean {
+  return (
+    processing.processors.length > 0 ||
+    processing.partitioning ||
+    processing.sourceBackup !== undefined
+  );
 }
 
 /** One attempt's request, as the kind's builder made it. */
@@ -215,7 +249,7 @@ export interface DestinationKind<
    */
   planPart?(plan: Plan, part: number): Plan;
   /** The compression the encoded body gets (the driver's compress stage). */
-  compression(plan: Plan): 'UNCOMPRESSED' | 'GZIP';
+  compression(plan: Plan): CompressionFormat;
   /**
    * The encode stage: the records, as they stream from the batch in groups, in the
    * destination's body format (before compression), as pieces. A kind whose body can be

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CompressionFormatSchema } from '../formats/compression.js';
 
 /**
  * The parts of a delivery plan every kind shares. A plan is stored with its batch as JSON and
@@ -16,7 +17,7 @@ export const S3LocationSchema = z.object({
   /** `ErrorOutputPrefix` template, if any. */
   errorOutputPrefix: z.string().optional(),
   /** `CompressionFormat` of the objects written there. */
-  compression: z.enum(['UNCOMPRESSED', 'GZIP']),
+  compression: CompressionFormatSchema,
   /** IANA zone the key timestamps are read in. */
   timeZone: z.string(),
 });

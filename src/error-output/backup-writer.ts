@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { PipelineRecord, S3Location } from '../destinations/destination-kind.js';
 import type { ObjectStore } from '../destinations/object-store.js';
 import { buildObjectKey } from '../destinations/s3/object-key.js';
-import { compress } from '../formats/compression.js';
+import { COMPRESSION, compress } from '../formats/compression.js';
 import { deterministicRandomStrings, deterministicUuid } from './error-object-key.js';
 
 /** One backup copy: a batch's records as they arrived, to the plan's backup location. */
@@ -31,7 +31,7 @@ export class BackupWriter {
   async write(request: BackupWriteRequest): Promise<{ bucket: string; key: string }> {
     const { location } = request;
     const seed = `${request.batchId}:backup`;
-    const gzip = location.compression === 'GZIP';
+    const objectId = deterministicUuid(seed);
     const key = buildObjectKey(
       {
         streamName: request.stream,
@@ -42,17 +42,23 @@ export class BackupWriter {
         fileExtension: undefined,
         timeZone: location.timeZone,
       },
-      { batchId: deterministicUuid(seed), firstArrivalMs: request.firstArrivalMs },
+      { batchId: objectId, firstArrivalMs: request.firstArrivalMs },
       deterministicRandomStrings(seed),
     );
     const pieces = Readable.from(recordData(request.records), { objectMode: false });
-    const body = Readable.from(compress(pieces, location.compression), { objectMode: false });
+    const body = Readable.from(
+      compress(pieces, location.compression, {
+        entryName: objectId,
+        modifiedMs: request.firstArrivalMs,
+      }),
+      { objectMode: false },
+    );
     try {
       await this.store.put({
         bucket: location.bucket,
         key,
         body,
-        contentEncoding: gzip ? 'gzip' : undefined,
+        contentEncoding: COMPRESSION[location.compression].contentEncoding,
       });
     } finally {
       body.destroy();

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import type { Settings } from '../config/env.js';
 import { awsInt, awsString, jsonObject } from '../config/validation.js';
-import type { DestinationKind, StoredDestination } from '../destinations/destination-kind.js';
+import {
+  hasFirstStage,
+  type DestinationKind,
+  type StoredDestination,
+} from '../destinations/destination-kind.js';
 import {
   FIREHOSE_DESTINATION_MEMBERS,
   FIREHOSE_DESTINATION_UPDATE_MEMBERS,
@@ -383,7 +387,7 @@ export function bufferingOf(def: StreamDefinition): { sizeBytes: number; interva
   const kind = kindByShape(def.destination.shape);
   const destination = kind.buffering(def.destination.config);
   const processing = kind.processing(def.destination.config);
-  if (processing.processors.length === 0 && !processing.partitioning) return destination;
+  if (!hasFirstStage(processing)) return destination;
   return firstStageBuffering(processing.processors, processing.partitioning, destination);
 }
 

@@ -199,11 +199,13 @@ describe('CreateDeliveryStream and DescribeDeliveryStream', () => {
         ExtendedS3DestinationConfiguration: {
           RoleARN: ROLE,
           BucketARN: BUCKET,
-          CompressionFormat: 'ZIP',
+          EncryptionConfiguration: {
+            KMSEncryptionConfig: { AWSKMSKeyARN: 'arn:aws:kms:us-east-1:000000000000:key/k' },
+          },
         },
       }),
       InvalidArgumentException,
-      'ExtendedS3DestinationConfiguration.CompressionFormat ZIP is not supported by Sluice yet; use UNCOMPRESSED or GZIP.',
+      'ExtendedS3DestinationConfiguration.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.',
     );
     await rejected(
       createStream(name, { DeliveryStreamType: 'KinesisStreamAsSource' }),
@@ -423,10 +425,14 @@ describe('UpdateDestination', () => {
     await rejected(
       update({
         CurrentDeliveryStreamVersionId: '2',
-        S3DestinationUpdate: { CompressionFormat: 'Snappy' },
+        S3DestinationUpdate: {
+          EncryptionConfiguration: {
+            KMSEncryptionConfig: { AWSKMSKeyARN: 'arn:aws:kms:us-east-1:000000000000:key/k' },
+          },
+        },
       }),
       InvalidArgumentException,
-      'S3DestinationUpdate.CompressionFormat Snappy is not supported by Sluice yet; use UNCOMPRESSED or GZIP.',
+      'S3DestinationUpdate.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.',
     );
     expect((await describeStream(name)).VersionId).toBe('2');
     await rejected(

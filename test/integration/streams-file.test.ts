@@ -126,10 +126,17 @@ describe('applyStreamsFile', () => {
     const good = streamName('sf-good');
     const bad = streamName('sf-bad');
     const path = writeStreamsFile({
-      DeliveryStreams: [entry(good), entry(bad, { CompressionFormat: 'ZIP' })],
+      DeliveryStreams: [
+        entry(good),
+        entry(bad, {
+          EncryptionConfiguration: {
+            KMSEncryptionConfig: { AWSKMSKeyARN: 'arn:aws:kms:us-east-1:000000000000:key/k' },
+          },
+        }),
+      ],
     });
     await expect(applyStreamsFile(path, registry, settings, log)).rejects.toThrow(
-      `Streams file ${path}: stream "${bad}" (DeliveryStreams[1]): InvalidArgumentException: ExtendedS3DestinationConfiguration.CompressionFormat ZIP is not supported by Sluice yet; use UNCOMPRESSED or GZIP.`,
+      `Streams file ${path}: stream "${bad}" (DeliveryStreams[1]): InvalidArgumentException: ExtendedS3DestinationConfiguration.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.`,
     );
     expect(await registry.get(good)).toBeUndefined();
   });

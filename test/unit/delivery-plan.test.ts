@@ -55,6 +55,52 @@ describe('planS3Delivery', () => {
     ).toMatchObject({ key: `logs/2026/07/13/14/${NAME}.json.gz`, fileExtension: '.json.gz' });
   });
 
+  it.each([
+    ['ZIP', '.zip', 'zip'],
+    ['Snappy', '.snappy', 'snappy-java'],
+    ['HADOOP_SNAPPY', '.snappy', 'hadoop-snappy'],
+    ['ZSTD', '.zst', 'zstd'],
+  ] as const)('names %s objects %s with Content-Encoding %s', (format, extension, encoding) => {
+    expect(planS3Delivery(config({ CompressionFormat: format }), CONTEXT)).toMatchObject({
+      key: `logs/2026/07/13/14/${NAME}${extension}`,
+      compression: format,
+      contentEncoding: encoding,
+      fileExtension: extension,
+    });
+  });
+
+  it('plans a batch of source records to the backup location, with no error output', () => {
+    const withBackup = config({
+      CompressionFormat: 'GZIP',
+      S3BackupMode: 'Enabled',
+      S3BackupConfiguration: {
+        RoleARN: 'arn:aws:iam::123456789012:role/r',
+        BucketARN: 'arn:aws:s3:::backups',
+        Prefix: 'raw/',
+        CompressionFormat: 'Snappy',
+      },
+    });
+    const plan = planS3Delivery(withBackup, {
+      ...CONTEXT,
+      sourceBackup: true,
+      partitionKeys: { query: {}, lambda: {}, backup: true },
+    });
+    expect(plan).toEqual({
+      destination: 's3',
+      streamVersion: 3,
+      bucket: 'backups',
+      prefix: 'raw/',
+      key: `raw/2026/07/13/14/${NAME}.snappy`,
+      compression: 'Snappy',
+      contentEncoding: 'snappy-java',
+      fileExtension: '.snappy',
+    });
+    // A destination without a backup cannot take such a batch: a plan error, not a guess.
+    expect(() => planS3Delivery(config(), { ...CONTEXT, sourceBackup: true })).toThrow(
+      /no S3BackupConfiguration/,
+    );
+  });
+
   it('fixes where records failed before delivery go, with the error prefix', () => {
     const plan = planS3Delivery(
       config({ ErrorOutputPrefix: 'failed/!{firehose:error-output-type}/' }),

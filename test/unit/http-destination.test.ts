@@ -593,6 +593,23 @@ describe('HTTP delivery plan', () => {
     expect(all.backup).toEqual(all.errorOutput);
   });
 
+  it('backs up in any compression, and writes failed records gzipped or plain', () => {
+    for (const format of ['ZIP', 'Snappy', 'HADOOP_SNAPPY', 'ZSTD', 'UNCOMPRESSED'] as const) {
+      const plan = planHttpDelivery(
+        {
+          ...stored,
+          S3BackupMode: 'AllData',
+          S3Configuration: { ...stored.S3Configuration, CompressionFormat: format },
+        },
+        context,
+      );
+      expect(plan.backup?.compression).toBe(format);
+      // Plain NDJSON, so people and `sluice replay` read it without each format's codec.
+      expect(plan.errorOutput.compression).toBe('UNCOMPRESSED');
+    }
+    expect(planHttpDelivery(stored, context).errorOutput.compression).toBe('GZIP');
+  });
+
   it('compresses with GZIP only when ContentEncoding is GZIP', () => {
     const plan = planHttpDelivery(stored, context);
     expect(httpEndpointKind.compression(plan)).toBe('GZIP');

@@ -185,16 +185,12 @@ describe('definitionFromCreateInput', () => {
 
   it.each([
     [
-      { CompressionFormat: 'Snappy' },
-      'ExtendedS3DestinationConfiguration.CompressionFormat Snappy is not supported by Sluice yet; use UNCOMPRESSED or GZIP.',
-    ],
-    [
       { EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: 'arn:aws:kms:x' } } },
       'ExtendedS3DestinationConfiguration.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.',
     ],
     [
       { S3BackupMode: 'Enabled' },
-      'ExtendedS3DestinationConfiguration.S3BackupMode Enabled (backup of source records) is not supported by Sluice yet.',
+      'ExtendedS3DestinationConfiguration.S3BackupMode Enabled needs S3BackupConfiguration: the bucket and prefix the records are backed up to as they arrived.',
     ],
     [
       {
@@ -250,11 +246,15 @@ describe('definitionFromCreateInput', () => {
     expect(
       rejection(() =>
         extended({
-          S3BackupConfiguration: { RoleARN: ROLE, BucketARN: BUCKET, CompressionFormat: 'ZIP' },
+          S3BackupConfiguration: {
+            RoleARN: ROLE,
+            BucketARN: BUCKET,
+            EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: 'arn:aws:kms:x' } },
+          },
         }),
       ).message,
     ).toBe(
-      'ExtendedS3DestinationConfiguration.S3BackupConfiguration.CompressionFormat ZIP is not supported by Sluice yet; use UNCOMPRESSED or GZIP.',
+      'ExtendedS3DestinationConfiguration.S3BackupConfiguration.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.',
     );
   });
 
@@ -276,7 +276,7 @@ describe('definitionFromCreateInput', () => {
       "at 'extendedS3DestinationConfiguration.fileExtension' failed to satisfy constraint: Member must satisfy regular expression pattern: ^$|\\.[0-9a-z!\\-_.*'()]+",
     );
     expect(rejection(() => extended({ CompressionFormat: 'SNAPPY' })).message).toContain(
-      'Member must satisfy enum value set: [UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY]',
+      'Member must satisfy enum value set: [UNCOMPRESSED, GZIP, ZIP, Snappy, HADOOP_SNAPPY, ZSTD]',
     );
   });
 
@@ -341,11 +341,17 @@ describe('destination updates', () => {
   it('checks the merged destination like a new one', () => {
     const def = extended();
     expect(
-      rejection(() => update(def, { ExtendedS3DestinationUpdate: { CompressionFormat: 'ZIP' } })),
+      rejection(() =>
+        update(def, {
+          ExtendedS3DestinationUpdate: {
+            EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: 'arn:aws:kms:x' } },
+          },
+        }),
+      ),
     ).toEqual({
       type: 'InvalidArgumentException',
       message:
-        'ExtendedS3DestinationUpdate.CompressionFormat ZIP is not supported by Sluice yet; use UNCOMPRESSED or GZIP.',
+        'ExtendedS3DestinationUpdate.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.',
     });
   });
 

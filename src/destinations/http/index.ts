@@ -5,7 +5,6 @@ import {
   type StoredDestination,
 } from '../destination-kind.js';
 import { bufferingThresholds, enabledProcessors } from '../shapes.js';
-import { s3LocationOf } from '../s3/config.js';
 import { classifyHttpResponse } from './classify.js';
 import {
   HttpEndpointDestinationConfigurationSchema,
@@ -20,6 +19,7 @@ import {
   type StoredHttpEndpointDestination,
 } from './config.js';
 import {
+  httpErrorOutputOf,
   HttpDeliveryPlanSchema,
   planHttpDelivery,
   requestIdOf,
@@ -85,7 +85,7 @@ export const httpEndpointKind = defineDestinationKind<
     partitioning: false,
     partitionKeys: { query: [], lambda: [] },
   }),
-  errorOutput: (config) => s3LocationOf(config.S3Configuration),
+  errorOutput: (config) => httpErrorOutputOf(config),
   // Firehose counts the window from the first failed attempt; 0 means no retry.
   retryWindow: (config) => ({
     seconds: config.RetryOptions.DurationInSeconds,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { PlanContext } from '../destination-kind.js';
-import { S3LocationSchema } from '../plan-base.js';
+import { S3LocationSchema, type S3Location } from '../plan-base.js';
 import { s3LocationOf } from '../s3/config.js';
 import { ContentEncodingSchema, type StoredHttpEndpointDestination } from './config.js';
 
@@ -86,7 +86,17 @@ export function planHttpDelivery(
       a.AttributeValue,
     ]),
     sourceArn: context.streamArn,
-    errorOutput: s3,
+    errorOutput: httpErrorOutputOf(config),
     ...(config.S3BackupMode === 'AllData' ? { backup: { ...s3 } } : {}),
   };
+}
+
+/**
+ * Where an HTTP endpoint destination's failed records go: its `S3Configuration`, gzip-compressed
+ * when that says GZIP and plain NDJSON for every other format, so that people and `sluice
+ * replay` read error objects without a codec for each format (backups get the format itself).
+ */
+export function httpErrorOutputOf(config: StoredHttpEndpointDestination): S3Location {
+  const s3 = s3LocationOf(config.S3Configuration);
+  return { ...s3, compression: s3.compression === 'GZIP' ? 'GZIP' : 'UNCOMPRESSED' };
 }

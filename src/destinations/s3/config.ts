@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { CompressionFormatSchema } from '../../formats/compression.js';
 import { awsString, jsonObject } from '../../config/validation.js';
-import type { S3Location } from '../destination-kind.js';
+import type { S3Location, SourceBackup } from '../destination-kind.js';
 import {
   CloudWatchLoggingOptionsSchema,
   ProcessingConfigurationSchema,
@@ -10,6 +11,7 @@ import {
   StoredCloudWatchLoggingOptionsSchema,
   StoredProcessingConfigurationSchema,
   bufferingHintsSchema,
+  bufferingThresholds,
   definedMembers,
   invalidArgument,
   normalizeBufferingHints,
@@ -44,18 +46,6 @@ export const KmsKeyArnSchema = awsString({ min: 1, max: 512, pattern: 'arn:.*' }
 
 /** `Prefix` and `ErrorOutputPrefix`: up to 1024 characters, no line breaks (`.*`). */
 export const PrefixSchema = awsString({ min: 0, max: 1024, pattern: '.*' });
-
-/** `CompressionFormat` (case-sensitive: `Snappy`, not `SNAPPY`). */
-export const CompressionFormatSchema = z.enum([
-  'UNCOMPRESSED',
-  'GZIP',
-  'ZIP',
-  'Snappy',
-  'HADOOP_SNAPPY',
-]);
-
-/** The compression formats Sluice implements. */
-export const SupportedCompressionSchema = z.enum(['UNCOMPRESSED', 'GZIP']);
 
 /** `EncryptionConfiguration` of delivered S3 objects. */
 export const EncryptionConfigurationSchema = z.object({
@@ -137,7 +127,7 @@ export const StoredS3DestinationSchema = z.object({
   Prefix: z.string(),
   ErrorOutputPrefix: z.string().optional(),
   BufferingHints: StoredBufferingHintsSchema,
-  CompressionFormat: SupportedCompressionSchema,
+  CompressionFormat: CompressionFormatSchema,
   EncryptionConfiguration: z.object({ NoEncryptionConfig: z.literal('NoEncryption') }),
   CloudWatchLoggingOptions: StoredCloudWatchLoggingOptionsSchema,
 });
@@ -145,7 +135,7 @@ export const StoredS3DestinationSchema = z.object({
 /** An extended S3 destination with defaults filled in; disabled features kept as given. */
 export const StoredExtendedS3DestinationSchema = StoredS3DestinationSchema.extend({
   ProcessingConfiguration: StoredProcessingConfigurationSchema.optional(),
-  S3BackupMode: z.literal('Disabled'),
+  S3BackupMode: S3BackupModeSchema,
   S3BackupConfiguration: StoredS3DestinationSchema.optional(),
   DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.extend({
     Enabled: z.literal(false),
@@ -207,11 +197,6 @@ export function normalizePlainS3(
     throw invalidArgument(nested ? `${where}: ${prefixProblem}` : prefixProblem);
   }
   const compression = config.CompressionFormat ?? 'UNCOMPRESSED';
-  if (compression !== 'UNCOMPRESSED' && compression !== 'GZIP') {
-    throw invalidArgument(
-      `${where}.CompressionFormat ${compression} is not supported by Sluice yet; use UNCOMPRESSED or GZIP.`,
-    );
-  }
   if (config.EncryptionConfiguration?.KMSEncryptionConfig !== undefined) {
     throw invalidArgument(
       `${where}.EncryptionConfiguration.KMSEncryptionConfig: KMS encryption of delivered objects is not supported by Sluice yet; use NoEncryptionConfig NoEncryption.`,
@@ -268,9 +253,10 @@ export function normalizeExtendedS3(
   const partitioning = config.DynamicPartitioningConfiguration;
   const partitioned = partitioning?.Enabled === true;
   const plain = normalizePlainS3(config, where, false, partitioned);
-  if (config.S3BackupMode === 'Enabled') {
+  const backupMode = config.S3BackupMode ?? 'Disabled';
+  if (backupMode === 'Enabled' && config.S3BackupConfiguration === undefined) {
     throw invalidArgument(
-      `${where}.S3BackupMode Enabled (backup of source records) is not supported by Sluice yet.`,
+      `${where}.S3BackupMode Enabled needs S3BackupConfiguration: the bucket and prefix the records are backed up to as they arrived.`,
     );
   }
   const processing = normalizeProcessing(config.ProcessingConfiguration, where, {
@@ -296,7 +282,7 @@ export function normalizeExtendedS3(
   return {
     ...plain,
     ...(processing !== undefined ? { ProcessingConfiguration: processing } : {}),
-    S3BackupMode: 'Disabled',
+    S3BackupMode: backupMode,
     ...(config.S3BackupConfiguration !== undefined
       ? {
           S3BackupConfiguration: normalizePlainS3(
@@ -348,6 +334,11 @@ export function mergeExtendedS3(
       ...rest.DynamicPartitioningConfiguration,
       Enabled: wasPartitioned,
     };
+  }
+  if (base.S3BackupMode === 'Enabled' && rest.S3BackupMode === 'Disabled') {
+    throw invalidArgument(
+      `${where}.S3BackupMode cannot change from Enabled to Disabled: Firehose allows enabling the source-record backup, never disabling it. Create a new stream without it.`,
+    );
   }
   const merged: ExtendedS3DestinationConfiguration = { ...base, ...definedMembers(rest) };
   if (S3BackupUpdate !== undefined) {
@@ -458,4 +449,14 @@ export function s3LocationOf(config: StoredS3Destination, timeZone = 'UTC'): S3L
     compression: config.CompressionFormat,
     timeZone,
   };
+}
+
+/**
+ * The source-record backup of an extended S3 destination (`S3BackupMode` Enabled): the backup
+ * configuration's location and buffering hints; undefined when off.
+ */
+export function sourceBackupOf(config: StoredExtendedS3Destination): SourceBackup | undefined {
+  const backup = config.S3BackupConfiguration;
+  if (config.S3BackupMode !== 'Enabled' || backup === undefined) return undefined;
+  return { location: s3LocationOf(backup), ...bufferingThresholds(backup.BufferingHints) };
 }

@@ -23,6 +23,7 @@ import {
   mergePlainS3,
   normalizeExtendedS3,
   normalizePlainS3,
+  sourceBackupOf,
   type ExtendedS3DestinationConfiguration,
   type ExtendedS3DestinationUpdate,
   type S3DestinationConfiguration,
@@ -123,6 +124,7 @@ export const extendedS3Kind = defineDestinationKind<
       config.DynamicPartitioningConfiguration?.Enabled === true
         ? partitionKeysReferenced(config.Prefix)
         : NO_PARTITION_KEYS,
+    sourceBackup: sourceBackupOf(config),
   }),
   errorOutput: (config) => s3ErrorOutputOf(config, config.CustomTimeZone),
   plan: (config, context) => planS3Delivery(config, context),

@@ -7,6 +7,7 @@
  * a key before it uploads and tests can pin every part of it.
  */
 import { randomInt } from 'node:crypto';
+import { COMPRESSION, type CompressionFormat } from '../../formats/compression.js';
 
 import type { PartitionKeys } from '../destination-kind.js';
 
@@ -23,7 +24,7 @@ export interface ObjectKeyTarget {
   /** `ErrorOutputPrefix` as configured, or undefined. */
   errorOutputPrefix: string | undefined;
   /** `CompressionFormat` of the object. */
-  compression: 'UNCOMPRESSED' | 'GZIP';
+  compression: CompressionFormat;
   /** `FileExtension` override, or undefined for the compression's default extension. */
   fileExtension: string | undefined;
   /** IANA zone for prefix/object-name timestamps (`CustomTimeZone`, default 'UTC'). */
@@ -263,12 +264,7 @@ export function buildObjectKey(
     ...(batch.partitionKeys === undefined ? {} : { partitionKeys: batch.partitionKeys }),
   });
   checkEvaluatedLength('Prefix', prefix);
-  const extension =
-    target.fileExtension !== undefined
-      ? target.fileExtension
-      : target.compression === 'GZIP'
-        ? '.gz'
-        : '';
+  const extension = target.fileExtension ?? COMPRESSION[target.compression].extension;
   return prefix + objectNameSuffix(target, batch) + extension;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COMPRESSION, CompressionFormatSchema } from '../../formats/compression.js';
 import { PlanError, type PlanContext, type S3Location } from '../destination-kind.js';
 import { S3LocationSchema } from '../plan-base.js';
 import { bucketOf, s3LocationOf, type StoredS3Destination } from './config.js';
@@ -20,7 +21,7 @@ export const S3DeliveryPlanSchema = z.object({
   /** The object key, prefix evaluated, extension included. */
   key: z.string(),
   /** How the body is compressed. */
-  compression: z.enum(['UNCOMPRESSED', 'GZIP']),
+  compression: CompressionFormatSchema,
   /** `Content-Encoding` of the object; absent for none. */
   contentEncoding: z.string().optional(),
   /** The extension the key was given ('' for none). */
@@ -34,18 +35,6 @@ export const S3DeliveryPlanSchema = z.object({
 /** The plan of a batch delivered as one S3 object. */
 export type S3DeliveryPlan = z.infer<typeof S3DeliveryPlanSchema>;
 
-/** `Content-Encoding` per compression format, as Firehose sets it on objects. */
-const CONTENT_ENCODING: Record<S3DeliveryPlan['compression'], string | undefined> = {
-  UNCOMPRESSED: undefined,
-  GZIP: 'gzip',
-};
-
-/** The extension an object gets when the destination sets no `FileExtension`. */
-const DEFAULT_EXTENSION: Record<S3DeliveryPlan['compression'], string> = {
-  UNCOMPRESSED: '',
-  GZIP: '.gz',
-};
-
 /**
  * The plan of a batch's first S3 delivery attempt, from the stream's current destination: the
  * bucket, the object key (Firehose's layout) and how the body is encoded. Stored with the batch,
@@ -57,12 +46,17 @@ const DEFAULT_EXTENSION: Record<S3DeliveryPlan['compression'], string> = {
  *   long); retrying cannot help.
  */
 export function planS3Delivery(
-  config: StoredS3Destination & { CustomTimeZone?: string; FileExtension?: string },
+  config: StoredS3Destination & {
+    CustomTimeZone?: string;
+    FileExtension?: string;
+    S3BackupConfiguration?: StoredS3Destination;
+  },
   context: PlanContext,
 ): S3DeliveryPlan {
+  if (context.sourceBackup === true) return planSourceBackup(config, context);
   const compression = config.CompressionFormat;
   const timeZone = config.CustomTimeZone ?? 'UTC';
-  const fileExtension = config.FileExtension ?? DEFAULT_EXTENSION[compression];
+  const fileExtension = config.FileExtension ?? COMPRESSION[compression].extension;
   // The key is built with the extension recorded here, so plan and key cannot disagree.
   let key = context.legacyObjectKey;
   try {
@@ -95,7 +89,7 @@ export function planS3Delivery(
       cause: error,
     });
   }
-  const contentEncoding = CONTENT_ENCODING[compression];
+  const { contentEncoding } = COMPRESSION[compression];
   const errorOutput = s3ErrorOutputOf(config, timeZone);
   return {
     destination: 's3',
@@ -116,4 +110,34 @@ export function planS3Delivery(
  */
 export function s3ErrorOutputOf(config: StoredS3Destination, timeZone = 'UTC'): S3Location {
   return { ...s3LocationOf(config, timeZone), compression: 'UNCOMPRESSED' };
+}
+
+/**
+ * The plan of a batch of source records (`S3BackupMode` Enabled): one object under the
+ * `S3BackupConfiguration`'s bucket, prefix and compression, named like any delivered object
+ * (the batch id is its uuid, so a retry rewrites it). No error output: nothing in it fails
+ * record by record.
+ *
+ * @throws PlanError `Sluice.PlanFailed` when the destination has no backup configuration
+ *   (the batch is dead-lettered, its records kept).
+ */
+function planSourceBackup(
+  config: { S3BackupConfiguration?: StoredS3Destination },
+  context: PlanContext,
+): S3DeliveryPlan {
+  const backup = config.S3BackupConfiguration;
+  if (backup === undefined) {
+    throw new PlanError(
+      'Sluice.PlanFailed',
+      'the batch holds source records to back up, but the destination has no S3BackupConfiguration',
+    );
+  }
+  const plan = planS3Delivery(backup, {
+    ...context,
+    sourceBackup: false,
+    partitionKeys: undefined,
+    legacyObjectKey: undefined,
+  });
+  delete plan.errorOutput;
+  return plan;
 }
