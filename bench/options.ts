@@ -24,6 +24,7 @@ export const PHASES = [
   'split',
   'http',
   'transform-e2e',
+  'compression',
 ] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];

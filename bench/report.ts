@@ -1,5 +1,14 @@
 import type { CeilingResult } from './ceiling-phase.js';
 import {
+  COMPRESSION_ROUND_S,
+  COMPRESSION_ROUNDS,
+  EVENT_LOOP_RESOLUTION_MS,
+  type CompressionFormatResult,
+  type CompressionResult,
+  type CompressionSide,
+  type LoopDelay,
+} from './compression-phase.js';
+import {
   HTTP_FAIL_EVERY,
   HTTP_INTERVAL_S,
   HTTP_RETRY_S,
@@ -97,6 +106,7 @@ export interface BenchResults {
   transform: PhaseOutcome<TransformResult>;
   partition: PhaseOutcome<PartitionResult>;
   transformE2e: PhaseOutcome<TransformE2eResult>;
+  compression: PhaseOutcome<CompressionResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -377,6 +387,43 @@ function transformE2eSection(title: string, outcome: PhaseOutcome<TransformE2eRe
   ];
 }
 
+function loopText(loop: LoopDelay): string {
+  const delay =
+    loop.samples === 0 ? 'n/a (no reading)' : `p99 ${ms(loop.p99Ms)}, max ${ms(loop.maxMs)}`;
+  return `${delay}, busy ${num(loop.busyShare === undefined ? undefined : loop.busyShare * 100, 0)} %`;
+}
+
+function compressionSideText(side: CompressionSide): string {
+  return `${num(side.mibS)} MiB/s  (rounds ${num(side.minRoundMibS)}–${num(side.maxRoundMibS)}, ${side.passes} passes in ${num(side.durationS)} s); ${num(side.ratio, 2)}:1; CPU ${num(side.cpuShare === undefined ? undefined : side.cpuShare * 100, 0)} %; event loop ${loopText(side.loop)}`;
+}
+
+function roundTripText(f: CompressionFormatResult): string {
+  if (f.roundTrip === undefined) return 'not decompressed here (the tests check it)';
+  return f.roundTrip ? 'decompresses to the input' : 'does NOT decompress to the input';
+}
+
+function compressionSection(title: string, outcome: PhaseOutcome<CompressionResult>): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  const r = outcome.value;
+  const lines = [
+    title,
+    `  input              ${num(r.inputBytes / MIB)} MiB: ${int.format(r.records)} records (${int.format(r.distinctRecords)} distinct, repeated) in ${int.format(r.pieces)} pieces of ${num(r.inputBytes / r.pieces / 1024, 0)} KiB, as the S3 encode stage cuts them; the bare codec gets them as one buffer`,
+    `  rounds             per format a warm-up pass per side, then ${COMPRESSION_ROUNDS} rounds of at least ${COMPRESSION_ROUND_S} s per side, alternating (whole passes over the input); thread pool ${r.threadPool}`,
+    `  event loop         delay beyond the ${EVENT_LOOP_RESOLUTION_MS} ms monitor period (p99 of the worst round) and share of time busy; idle ${loopText(r.idleLoop)}`,
+    '  UNCOMPRESSED       pass-through (the stage returns the pieces as they are): not measured',
+  ];
+  for (const f of r.formats) {
+    lines.push(
+      `  ${f.format.padEnd(19)}Sluice ${num(f.sluice.mibS)} MiB/s vs bare ${num(f.reference.mibS)} MiB/s (${f.bare}) = ${num(f.shareOfBare * 100)} % of bare; Sluice's output ${roundTripText(f)}`,
+      `    Sluice           ${compressionSideText(f.sluice)}`,
+      `    bare             ${compressionSideText(f.reference)}`,
+    );
+  }
+  lines.push(`  CPU (1 core = 100) ${cpuText(r.cpuShare)}  (whole phase)`);
+  return lines;
+}
+
 /** The summary rows: figure, measured, target, verdict. */
 function summaryRows(results: BenchResults): string[][] {
   const rows: string[][] = [['Figure', 'Measured', 'Target', 'Result']];
@@ -562,6 +609,19 @@ function summaryRows(results: BenchResults): string[][] {
       failed(transformE2e),
     ]);
   }
+  const { compression } = results;
+  if (compression.status === 'ok') {
+    for (const f of compression.value.formats) {
+      rows.push([
+        `Compress stage, ${f.format}`,
+        `${num(f.sluice.mibS)} vs ${num(f.reference.mibS)} MiB/s bare = ${num(f.shareOfBare * 100)} %; event loop p99 ${ms(f.sluice.loop.p99Ms)}, busy ${num(f.sluice.loop.busyShare === undefined ? undefined : f.sluice.loop.busyShare * 100, 0)} %`,
+        'informational',
+        f.roundTrip === false ? 'ERROR' : '',
+      ]);
+    }
+  } else if (compression.status === 'failed') {
+    rows.push(['Compress stage', 'phase failed', 'informational', 'ERROR']);
+  }
   return rows;
 }
 
@@ -623,6 +683,7 @@ function contentionWarning(results: BenchResults): string[] {
       ['transform-e2e (with)', { status: 'ok', value: transformE2e.value.transformed }],
     );
   }
+  phases.push(['compression', results.compression]);
   const disturbed = phases.flatMap(([name, outcome]) => {
     const other = outcome.status === 'ok' ? outcome.value.cpuShare[OTHER_PROCESSES] : undefined;
     return other !== undefined && other > CONTENTION_LIMIT
@@ -681,6 +742,11 @@ export function renderReport(results: BenchResults): string {
     ...transformE2eSection(
       '8. End-to-end with a transform: Sluice (role all) to S3, the same records with and without',
       results.transformE2e,
+    ),
+    '',
+    ...compressionSection(
+      "9. Compression: each format through Sluice's compress stage, beside its bare codec",
+      results.compression,
     ),
     '',
   ];

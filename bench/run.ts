@@ -2,8 +2,9 @@
  * `npm run bench`: measures, in one run on this machine, the ceiling of a bare fastify endpoint,
  * Sluice's acknowledged ingest, sustained end-to-end delivery to S3 with its freshness, delivery
  * to an HTTP endpoint beside a bare POST, the transform host and the partitioning stage beside
- * their bare work, end-to-end delivery with a transform beside without, and the service's
- * memory, then prints them against the targets. See docs/benchmark.md.
+ * their bare work, end-to-end delivery with a transform beside without, each compression format
+ * through Sluice's compress stage beside its bare codec, and the service's memory, then prints
+ * them against the targets. See docs/benchmark.md.
  *
  * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
  * process crashed, 2 on bad options, 130 when interrupted.
@@ -12,6 +13,7 @@ import { writeFile } from 'node:fs/promises';
 
 import { runCeilingPhase } from './ceiling-phase.js';
 import { runCli } from './cli.js';
+import { runCompressionPhase } from './compression-phase.js';
 import { runHttpPhase, runHttpReference } from './http-phase.js';
 import { cleanUpAll } from '../devtools/children.js';
 import type { BenchContext } from './context.js';
@@ -128,6 +130,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     transform: { status: 'skipped' },
     partition: { status: 'skipped' },
     transformE2e: { status: 'skipped' },
+    compression: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -193,6 +196,9 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
         if (options.phases.includes('transform-e2e')) results.transformE2e = started;
       }
     }
+    if (wanted('compression')) {
+      results.compression = await attempt(signal, 'compression', () => runCompressionPhase(ctx));
+    }
   } finally {
     say('stopping servers and removing temporary directories');
     await infra?.stop().catch(() => undefined);
@@ -218,6 +224,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results.transform,
     results.partition,
     results.transformE2e,
+    results.compression,
   ];
   return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
 }
