@@ -19,13 +19,16 @@ ENV NODE_ENV=production \
     SLUICE_HOST=0.0.0.0 \
     SLUICE_PORT=4573 \
     SLUICE_DATA_DIR=/var/lib/sluice \
-    SLUICE_TRANSFORMS_DIR=/app/transforms
+    SLUICE_TRANSFORMS_DIR=/app/transforms \
+    SLUICE_CATALOG_DIR=/app/catalog
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The example transforms; mount your own directory over /app/transforms (docs/transforms.md).
 COPY --from=build /app/transforms ./transforms
+# The example table catalog; mount your own over /app/catalog (docs/formats.md).
+COPY --from=build /app/catalog ./catalog
 # The only writable place: local deliveries and state when no S3 endpoint is configured.
 RUN mkdir -p /var/lib/sluice && chown node:node /var/lib/sluice
 VOLUME ["/var/lib/sluice"]

@@ -1,9 +1,12 @@
+import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import { RecordBuffer } from './buffer/record-buffer.js';
 import { SealTicker } from './buffer/seal-ticker.js';
 import { PartitionBuffer } from './buffer/partition-buffer.js';
 import { ProcessingJob } from './delivery/processing-job.js';
+import { ParquetEncoder } from './formats/parquet/parquet-encoder.js';
+import { TableCatalog } from './formats/parquet/table-catalog.js';
 import { TransformHost } from './processors/transforms/transform-host.js';
 import { Sweeper } from './delivery/sweeper.js';
 import type { Settings } from './config/env.js';
@@ -144,6 +147,8 @@ export async function startService(
 
   // One store for deliveries, the error output, backups and replay (which reads it back).
   const objectStore = objectStoreFor(settings);
+  // One catalog per process, so its cache of table files serves every stream.
+  const catalog = new TableCatalog(settings.SLUICE_CATALOG_DIR);
   let app: FastifyInstance | undefined;
   let ticker: SealTicker | undefined;
   let url: string | undefined;
@@ -157,6 +162,7 @@ export async function startService(
         buffer,
         log,
         auth,
+        catalog,
         admin: { replayer },
       },
       { https: tls.api },
@@ -170,6 +176,7 @@ export async function startService(
   let workers: StreamWorkers | undefined;
   let sweeper: Sweeper | undefined;
   let transforms: TransformHost | undefined;
+  let parquet: ParquetEncoder | undefined;
   if (deliver) {
     transforms = new TransformHost({
       transformsDir: resolve(settings.SLUICE_TRANSFORMS_DIR),
@@ -179,15 +186,19 @@ export async function startService(
       log,
     });
     const errorOutput = new ErrorOutputWriter(objectStore, redis.commands);
+    // As many Parquet threads as cores: conversion is CPU work, and they idle when unused.
+    parquet = new ParquetEncoder(availableParallelism());
     const driver = new DeliveryDriver({
       batches,
       registry,
       services: {
         objectStore,
         httpResponseTimeoutMs: settings.SLUICE_HTTP_RESPONSE_TIMEOUT_MS,
+        parquet,
       },
       errorOutput,
       backup: new BackupWriter(objectStore),
+      catalog,
       retentionMs: settings.SLUICE_RETENTION_SECONDS * 1000,
       processing: new ProcessingJob({
         batches,
@@ -245,6 +256,7 @@ export async function startService(
     await withinTime(Promise.all([ticker?.stop(), sweeper?.stop()]), remaining(workUntil));
     await workers?.close(remaining(workUntil));
     await withinTime(transforms?.close() ?? Promise.resolve(), remaining(deadline));
+    await withinTime(parquet?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(Promise.all([queues.close(), objectStore.close()]), remaining(deadline));
     await closeRedis(redis, Math.min(CLOSE_RESERVE_MS, remaining(deadline)));
     log.info('sluice stopped');

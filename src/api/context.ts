@@ -1,3 +1,4 @@
+import type { TableCatalog } from '../formats/parquet/table-catalog.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Settings } from '../config/env.js';
@@ -22,6 +23,8 @@ export interface ApiContext {
   auth?: SigV4Verifier | undefined;
   /** Where records received and throttled are reported; absent, nowhere. */
   telemetry?: Telemetry | undefined;
+  /** Where format conversion finds its tables; absent, no destination may convert. */
+  catalog?: TableCatalog | undefined;
   /** The admin API's services (dead batches, replay); absent, `/admin/…` is not served. */
   admin?: AdminServices | undefined;
 }

@@ -1,3 +1,4 @@
+import { catalogCommand } from './catalog-command.js';
 import type { CliCommand } from './command.js';
 import { deadCommand } from './dead-command.js';
 import { replayCommand } from './replay-command.js';
@@ -7,4 +8,9 @@ import { transformCommand } from './transform-command.js';
  * Every subcommand, in the order `sluice --help` lists them. A new subcommand is one file that
  * exports a {@link CliCommand} made with `defineCommand`, and one line here.
  */
-export const COMMANDS: readonly CliCommand[] = [replayCommand, deadCommand, transformCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  replayCommand,
+  deadCommand,
+  transformCommand,
+  catalogCommand,
+];

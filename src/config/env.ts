@@ -169,6 +169,11 @@ export const SETTINGS = {
     default: './transforms',
     doc: 'Directory of plug-in transforms: a processor `LambdaArn` of `sluice:transform:<name>` runs `<name>.ts`, `.mts`, `.js` or `.mjs` from it (see docs/transforms.md). Edits take effect for the next batch.',
   },
+  SLUICE_CATALOG_DIR: {
+    schema: z.string().min(1),
+    default: './catalog',
+    doc: 'The local table catalog that `DataFormatConversionConfiguration.SchemaConfiguration` names tables in: `<DatabaseName>/<TableName>.json` with a Glue-style column list (see docs/formats.md). Edits take effect for the next batch.',
+  },
   SLUICE_TRANSFORM_WORKERS: {
     schema: z
       .string()

@@ -7,8 +7,10 @@ import {
   type DestinationServices,
   type PlanBase,
   type RecordStream,
+  type RejectRecord,
   type S3Location,
 } from '../destinations/destination-kind.js';
+import type { TableCatalog } from '../formats/parquet/table-catalog.js';
 import { kindByShape } from '../destinations/registry.js';
 import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
 import { compress } from '../formats/compression.js';
@@ -47,6 +49,8 @@ export interface DeliveryDriverDeps {
   services: DestinationServices;
   errorOutput: ErrorOutputSink;
   backup: BackupSink;
+  /** Where format conversion finds its tables (`SLUICE_CATALOG_DIR`). */
+  catalog?: TableCatalog;
   /** How long a batch is retried where its kind has no retry window, from its oldest record. */
   retentionMs: number;
   /** The first stage of streams with processors or dynamic partitioning. */
@@ -186,7 +190,10 @@ export class DeliveryDriver {
     const locations: string[] = [];
     let whole: WholeFailure | undefined;
     for await (const group of requestGroups(kind, plan, processed)) {
-      const outcome = await this.send(kind, group.plan, group.records, current, meta);
+      const rejected: RecordFailure[] = [];
+      const outcome = await this.send(kind, group.plan, group.records, current, meta, (r) =>
+        rejected.push({ ...r, retryable: false }),
+      );
       if (outcome.kind === 'delivered' || outcome.kind === 'partial') {
         locations.push(outcome.location);
       }
@@ -196,7 +203,9 @@ export class DeliveryDriver {
         whole = { code: outcome.code, reason: outcome.reason, retryable: outcome.kind === 'retry' };
         continue;
       }
-      const groupFailures = failuresOf(outcome, group.tally);
+      // Records the encoder left out fail for good, whatever became of the request: one that
+      // is retried leaves them out again.
+      const groupFailures = [...failuresOf(outcome, group.tally), ...rejected];
       const failed = new Set(groupFailures.map((f) => f.position));
       delivered.addAll(group.tally, failed);
       failures.push(...groupFailures);
@@ -214,14 +223,23 @@ export class DeliveryDriver {
     records: RecordStream,
     current: unknown,
     meta: BatchMeta,
+    reject: RejectRecord,
   ): Promise<DeliveryOutcome> {
     try {
       // A ZIP's one entry is named by the batch (a UUID, as Firehose's), so a retry rewrites
       // the same bytes.
-      const body = compress(kind.encode(plan, records, this.now()), kind.compression(plan), {
-        entryName: meta.id,
-        modifiedMs: meta.firstArrivalMs,
-      });
+      const body = compress(
+        kind.encode(plan, records, {
+          attemptAtMs: this.now(),
+          reject,
+          services: this.deps.services,
+        }),
+        kind.compression(plan),
+        {
+          entryName: meta.id,
+          modifiedMs: meta.firstArrivalMs,
+        },
+      );
       const request = await kind.build(plan, body, current);
       return kind.classify(request, await kind.send(request, this.deps.services));
     } catch (error) {
@@ -398,6 +416,9 @@ export class DeliveryDriver {
         message: reason.message,
         attemptsMade: reason.attemptsMade,
         attemptEndingMs: reason.attemptEndingMs,
+        ...(reason.type === 'format-conversion-failed' && plan.dataCatalogTable !== undefined
+          ? { details: { dataCatalogTable: plan.dataCatalogTable } }
+          : {}),
       });
     }
     const seq = await writeErrorObjects(
@@ -502,7 +523,7 @@ export class DeliveryDriver {
       const kind = kindByShape(definition.destination.shape);
       let proposed: PlanBase;
       try {
-        proposed = kind.plan(definition.destination.config, {
+        proposed = await kind.plan(definition.destination.config, {
           streamName: definition.name,
           streamArn: definition.arn,
           versionId: definition.versionId,
@@ -511,6 +532,7 @@ export class DeliveryDriver {
           legacyObjectKey: meta.legacyObjectKey,
           partitionKeys: meta.partition,
           sourceBackup: meta.partition?.backup === true,
+          catalog: this.deps.catalog,
         });
       } catch (error) {
         return error instanceof PlanError

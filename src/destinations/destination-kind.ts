@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
 import type { CompressionFormat } from '../formats/compression.js';
+import type { ParquetEncoder } from '../formats/parquet/parquet-encoder.js';
+import type { TableCatalog } from '../formats/parquet/table-catalog.js';
 import type { ObjectStore } from './object-store.js';
 import type { PlanBase, S3Location } from './plan-base.js';
 import type { ProcessorInput } from '../processors/processing-config.js';
@@ -90,6 +92,8 @@ export interface PlanContext {
    * partition is the backup's): plan the write to the backup location.
    */
   sourceBackup?: boolean;
+  /** Where format conversion finds its tables; absent where no plan needs one (tests). */
+  catalog?: TableCatalog | undefined;
 }
 
 /**
@@ -140,6 +144,27 @@ export function hasFirstStage(processing: ProcessingOf): boolean {
   );
 }
 
+/** What an encoder is given besides the plan and the records. */
+export interface EncodeContext {
+  /** When the attempt runs, epoch ms (an HTTP body's timestamp). */
+  attemptAtMs: number;
+  /** Leaves out a record that cannot be encoded. */
+  reject: RejectRecord;
+  services: DestinationServices;
+}
+
+/**
+ * How an encoder leaves out a record it cannot encode (a record that does not fit the Parquet
+ * table): it is not sent, and goes to the error output at once under `outputType`, not retried.
+ */
+export type RejectRecord = (rejected: {
+  /** The record's position in its batch. */
+  position: number;
+  code: DeliveryErrorCode;
+  reason: string;
+  outputType: string;
+}) => void;
+
 /** One attempt's request, as the kind's builder made it. */
 export interface BuiltRequest {
   /** Human text for logs, e.g. `s3://bucket/key`, `POST https://…`. Never a secret. */
@@ -155,6 +180,8 @@ export interface DestinationServices {
   objectStore: ObjectStore;
   /** Longest wait for an HTTP endpoint's answer, ms. */
   httpResponseTimeoutMs: number;
+  /** Converts batches to Parquet on worker threads; absent, on the calling thread (tests). */
+  parquet?: ParquetEncoder | undefined;
 }
 
 /**
@@ -226,6 +253,14 @@ export interface DestinationKind<
    * S3 error output, its S3 configuration's. Undefined: the kind has none.
    */
   errorOutput(stored: Stored): S3Location | undefined;
+  /**
+   * Checks a new or updated destination against what lives outside the request — the table
+   * catalog a format conversion names — when CreateDeliveryStream or UpdateDestination stores
+   * it. Absent: nothing outside to check.
+   *
+   * @throws FirehoseError `InvalidArgumentException` saying what is missing.
+   */
+  verify?(stored: Stored, services: { catalog: TableCatalog }): void;
   /** How long failures are retried; undefined: `SLUICE_RETENTION_SECONDS` from first arrival. */
   retryWindow(stored: Stored): RetryWindow | undefined;
 
@@ -235,7 +270,7 @@ export interface DestinationKind<
    *
    * @throws PlanError when no plan can be made (a permanent failure), with its code.
    */
-  plan(stored: Stored, context: PlanContext): Plan;
+  plan(stored: Stored, context: PlanContext): Plan | Promise<Plan>;
   /**
    * Most records one request may carry (Firehose's HTTP endpoint: 10,000); a larger batch is
    * sent as several requests, records grouped by position so that a retry sends each group
@@ -258,7 +293,7 @@ export interface DestinationKind<
    *
    * @param attemptAtMs - when the attempt starts (a body may carry it, as HTTP's does).
    */
-  encode(plan: Plan, records: RecordStream, attemptAtMs: number): AsyncIterable<Buffer>;
+  encode(plan: Plan, records: RecordStream, context: EncodeContext): AsyncIterable<Buffer>;
   /**
    * The request builder: one request from the compressed body's pieces (consumed once; a
    * kind that needs the length collects them). `current` is the stream's configuration now,

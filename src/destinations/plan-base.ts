@@ -35,6 +35,11 @@ export const PlanBaseSchema = z.object({
   errorOutput: S3LocationSchema.optional(),
   /** Where every record is also written (a backup of all data); none when off. */
   backup: S3LocationSchema.optional(),
+  /**
+   * The catalog table records are converted with, as `format-conversion-failed` records name
+   * it (`dataCatalogTable`); none without format conversion.
+   */
+  dataCatalogTable: z.record(z.string(), z.string()).optional(),
 });
 
 /** What every plan carries. */

@@ -40,6 +40,12 @@ export const DELIVERY_ERROR_CODES = {
     'The transform module (sluice:transform:<name>) is not in the transforms directory. Retried until it appears (the retention window), then the records go to the error output (processing-failed).',
   'Sluice.TransformLoadFailed':
     'The transform module exists but does not load (a syntax error, an import that fails, a default export not made with defineTransform). Retried until it loads (the retention window), then the records go to the error output (processing-failed).',
+  'DataFormatConversion.ParseError':
+    'Format conversion: the record is not one or more JSON objects (malformed JSON, or an array or a scalar at the top). The record goes to the error output (format-conversion-failed); the rest of the batch is delivered.',
+  'DataFormatConversion.MalformedData':
+    'Format conversion: a value of the record does not fit its column of the catalog table (the message names the column and the value). The record goes to the error output (format-conversion-failed); the rest of the batch is delivered.',
+  'DataFormatConversion.TableMissing':
+    'Format conversion: the table the destination names is not in the table catalog (SLUICE_CATALOG_DIR), or its file is no longer valid, when the batch is first attempted. The batch goes to the dead set with the reason; replay it once the table is fixed.',
   'Decompression.InvalidGzip':
     'The Decompression processor could not gunzip the record (not gzip, truncated, a bad checksum). The record goes, as it arrived, to the error output (decompression-failed).',
   'Decompression.OutputTooLarge':

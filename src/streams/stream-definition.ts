@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Settings } from '../config/env.js';
 import { awsInt, awsString, jsonObject } from '../config/validation.js';
+import type { TableCatalog } from '../formats/parquet/table-catalog.js';
 import {
   hasFirstStage,
   type DestinationKind,
@@ -424,4 +425,14 @@ function canonicalJson(value: unknown): string {
         )
       : v,
   );
+}
+
+/**
+ * Checks a destination about to be stored against what lives outside the request (the table
+ * catalog a format conversion names): its kind's `verify`.
+ *
+ * @throws FirehoseError `InvalidArgumentException` saying what is missing.
+ */
+export function verifyDestination(destination: StoredDestination, catalog: TableCatalog): void {
+  kindByShape(destination.shape).verify?.(destination.config, { catalog });
 }

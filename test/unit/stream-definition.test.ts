@@ -207,7 +207,7 @@ describe('definitionFromCreateInput', () => {
     ],
     [
       { DataFormatConversionConfiguration: {} },
-      'ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration: record format conversion is not supported by Sluice yet; set Enabled to false or leave it out.',
+      'ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration.SchemaConfiguration needs DatabaseName and TableName: the table of the local table catalog (SLUICE_CATALOG_DIR/<database>/<table>.json) the records are converted with.',
     ],
     [
       { DynamicPartitioningConfiguration: { Enabled: true } },
@@ -389,7 +389,7 @@ describe('derived views', () => {
     });
   });
 
-  it('an S3 destination plans objects in its bucket with its time zone', () => {
+  it('an S3 destination plans objects in its bucket with its time zone', async () => {
     const def = extended({
       Prefix: 'p/',
       CompressionFormat: 'GZIP',
@@ -397,7 +397,7 @@ describe('derived views', () => {
       CustomTimeZone: 'Asia/Tokyo',
       BucketARN: 'arn:aws-cn:s3:::bucket.with-dots',
     });
-    const plan = extendedS3Kind.plan(def.destination.config, {
+    const plan = await extendedS3Kind.plan(def.destination.config, {
       streamName: def.name,
       streamArn: def.arn,
       versionId: def.versionId,

@@ -1,7 +1,9 @@
 import {
   CreateDeliveryStreamInputSchema,
   definitionFromCreateInput,
+  verifyDestination,
 } from '../../streams/stream-definition.js';
+import { TableCatalog } from '../../formats/parquet/table-catalog.js';
 import type { OperationHandler } from '../context.js';
 import { parseInput } from '../../config/validation.js';
 
@@ -14,6 +16,10 @@ import { parseInput } from '../../config/validation.js';
 export const createDeliveryStream: OperationHandler = async (input, ctx) => {
   const request = parseInput(CreateDeliveryStreamInputSchema, input);
   const def = definitionFromCreateInput(request, ctx.settings, Date.now());
+  verifyDestination(
+    def.destination,
+    ctx.catalog ?? new TableCatalog(ctx.settings.SLUICE_CATALOG_DIR),
+  );
   await ctx.registry.create(def);
   return { DeliveryStreamARN: def.arn };
 };

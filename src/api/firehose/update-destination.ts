@@ -2,7 +2,9 @@ import {
   UpdateDestinationInputSchema,
   mergeDestinationUpdate,
   selectDestinationUpdate,
+  verifyDestination,
 } from '../../streams/stream-definition.js';
+import { TableCatalog } from '../../formats/parquet/table-catalog.js';
 import type { OperationHandler } from '../context.js';
 import { parseInput } from '../../config/validation.js';
 
@@ -17,11 +19,16 @@ import { parseInput } from '../../config/validation.js';
 export const updateDestination: OperationHandler = async (input, ctx) => {
   const request = parseInput(UpdateDestinationInputSchema, input);
   const selected = selectDestinationUpdate(request);
+  const catalog = ctx.catalog ?? new TableCatalog(ctx.settings.SLUICE_CATALOG_DIR);
   await ctx.registry.update(
     request.DeliveryStreamName,
     request.CurrentDeliveryStreamVersionId,
     request.DestinationId,
-    (current) => mergeDestinationUpdate(current.destination, selected),
+    (current) => {
+      const merged = mergeDestinationUpdate(current.destination, selected);
+      verifyDestination(merged, catalog);
+      return merged;
+    },
   );
   return {};
 };

@@ -97,7 +97,7 @@ export const httpEndpointKind = defineDestinationKind<
   planPart: (plan, part) => ({ ...plan, requestId: requestIdOf(plan.requestId, `part ${part}`) }),
   compression: (plan) => (plan.contentEncoding === 'GZIP' ? 'GZIP' : 'UNCOMPRESSED'),
   // The body is one JSON document with a length header: records and body are collected.
-  encode: async function* (plan, records, attemptAtMs) {
+  encode: async function* (plan, records, { attemptAtMs }) {
     const all: PipelineRecord[] = [];
     for await (const group of records) all.push(...group);
     yield encodeHttpBody(plan, all, attemptAtMs);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CompressionFormatSchema } from '../../formats/compression.js';
-import { awsString, jsonObject } from '../../config/validation.js';
+import { awsString } from '../../config/validation.js';
 import type { S3Location, SourceBackup } from '../destination-kind.js';
 import {
   CloudWatchLoggingOptionsSchema,
@@ -24,6 +24,12 @@ import { bucketNameProblem } from './bucket-name.js';
 import { partitionKeysReferenced, validatePrefixes } from './object-key.js';
 import { compileMetadataExtractionQuery } from '../../processors/jq/index.js';
 import { isValidTimeZone } from './timestamp-format.js';
+import {
+  checkConversion,
+  CONVERSION_DEFAULT_SIZE_MB,
+  conversionEnabled,
+  DataFormatConversionConfigurationSchema,
+} from './format-conversion.js';
 
 /**
  * The S3 destinations' configuration: `S3DestinationConfiguration` (also the `S3Configuration`
@@ -51,17 +57,6 @@ export const PrefixSchema = awsString({ min: 0, max: 1024, pattern: '.*' });
 export const EncryptionConfigurationSchema = z.object({
   NoEncryptionConfig: z.enum(['NoEncryption']).optional(),
   KMSEncryptionConfig: z.object({ AWSKMSKeyARN: KmsKeyArnSchema }).optional(),
-});
-
-/**
- * `DataFormatConversionConfiguration`. Only its switch is checked: Sluice accepts it only
- * disabled, and then keeps the rest as given so Describe echoes it.
- */
-export const DataFormatConversionConfigurationSchema = z.object({
-  SchemaConfiguration: jsonObject.optional(),
-  InputFormatConfiguration: jsonObject.optional(),
-  OutputFormatConfiguration: jsonObject.optional(),
-  Enabled: z.boolean().optional(),
 });
 
 /** `DynamicPartitioningConfiguration`. */
@@ -138,7 +133,7 @@ export const StoredExtendedS3DestinationSchema = StoredS3DestinationSchema.exten
   S3BackupMode: S3BackupModeSchema,
   S3BackupConfiguration: StoredS3DestinationSchema.optional(),
   DataFormatConversionConfiguration: DataFormatConversionConfigurationSchema.extend({
-    Enabled: z.literal(false),
+    Enabled: z.boolean(),
   }).optional(),
   DynamicPartitioningConfiguration: DynamicPartitioningConfigurationSchema.extend({
     Enabled: z.boolean(),
@@ -264,9 +259,12 @@ export function normalizeExtendedS3(
   });
   const conversion = config.DataFormatConversionConfiguration;
   // Firehose's default for Enabled is true: a conversion block without Enabled=false is on.
-  if (conversion !== undefined && conversion.Enabled !== false) {
-    throw invalidArgument(
-      `${where}.DataFormatConversionConfiguration: record format conversion is not supported by Sluice yet; set Enabled to false or leave it out.`,
+  const converting = conversionEnabled(conversion);
+  if (conversion !== undefined && converting) {
+    checkConversion(
+      conversion,
+      { compression: plain.CompressionFormat, sizeInMBs: config.BufferingHints?.SizeInMBs },
+      where,
     );
   }
   if (partitioned) checkPartitioning(plain, processing, where);
@@ -281,6 +279,10 @@ export function normalizeExtendedS3(
 
   return {
     ...plain,
+    // With conversion, an unset SizeInMBs is Firehose's 128, not 5.
+    ...(converting && config.BufferingHints?.SizeInMBs === undefined
+      ? { BufferingHints: { ...plain.BufferingHints, SizeInMBs: CONVERSION_DEFAULT_SIZE_MB } }
+      : {}),
     ...(processing !== undefined ? { ProcessingConfiguration: processing } : {}),
     S3BackupMode: backupMode,
     ...(config.S3BackupConfiguration !== undefined
@@ -293,7 +295,9 @@ export function normalizeExtendedS3(
         }
       : {}),
     ...(conversion !== undefined
-      ? { DataFormatConversionConfiguration: { ...definedMembers(conversion), Enabled: false } }
+      ? {
+          DataFormatConversionConfiguration: { ...definedMembers(conversion), Enabled: converting },
+        }
       : {}),
     ...(partitioning !== undefined
       ? {

@@ -1,6 +1,7 @@
 import {
   defineDestinationKind,
   type RecordStream,
+  type EncodeContext,
   type StoredDestination,
 } from '../destination-kind.js';
 import {
@@ -34,11 +35,14 @@ import {
 import {
   S3DeliveryPlanSchema,
   planS3Delivery,
+  planS3DeliveryWithTable,
   s3ErrorOutputOf,
   type S3DeliveryPlan,
 } from './plan.js';
 import { buildS3Put, encodeConcatenated, type S3PutRequest } from './request.js';
 import { sendS3Put } from './sender.js';
+import { encodeParquet } from './parquet-encode.js';
+import { verifyConversionTable } from './format-conversion.js';
 import { partitionKeysReferenced } from './object-key.js';
 
 /** The prefix keys of a destination without dynamic partitioning. */
@@ -56,7 +60,10 @@ const delivery = {
   failureOutputType: undefined,
   retryWindow: () => undefined,
   compression: (plan: S3DeliveryPlan) => plan.compression,
-  encode: (_plan: S3DeliveryPlan, records: RecordStream) => encodeConcatenated(records),
+  encode: (plan: S3DeliveryPlan, records: RecordStream, context: EncodeContext) =>
+    plan.conversion === undefined
+      ? encodeConcatenated(records)
+      : encodeParquet(plan.conversion, records, context),
   build: buildS3Put,
   send: sendS3Put,
   classify: classifyS3Put,
@@ -127,7 +134,8 @@ export const extendedS3Kind = defineDestinationKind<
     sourceBackup: sourceBackupOf(config),
   }),
   errorOutput: (config) => s3ErrorOutputOf(config, config.CustomTimeZone),
-  plan: (config, context) => planS3Delivery(config, context),
+  verify: (config, { catalog }) => verifyConversionTable(config, catalog),
+  plan: (config, context) => planS3DeliveryWithTable(config, context),
   ...delivery,
 });
 

@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { COMPRESSION, CompressionFormatSchema } from '../../formats/compression.js';
+import { formatGlueType } from '../../formats/parquet/glue-type.js';
+import { CatalogError } from '../../formats/parquet/table-catalog.js';
 import { PlanError, type PlanContext, type S3Location } from '../destination-kind.js';
 import { S3LocationSchema } from '../plan-base.js';
 import { bucketOf, s3LocationOf, type StoredS3Destination } from './config.js';
+import {
+  conversionEnabled,
+  conversionSpecOf,
+  type DataFormatConversionConfiguration,
+} from './format-conversion.js';
 import {
   buildObjectKey,
   EvaluatedPrefixTooLongError,
@@ -30,6 +37,32 @@ export const S3DeliveryPlanSchema = z.object({
   errorOutput: S3LocationSchema.optional(),
   /** Where every record is also written; absent when off. */
   backup: S3LocationSchema.optional(),
+  /**
+   * JSON → Parquet: the table's columns as the catalog had them when the plan was made (so a
+   * retry writes the same file, whatever the table file says by then), how records are read
+   * and how Parquet is written.
+   */
+  conversion: z
+    .object({
+      columns: z.array(z.object({ name: z.string(), type: z.string() })),
+      deserializer: z.discriminatedUnion('kind', [
+        z.object({
+          kind: z.literal('openx'),
+          caseInsensitive: z.boolean(),
+          dotsToUnderscores: z.boolean(),
+          columnToJsonKey: z.record(z.string(), z.string()),
+        }),
+        z.object({ kind: z.literal('hive'), timestampFormats: z.array(z.string()) }),
+      ]),
+      parquet: z.object({
+        compression: z.enum(['UNCOMPRESSED', 'GZIP', 'SNAPPY']),
+        pageSizeBytes: z.number(),
+        blockSizeBytes: z.number(),
+        enableDictionaryCompression: z.boolean(),
+      }),
+    })
+    .optional(),
+  dataCatalogTable: z.record(z.string(), z.string()).optional(),
 });
 
 /** The plan of a batch delivered as one S3 object. */
@@ -50,13 +83,17 @@ export function planS3Delivery(
     CustomTimeZone?: string;
     FileExtension?: string;
     S3BackupConfiguration?: StoredS3Destination;
+    DataFormatConversionConfiguration?: DataFormatConversionConfiguration;
   },
   context: PlanContext,
 ): S3DeliveryPlan {
   if (context.sourceBackup === true) return planSourceBackup(config, context);
   const compression = config.CompressionFormat;
   const timeZone = config.CustomTimeZone ?? 'UTC';
-  const fileExtension = config.FileExtension ?? COMPRESSION[compression].extension;
+  // A Parquet object is `.parquet`, compressed inside (Firehose then allows only UNCOMPRESSED).
+  const converting = conversionEnabled(config.DataFormatConversionConfiguration);
+  const fileExtension =
+    config.FileExtension ?? (converting ? PARQUET_EXTENSION : COMPRESSION[compression].extension);
   // The key is built with the extension recorded here, so plan and key cannot disagree.
   let key = context.legacyObjectKey;
   try {
@@ -140,4 +177,49 @@ function planSourceBackup(
   });
   delete plan.errorOutput;
   return plan;
+}
+
+/** The extension of Parquet objects (Firehose's). */
+const PARQUET_EXTENSION = '.parquet';
+
+/**
+ * {@link planS3Delivery}, and for a destination that converts to Parquet the table its
+ * records are converted with, read from the catalog now and fixed in the plan.
+ *
+ * @throws PlanError `DataFormatConversion.TableMissing` when the catalog has no such table, or
+ *   it is not valid any more (the batch is dead-lettered with the reason, its records kept for
+ *   a replay once the table is fixed).
+ */
+export async function planS3DeliveryWithTable(
+  config: Parameters<typeof planS3Delivery>[0],
+  context: PlanContext,
+): Promise<S3DeliveryPlan> {
+  const plan = planS3Delivery(config, context);
+  const conversion = config.DataFormatConversionConfiguration;
+  if (context.sourceBackup === true || conversion === undefined || !conversionEnabled(conversion)) {
+    return plan;
+  }
+  const spec = conversionSpecOf(conversion);
+  if (context.catalog === undefined) {
+    throw new PlanError('DataFormatConversion.TableMissing', 'this process has no table catalog');
+  }
+  let table;
+  try {
+    table = await context.catalog.table(spec.database, spec.table);
+  } catch (error) {
+    if (!(error instanceof CatalogError)) throw error;
+    throw new PlanError('DataFormatConversion.TableMissing', error.message, { cause: error });
+  }
+  return {
+    ...plan,
+    conversion: {
+      columns: table.columns.map((c) => ({ name: c.name, type: formatGlueType(c.type) })),
+      deserializer:
+        spec.deserializer.kind === 'hive'
+          ? { kind: 'hive', timestampFormats: [...spec.deserializer.timestampFormats] }
+          : { ...spec.deserializer, columnToJsonKey: { ...spec.deserializer.columnToJsonKey } },
+      parquet: spec.parquet,
+    },
+    dataCatalogTable: spec.dataCatalogTable,
+  };
 }
