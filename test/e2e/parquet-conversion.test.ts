@@ -106,15 +106,15 @@ async function objectsOf(prefix: string, count: number): Promise<string[]> {
   );
 }
 
-/** Rows of a Parquet object, read by DuckDB, as JSON-friendly values. */
-async function readParquet(key: string, columns = '*'): Promise<Record<string, unknown>[]> {
-  const file = join(scratch, `${key.replaceAll('/', '_')}`);
+/** The answer of DuckDB to `sql` (`FILE` standing for the object, downloaded), as JSON values. */
+async function queryParquet(key: string, sql: string): Promise<Record<string, unknown>[]> {
+  const file = join(scratch, key.replaceAll('/', '_'));
   await writeFile(file, (await servers.s3.getObject(BUCKET, key)).body);
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
     const reader = await connection.runAndReadAll(
-      `SELECT ${columns} FROM read_parquet('${file.replaceAll("'", "''")}') ORDER BY 1`,
+      sql.replace('FILE', `read_parquet('${file.replaceAll("'", "''")}')`),
     );
     return reader.getRowObjectsJson();
   } finally {
@@ -123,23 +123,15 @@ async function readParquet(key: string, columns = '*'): Promise<Record<string, u
   }
 }
 
+/** Rows of a Parquet object, read by DuckDB, as JSON-friendly values. */
+function readParquet(key: string, columns = '*'): Promise<Record<string, unknown>[]> {
+  return queryParquet(key, `SELECT ${columns} FROM FILE ORDER BY 1`);
+}
+
 /** DuckDB's names for the columns' types. */
 async function describeParquet(key: string): Promise<Record<string, string>> {
-  const file = join(scratch, `${key.replaceAll('/', '_')}`);
-  await writeFile(file, (await servers.s3.getObject(BUCKET, key)).body);
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    const reader = await connection.runAndReadAll(
-      `DESCRIBE SELECT * FROM read_parquet('${file.replaceAll("'", "''")}')`,
-    );
-    return Object.fromEntries(
-      reader.getRowObjectsJson().map((r) => [r.column_name as string, r.column_type as string]),
-    );
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  const rows = await queryParquet(key, 'DESCRIBE SELECT * FROM FILE');
+  return Object.fromEntries(rows.map((r) => [r.column_name as string, r.column_type as string]));
 }
 
 /** The error records of a stream's error output. */
