@@ -25,6 +25,7 @@ export const PHASES = [
   'http',
   'transform-e2e',
   'compression',
+  'parquet',
 ] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];

@@ -17,6 +17,12 @@ import {
   type HttpResult,
   type RateFigures,
 } from './http-phase.js';
+import {
+  PARQUET_ROUND_S,
+  PARQUET_ROUNDS,
+  type ParquetResult,
+  type ParquetSideExtras,
+} from './parquet-phase.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
 import type { IngestResult } from './ingest-phase.js';
 import {
@@ -58,6 +64,11 @@ export const TARGETS = {
   transformOverhead: 0.2,
   /** End-to-end delivery rate with the transform as a share of the rate without. */
   transformE2eShare: 0.6,
+  /**
+   * Parquet conversion: Sluice's records/s per core of the machine as a share of parquetjs-lite
+   * alone writing the same rows on one thread (within 25 %, using every core).
+   */
+  parquetPerCoreShare: 0.75,
 } as const;
 
 /** How a phase ended. */
@@ -107,6 +118,7 @@ export interface BenchResults {
   partition: PhaseOutcome<PartitionResult>;
   transformE2e: PhaseOutcome<TransformE2eResult>;
   compression: PhaseOutcome<CompressionResult>;
+  parquet: PhaseOutcome<ParquetResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -424,6 +436,46 @@ function compressionSection(title: string, outcome: PhaseOutcome<CompressionResu
   return lines;
 }
 
+function parquetExtrasText(side: ParquetSideExtras): string {
+  const cpu = side.processCpuShare === undefined ? undefined : side.processCpuShare * 100;
+  return `process CPU ${num(cpu, 0)} % (process.cpuUsage, all threads); event loop ${loopText(side.loop)}`;
+}
+
+/** Whether Sluice's file read back as the rows it was given, and nothing was refused. */
+function parquetOutputOk(r: ParquetResult): boolean {
+  const c = r.check;
+  return (
+    c.readRows === c.expectedRows &&
+    c.footerRows === c.expectedRows &&
+    c.sameEventIds &&
+    r.rejected === 0
+  );
+}
+
+function parquetSection(title: string, outcome: PhaseOutcome<ParquetResult>): string[] {
+  const early = notOkSection(title, outcome);
+  if (early || outcome.status !== 'ok') return early ?? [];
+  const r = outcome.value;
+  const c = r.check;
+  const perCpu =
+    r.perCpuShare === undefined || r.sluice.processCpuShare === undefined
+      ? 'n/a'
+      : `${num(r.perCpuShare * 100)} % (over the ${num(r.sluice.processCpuShare, 2)} cores its process used)`;
+  return [
+    title,
+    `  table              ${r.columns} columns of the clickstream event (string, timestamp, struct<w:int,h:int>, int, double); OpenX JSON SerDe, SNAPPY, ParquetSerDe's default page and block sizes`,
+    `  batches            ${r.batches} distinct of ${int.format(r.batchRecords)} records (${num(r.batchMib, 2)} MiB) on average, the bodies' records cycled; files of ${num(r.sluiceFileKiB, 0)} KiB (Sluice), ${num(r.referenceFileKiB, 0)} KiB (parquetjs-lite)`,
+    `  load               ${r.threads} worker threads, ${r.inFlight} batches kept in flight; ${PARQUET_ROUNDS} rounds of ${PARQUET_ROUND_S} s per side, alternating`,
+    `  Sluice             ${sideText(r.sluice, ` converted and written on ${r.threads} worker threads`)}`,
+    `                     ${parquetExtrasText(r.sluice)}`,
+    `  parquetjs-lite     ${sideText(r.reference, ' written on the main thread')}`,
+    `                     ${parquetExtrasText(r.reference)}`,
+    `                     rows converted beforehand (not timed); one row group per batch, pages of ${int.format(r.referencePageRows)} rows, V1 pages, no page index`,
+    `  per core           Sluice / ${r.threads} cores = ${num(r.perCoreShare * 100)} % of parquetjs-lite alone (= Sluice vs parquetjs-lite × ${r.threads}); per core Sluice used: ${perCpu}`,
+    `  output             one Sluice file read back with parquetjs-lite's reader: ${int.format(c.readRows)} rows of ${int.format(c.expectedRows)}, footer ${int.format(c.footerRows)}, event ids ${c.sameEventIds ? 'in order' : 'NOT the records\''}; ${int.format(r.rejected)} records refused while measuring${r.firstRejected === undefined ? '' : ` (first: ${r.firstRejected})`}`,
+  ];
+}
+
 /** The summary rows: figure, measured, target, verdict. */
 function summaryRows(results: BenchResults): string[][] {
   const rows: string[][] = [['Figure', 'Measured', 'Target', 'Result']];
@@ -622,6 +674,19 @@ function summaryRows(results: BenchResults): string[][] {
   } else if (compression.status === 'failed') {
     rows.push(['Compress stage', 'phase failed', 'informational', 'ERROR']);
   }
+  const { parquet } = results;
+  const parquetTarget = `≥ ${TARGETS.parquetPerCoreShare * 100} % of parquetjs-lite per core`;
+  if (parquet.status === 'ok') {
+    const r = parquet.value;
+    rows.push([
+      'JSON → Parquet (per core)',
+      `${int.format(r.sluice.recordsPerS)} records/s on ${r.threads} cores vs ${int.format(r.reference.recordsPerS)} parquetjs-lite alone on 1 = ${num(r.perCoreShare * 100)} % per core`,
+      parquetTarget,
+      parquetOutputOk(r) ? verdict(r.perCoreShare >= TARGETS.parquetPerCoreShare) : 'ERROR',
+    ]);
+  } else if (parquet.status !== 'skipped') {
+    rows.push(['JSON → Parquet (per core)', absent(parquet), parquetTarget, failed(parquet)]);
+  }
   return rows;
 }
 
@@ -684,6 +749,13 @@ function contentionWarning(results: BenchResults): string[] {
     );
   }
   phases.push(['compression', results.compression]);
+  const { parquet } = results;
+  if (parquet.status === 'ok') {
+    phases.push(
+      ['parquet (parquetjs-lite)', { status: 'ok', value: parquet.value.reference }],
+      ['parquet (Sluice)', { status: 'ok', value: parquet.value.sluice }],
+    );
+  }
   const disturbed = phases.flatMap(([name, outcome]) => {
     const other = outcome.status === 'ok' ? outcome.value.cpuShare[OTHER_PROCESSES] : undefined;
     return other !== undefined && other > CONTENTION_LIMIT
@@ -747,6 +819,11 @@ export function renderReport(results: BenchResults): string {
     ...compressionSection(
       "9. Compression: each format through Sluice's compress stage, beside its bare codec",
       results.compression,
+    ),
+    '',
+    ...parquetSection(
+      '10. Parquet: JSON → Parquet through Sluice on worker threads, beside parquetjs-lite alone writing the same rows',
+      results.parquet,
     ),
     '',
   ];

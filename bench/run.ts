@@ -3,7 +3,8 @@
  * Sluice's acknowledged ingest, sustained end-to-end delivery to S3 with its freshness, delivery
  * to an HTTP endpoint beside a bare POST, the transform host and the partitioning stage beside
  * their bare work, end-to-end delivery with a transform beside without, each compression format
- * through Sluice's compress stage beside its bare codec, and the service's memory, then prints
+ * through Sluice's compress stage beside its bare codec, JSON → Parquet conversion beside
+ * parquetjs-lite alone, and the service's memory, then prints
  * them against the targets. See docs/benchmark.md.
  *
  * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
@@ -21,6 +22,7 @@ import { runIngestPhase } from './ingest-phase.js';
 import { startInfrastructure, type Infrastructure } from './infrastructure.js';
 import { describeMachine } from './machine.js';
 import { helpText, parseOptions, type BenchOptions, type Phase } from './options.js';
+import { runParquetPhase } from './parquet-phase.js';
 import { runPartitionPhase } from './partition-phase.js';
 import { say } from './progress.js';
 import { prepareBodies, RECORDS_PER_REQUEST, type PreparedBody } from './records.js';
@@ -131,6 +133,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     partition: { status: 'skipped' },
     transformE2e: { status: 'skipped' },
     compression: { status: 'skipped' },
+    parquet: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -199,6 +202,9 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     if (wanted('compression')) {
       results.compression = await attempt(signal, 'compression', () => runCompressionPhase(ctx));
     }
+    if (wanted('parquet')) {
+      results.parquet = await attempt(signal, 'parquet', () => runParquetPhase(ctx));
+    }
   } finally {
     say('stopping servers and removing temporary directories');
     await infra?.stop().catch(() => undefined);
@@ -225,6 +231,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results.partition,
     results.transformE2e,
     results.compression,
+    results.parquet,
   ];
   return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
 }

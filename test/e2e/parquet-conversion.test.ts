@@ -296,6 +296,57 @@ describe('JSON → Parquet', () => {
     ]);
   });
 
+  it('converts after processing and partitioning: one Parquet object per partition', async () => {
+    await writeTable('lake', 'visits', {
+      columns: [
+        { name: 'country', type: 'string' },
+        { name: 'n', type: 'int' },
+      ],
+    });
+    const name = uniqueName('partitioned');
+    await firehose.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: name,
+        ExtendedS3DestinationConfiguration: {
+          RoleARN: ROLE,
+          BucketARN: `arn:aws:s3:::${BUCKET}`,
+          Prefix: 'visits/country=!{partitionKeyFromQuery:country}/',
+          ErrorOutputPrefix: 'visits-errors/',
+          BufferingHints: { SizeInMBs: 64, IntervalInSeconds: 1 },
+          DynamicPartitioningConfiguration: { Enabled: true },
+          ProcessingConfiguration: {
+            Enabled: true,
+            Processors: [
+              {
+                Type: 'MetadataExtraction',
+                Parameters: [
+                  {
+                    ParameterName: 'MetadataExtractionQuery',
+                    ParameterValue: '{country: .country}',
+                  },
+                  { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
+                ],
+              },
+            ],
+          },
+          DataFormatConversionConfiguration: conversion('visits'),
+        },
+      }),
+    );
+    await putRecordBatch(firehose, name, [
+      '{"country":"de","n":1}',
+      '{"country":"fr","n":2}',
+      '{"country":"de","n":3}',
+    ]);
+    const keys = await objectsOf('visits/country=', 2);
+    const byCountry: Record<string, unknown> = {};
+    for (const key of keys) {
+      byCountry[/country=(\w+)\//.exec(key)?.[1] ?? key] = await readParquet(key, 'n');
+    }
+    expect(byCountry).toEqual({ de: [{ n: 1 }, { n: 3 }], fr: [{ n: 2 }] });
+    expect(keys.every((key) => key.endsWith('.parquet'))).toBe(true);
+  });
+
   it('takes an edited table for the next batch', async () => {
     await writeTable('lake', 'evolving', { columns: [{ name: 'a', type: 'int' }] });
     const stream = await createStream('evolving', conversion('evolving'));

@@ -165,6 +165,30 @@ describe('compileConverter', () => {
     }
   });
 
+  it('keeps messages short for a huge record or value', () => {
+    const huge = JSON.stringify({ i: 'x'.repeat(900_000), tags: ['a'] });
+    const result = convert(huge);
+    expect(result).toMatchObject({ code: 'DataFormatConversion.MalformedData' });
+    expect('message' in result && result.message.length).toBeLessThan(200);
+    const broken = compileConverter(table({ n: 'int' }), OPENX)(`{"n":${'1'.repeat(500_000)}`);
+    expect(broken).toMatchObject({ code: 'DataFormatConversion.ParseError' });
+    expect('message' in broken && broken.message.length).toBeLessThan(200);
+  });
+
+  it('keeps the last of map keys that convert to the same key', () => {
+    const map = compileConverter(table({ m: 'map<int,string>' }), OPENX);
+    expect(map('{"m":{"1":"a","01":"b","2":"c"}}')).toEqual({
+      rows: [
+        {
+          m: [
+            [1, 'b'],
+            [2, 'c'],
+          ],
+        },
+      ],
+    });
+  });
+
   it('takes several objects in one record, and refuses what is not objects', () => {
     const one = compileConverter(table({ n: 'int' }), OPENX);
     expect(one('{"n":1} {"n":2}\n{"n":"3"}')).toEqual({ rows: [{ n: 1 }, { n: 2 }, { n: 3 }] });
