@@ -204,8 +204,12 @@ export class DeliveryDriver {
         continue;
       }
       // Records the encoder left out fail for good, whatever became of the request: one that
-      // is retried leaves them out again.
-      const groupFailures = [...failuresOf(outcome, group.tally), ...rejected];
+      // is retried leaves them out again. They are not also among the request's failures.
+      const left = new Set(rejected.map((r) => r.position));
+      const groupFailures = [
+        ...failuresOf(outcome, group.tally).filter((f) => !left.has(f.position)),
+        ...rejected,
+      ];
       const failed = new Set(groupFailures.map((f) => f.position));
       delivered.addAll(group.tally, failed);
       failures.push(...groupFailures);

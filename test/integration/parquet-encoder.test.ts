@@ -90,9 +90,9 @@ describe('ParquetEncoder', () => {
 
   it('fails what is queued when closed, and refuses more', async () => {
     const closing = new ParquetEncoder(1);
-    const pending = closing.encode(JOB, records(['{"n":1}']));
+    const pending = expect(closing.encode(JOB, records(['{"n":1}']))).rejects.toThrow(/closed/);
     await closing.close();
-    await expect(pending).rejects.toThrow(/closed/);
+    await pending;
     await expect(closing.encode(JOB, records(['{"n":1}']))).rejects.toThrow(
       'the Parquet encoder is closed',
     );

@@ -360,5 +360,3 @@ describe('jq evaluation: numbers print as jq 1.6 prints them', () => {
     expect(evaluate('tostring', n)).toBe(text);
   });
 });
-
-describe('jq evaluation: speed', () => {});
