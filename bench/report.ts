@@ -458,9 +458,7 @@ function parquetSection(title: string, outcome: PhaseOutcome<ParquetResult>): st
   const r = outcome.value;
   const c = r.check;
   const perCpu =
-    r.perCpuShare === undefined || r.sluice.processCpuShare === undefined
-      ? 'n/a'
-      : `${num(r.perCpuShare * 100)} % (over the ${num(r.sluice.processCpuShare, 2)} cores its process used)`;
+    r.perCpuShare === undefined ? 'n/a' : `${num(r.perCpuShare * 100)} % of parquetjs-lite's`;
   return [
     title,
     `  table              ${r.columns} columns of the clickstream event (string, timestamp, struct<w:int,h:int>, int, double); OpenX JSON SerDe, SNAPPY, ParquetSerDe's default page and block sizes`,
@@ -471,8 +469,8 @@ function parquetSection(title: string, outcome: PhaseOutcome<ParquetResult>): st
     `  parquetjs-lite     ${sideText(r.reference, ' written on the main thread')}`,
     `                     ${parquetExtrasText(r.reference)}`,
     `                     rows converted beforehand (not timed); one row group per batch, pages of ${int.format(r.referencePageRows)} rows, V1 pages, no page index`,
-    `  per core           Sluice / ${r.threads} cores = ${num(r.perCoreShare * 100)} % of parquetjs-lite alone (= Sluice vs parquetjs-lite × ${r.threads}); per core Sluice used: ${perCpu}`,
-    `  output             one Sluice file read back with parquetjs-lite's reader: ${int.format(c.readRows)} rows of ${int.format(c.expectedRows)}, footer ${int.format(c.footerRows)}, event ids ${c.sameEventIds ? 'in order' : 'NOT the records\''}; ${int.format(r.rejected)} records refused while measuring${r.firstRejected === undefined ? '' : ` (first: ${r.firstRejected})`}`,
+    `  per core           Sluice / ${r.threads} cores = ${num(r.perCoreShare * 100)} % of parquetjs-lite alone (= Sluice vs parquetjs-lite × ${r.threads}); records per CPU-second ${perCpu}`,
+    `  output             one Sluice file read back with parquetjs-lite's reader: ${int.format(c.readRows)} rows of ${int.format(c.expectedRows)}, footer ${int.format(c.footerRows)}, event ids ${c.sameEventIds ? 'in order' : 'NOT those of the records'}; ${int.format(r.rejected)} records refused while measuring${r.firstRejected === undefined ? '' : ` (first: ${r.firstRejected})`}`,
   ];
 }
 

@@ -4,8 +4,8 @@
  * to an HTTP endpoint beside a bare POST, the transform host and the partitioning stage beside
  * their bare work, end-to-end delivery with a transform beside without, each compression format
  * through Sluice's compress stage beside its bare codec, JSON → Parquet conversion beside
- * parquetjs-lite alone, and the service's memory, then prints
- * them against the targets. See docs/benchmark.md.
+ * parquetjs-lite alone, and the service's memory, then prints them against the targets. See
+ * docs/benchmark.md.
  *
  * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
  * process crashed, 2 on bad options, 130 when interrupted.
