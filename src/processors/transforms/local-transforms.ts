@@ -11,7 +11,7 @@ import {
   TaskTimeoutError,
   WorkerLostError,
   WorkerPool,
-} from './worker-pool.js';
+} from '../../lifecycle/worker-pool.js';
 
 /**
  * Local transforms: modules in the transforms directory, run in the shared worker pool.

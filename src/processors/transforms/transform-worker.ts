@@ -6,7 +6,8 @@ import { runLambdaForm } from './lambda-form.js';
 import { runRecordForm } from './record-form.js';
 import { OutcomeWriter, PackedInputs } from './record-packing.js';
 import { TRANSFORM_TAG, type TransformDefinition } from './transform-kit.js';
-import type { InvokeReply, InvokeRequest, TaskMessage, TaskReply } from './worker-protocol.js';
+import type { TaskMessage, TaskReply } from '../../lifecycle/worker-pool.js';
+import type { InvokeReply, InvokeRequest } from './worker-protocol.js';
 
 /**
  * The body of a transform worker thread (started through `worker-entry.ts`): loads transform

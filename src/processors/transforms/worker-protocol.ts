@@ -24,15 +24,3 @@ export type InvokeReply =
   | { type: 'load-error'; reason: string }
   /** A Lambda-form handler threw or rejected: the error, as text. */
   | { type: 'invocation-error'; error: string };
-
-/** The pool's envelope around a request. */
-export interface TaskMessage<Request> {
-  taskId: number;
-  request: Request;
-}
-
-/** The pool's envelope around a reply. */
-export interface TaskReply<Reply> {
-  taskId: number;
-  reply: Reply;
-}

@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import type { TaskMessage, TaskReply } from './worker-protocol.js';
 
 /**
- * A pool of worker threads shared by every transform of the process, one task at a time per
- * worker, with a deadline per task.
+ * A pool of worker threads, one task at a time per worker, with a deadline per task: the
+ * transform host's (shared by every transform of the process) and the Parquet encoder's. A
+ * worker answers each {@link TaskMessage} with a {@link TaskReply} of the same `taskId`.
  *
  * A key that has the pool to itself may queue a second task in a worker behind its running one
  * (the worker runs them one after the other): the worker starts the next as soon as it answers
@@ -23,6 +23,18 @@ import type { TaskMessage, TaskReply } from './worker-protocol.js';
  * out of memory) fails its task and is replaced. {@link retire} replaces every worker, letting
  * running tasks finish first: the way to drop every module a worker has loaded.
  */
+
+/** The pool's envelope around a request. */
+export interface TaskMessage<Request> {
+  taskId: number;
+  request: Request;
+}
+
+/** The pool's envelope around a reply. */
+export interface TaskReply<Reply> {
+  taskId: number;
+  reply: Reply;
+}
 
 /** Options of a {@link WorkerPool}. */
 export interface WorkerPoolOptions {
