@@ -169,7 +169,7 @@ export class DeliveryDriver {
     if (meta.failed !== undefined) {
       // An earlier attempt gave these records up and crashed or failed writing them out:
       // write them now, without sending them to the destination again.
-      errorWrites = await this.writeFailed(meta, plan, meta.failed, errorWrites, meta.pending);
+      errorWrites = await this.writeFailed(meta, kind, plan, meta.failed, errorWrites, meta.pending);
       if (meta.pending?.length === 0) {
         await batches.complete(meta.stream, meta.id);
         return 'failed records written to the error output';
@@ -332,7 +332,7 @@ export class DeliveryDriver {
       // these records out, not to send them to the destination again.
       await batches.saveProgress(meta, errorWrites, pending, failed);
       await batches.markFirstFailure(meta, firstFailureAtMs);
-      errorWrites = await this.writeFailed(meta, plan, failed, errorWrites, pending);
+      errorWrites = await this.writeFailed(meta, kind, plan, failed, errorWrites, pending);
     }
     if (retryable.length === 0) {
       await batches.complete(meta.stream, meta.id);
@@ -396,6 +396,7 @@ export class DeliveryDriver {
    */
   private async writeFailed(
     meta: BatchMeta,
+    kind: DestinationKind,
     plan: PlanBase,
     failed: FailedSet,
     errorWrites: number,
@@ -420,9 +421,12 @@ export class DeliveryDriver {
         message: reason.message,
         attemptsMade: reason.attemptsMade,
         attemptEndingMs: reason.attemptEndingMs,
-        ...(reason.type === 'format-conversion-failed' && plan.dataCatalogTable !== undefined
-          ? { details: { dataCatalogTable: plan.dataCatalogTable } }
-          : {}),
+        details: {
+          ...(reason.type === kind.failureOutputType ? kind.errorDetails?.(plan, record) : {}),
+          ...(reason.type === 'format-conversion-failed' && plan.dataCatalogTable !== undefined
+            ? { dataCatalogTable: plan.dataCatalogTable }
+            : {}),
+        },
       });
     }
     const seq = await writeErrorObjects(

@@ -304,6 +304,22 @@ export interface DestinationKind<
   send(request: Request, services: DestinationServices): Promise<SendResult<Response>>;
   /** The classifier: what the result means for the attempt. */
   classify(request: Request, result: SendResult<Response>): DeliveryOutcome;
+  /**
+   * What the error record of a record this destination failed (its `failureOutputType`)
+   * carries beyond the common members — an OpenSearch document's `_id` and index — derived
+   * from the plan and the record as every attempt derived them. Absent: nothing more.
+   */
+  errorDetails?(plan: Plan, record: PipelineRecord): FailureDetails;
+}
+
+/** Members of a destination's error records that only the destination can fill in. */
+export interface FailureDetails {
+  /** `AmazonOpenSearchService-failed`: the `_id` the document was to get (none: generated). */
+  esDocumentId?: string | undefined;
+  /** `AmazonOpenSearchService-failed`: the index, rotation suffix included. */
+  esIndexName?: string | undefined;
+  /** `AmazonOpenSearchService-failed`: the type name (Elasticsearch 6 and older only). */
+  esTypeName?: string | undefined;
 }
 
 /** Thrown by a kind's `plan` when no plan can be made: permanent, with its delivery code. */
