@@ -19,9 +19,12 @@ const SEAL_BATCH_LIMIT = 200;
 export interface PartitionSlice {
   /** The partition's keys as JSON (`{}` without dynamic partitioning): its identity. */
   keysJson: string;
-  /** Its records framed as one chunk (the oldest record's arrival time in the header). */
-  frame: Buffer;
-  /** Payload bytes and records in the frame. */
+  /**
+   * Its records framed as chunks (each with its oldest record's arrival time in its header),
+   * at least one: a transform's invocations each frame their own.
+   */
+  frames: readonly Buffer[];
+  /** Payload bytes and records in the frames. */
   bytes: number;
   records: number;
   /** This partition's own buffering hints (the source-record backup's), if not the slice's. */
@@ -88,11 +91,12 @@ export class PartitionBuffer {
       slice.partitions.length,
     ];
     for (const partition of slice.partitions) {
+      if (partition.frames.length === 0) throw new Error('a partition slice without frames');
       args.push(
         partitionId(partition.keysJson),
         randomUUID(),
         partition.keysJson,
-        partition.frame,
+        partition.frames.length,
         partition.bytes,
         partition.records,
         partition.sizeBytes ?? slice.sizeBytes,
@@ -102,6 +106,7 @@ export class PartitionBuffer {
     if (args.length !== 9 + slice.partitions.length * COMMIT_PARTITION_STRIDE) {
       throw new Error('partition arguments out of step with COMMIT_PARTITION_STRIDE');
     }
+    for (const partition of slice.partitions) args.push(...partition.frames);
     const reply = (await commitScript.run(
       this.redis,
       [keys.stats, keys.sealed, batchKeys(slice.stream, slice.batchId).meta, keys.partitions],

@@ -36,7 +36,7 @@ export const COMMIT_PARTITION_STRIDE = 8;
 
 /**
  * COMMIT_PROCESSED — one processed slice of a batch: its records, grouped by partition, are
- * appended to the partition buffers, and the batch notes how far it is processed; when the
+ * appended to the partition buffers (one or more framed chunks per partition), and the batch notes how far it is processed; when the
  * slice is the last, the batch is removed (its records live on in the partition buffers).
  * All or nothing, so a crash never appends a slice twice or loses it.
  *
@@ -45,8 +45,9 @@ export const COMMIT_PARTITION_STRIDE = 8;
  *       4 chunks processed before this slice, 5 chunks processed after it, 6 the batch's
  *       error-output objects after it, 7 now (epoch ms), 8 most open partitions allowed,
  *       9 partition count n, then n times (${COMMIT_PARTITION_STRIDE} each): partition id,
- *       candidate batch id, partition keys (JSON), framed chunk, payload bytes, record count,
- *       SizeInMBs in bytes, IntervalInSeconds in ms
+ *       candidate batch id, partition keys (JSON), number of framed chunks k, payload bytes,
+ *       record count, SizeInMBs in bytes, IntervalInSeconds in ms; then the framed chunks of
+ *       every partition in turn (k of the first, then of the second…)
  * returns: {0, sealed batch ids...} committed (sealed: partition buffers this filled);
  *          {1} the batch is gone or its progress is not ARGV 4 (another attempt moved on);
  *          {2, free} the slice opens more partitions than the free slots `free`: nothing is
@@ -63,8 +64,8 @@ local e = str(ARGV[1], 'ARGV[1] (batch key prefix)')
   or int(a, 'now', ARGV[7], 0, 'ARGV[7] (now)')
   or int(a, 'limit', ARGV[8], 1, 'ARGV[8] (partition limit)')
   or int(a, 'n', ARGV[9], 0, 'ARGV[9] (partition count)')
-if not e and #ARGV ~= 9 + a.n * ${COMMIT_PARTITION_STRIDE} then
-  e = 'expected ' .. dec(9 + a.n * ${COMMIT_PARTITION_STRIDE}) .. ' arguments for ' ..
+if not e and #ARGV < 9 + a.n * ${COMMIT_PARTITION_STRIDE} then
+  e = 'expected at least ' .. dec(9 + a.n * ${COMMIT_PARTITION_STRIDE}) .. ' arguments for ' ..
     dec(a.n) .. ' partitions, got ' .. dec(#ARGV)
 end
 if e then return fail('COMMIT_PROCESSED', e) end
@@ -85,16 +86,29 @@ if a.after < a.before or a.after > b.chunks then
 end
 local parts = {}
 local opening = 0
+local nextFrame = 10 + a.n * ${COMMIT_PARTITION_STRIDE}
 for i = 0, a.n - 1 do
   local base = 10 + i * ${COMMIT_PARTITION_STRIDE}
-  local p = {pid = ARGV[base], candidate = ARGV[base + 1], keys = ARGV[base + 2],
-    frame = ARGV[base + 3]}
+  local p = {pid = ARGV[base], candidate = ARGV[base + 1], keys = ARGV[base + 2], frames = {}}
   e = str(p.pid, 'partition id') or str(p.candidate, 'candidate batch id')
-    or str(p.keys, 'partition keys') or str(p.frame, 'framed chunk')
+    or str(p.keys, 'partition keys')
+    or int(p, 'k', ARGV[base + 3], 1, 'framed chunk count')
     or int(p, 'bytes', ARGV[base + 4], 0, 'payload bytes')
     or int(p, 'records', ARGV[base + 5], 1, 'record count')
     or int(p, 'size', ARGV[base + 6], 0, 'SizeInMBs in bytes')
     or int(p, 'interval', ARGV[base + 7], 0, 'IntervalInSeconds in ms')
+  if not e and nextFrame + p.k - 1 > #ARGV then
+    e = 'its ' .. dec(p.k) .. ' framed chunks are past the last argument'
+  end
+  for f = 0, (p.k or 0) - 1 do
+    if e then break end
+    local frame = ARGV[nextFrame + f]
+    if #frame < 13 then
+      e = 'framed chunk ' .. dec(f) .. ' is shorter than a chunk header'
+    end
+    p.frames[f + 1] = frame
+  end
+  nextFrame = nextFrame + (p.k or 0)
   if e then return fail('COMMIT_PROCESSED', 'partition ' .. dec(i) .. ': ' .. e) end
   p.open = ARGV[2] .. p.pid
   p.o = redis.call('HMGET', p.open, 'id', 'firstArrivalMs', 'bytes', 'records', 'storedBytes')
@@ -102,6 +116,10 @@ for i = 0, a.n - 1 do
   parts[#parts + 1] = p
 end
 local free = a.limit - redis.call('ZCARD', KEYS[4])
+if nextFrame - 1 ~= #ARGV then
+  return fail('COMMIT_PROCESSED', 'expected ' .. dec(nextFrame - 1) .. ' arguments for ' ..
+    dec(a.n) .. ' partitions and their framed chunks, got ' .. dec(#ARGV))
+end
 if opening > free then return {2, math.max(free, 0)} end
 local c = redis.call('HMGET', KEYS[1], 'backlogBytes', 'backlogRecords', 'backlogStoredBytes',
   'processedBatches')
@@ -112,7 +130,8 @@ e = int(v, 'backlogBytes', c[1], -MAX_INT, "stats field 'backlogBytes'", true)
   or int(v, 'processedBatches', c[4], 0, "stats field 'processedBatches'", true)
 for _, p in ipairs(parts) do
   if e then break end
-  p.stored = #p.frame + ${CHUNK_OVERHEAD_BYTES}
+  p.stored = 0
+  for _, frame in ipairs(p.frames) do p.stored = p.stored + #frame + ${CHUNK_OVERHEAD_BYTES} end
   if not p.o[1] then p.stored = p.stored + ${BATCH_OVERHEAD_BYTES} end
   p.t = {bytes = p.bytes, records = p.records, stored = p.stored}
   if p.o[1] then
@@ -129,11 +148,14 @@ if e then return fail('COMMIT_PROCESSED', e) end
 local sealed = {}
 for _, p in ipairs(parts) do
   local id = p.o[1] or p.candidate
-  -- The frame's arrival time is its oldest record's (bytes 2 to 9 of the header).
-  local arrival = struct.unpack('>d', p.frame, 2)
-  local first = arrival
+  -- A frame's arrival time is its oldest record's (bytes 2 to 9 of the header).
+  local first = nil
+  for _, frame in ipairs(p.frames) do
+    local arrival = struct.unpack('>d', frame, 2)
+    if first == nil or arrival < first then first = arrival end
+  end
   if p.o[1] and p.t.first < first then first = p.t.first end
-  redis.call('RPUSH', ARGV[1] .. id .. ':chunks', p.frame)
+  redis.call('RPUSH', ARGV[1] .. id .. ':chunks', unpack(p.frames))
   redis.call('HSET', p.open, 'id', id, 'firstArrivalMs', dec(first), 'bytes', dec(p.t.bytes),
     'records', dec(p.t.records), 'storedBytes', dec(p.t.stored), 'partition', p.keys)
   if not p.o[1] then redis.call('ZADD', KEYS[4], dec(a.now + p.interval), p.pid) end

@@ -2,7 +2,12 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RedisScript } from '../redis/redis-script.js';
 import { COMPLETE_SCRIPT, DEAD_LETTER_SCRIPT } from '../buffer/scripts.js';
-import { decodeChunk, type FramedRecord } from '../buffer/frame.js';
+import {
+  chunkRecordCount,
+  decodeChunk,
+  decodeChunkAs,
+  type FramedRecord,
+} from '../formats/chunk-frame.js';
 import { recordIds } from '../buffer/record-id.js';
 import type { PartitionKeys, PipelineRecord } from '../destinations/destination-kind.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';
@@ -186,11 +191,16 @@ export class BatchStore {
    * `fromChunk` on.
    */
   async *readChunks(meta: BatchMeta, fromChunk = 0): AsyncGenerator<FramedRecord[]> {
+    for await (const chunk of this.readStoredChunks(meta, fromChunk)) yield decodeChunk(chunk);
+  }
+
+  /** The batch's stored chunks as they are (framed), in order, from chunk `fromChunk` on. */
+  async *readStoredChunks(meta: BatchMeta, fromChunk = 0): AsyncGenerator<Buffer> {
     const key = batchKeys(meta.stream, meta.id).chunks;
     for (let start = fromChunk; start < meta.chunks; start += CHUNKS_PER_READ) {
       const chunks = await this.redis.lrangeBuffer(key, start, start + CHUNKS_PER_READ - 1);
       if (chunks.length === 0) throw new Error(`batch ${meta.id}: chunks missing from ${start}`);
-      for (const chunk of chunks) yield decodeChunk(chunk);
+      yield* chunks;
     }
   }
 
@@ -204,22 +214,21 @@ export class BatchStore {
     positions?: readonly number[],
   ): AsyncGenerator<PipelineRecord[]> {
     const wanted = positions === undefined ? undefined : new Set(positions);
-    let position = 0;
+    let first = 0;
     let chunkIndex = 0;
-    for await (const chunk of this.readChunks(meta)) {
-      const ids = recordIds(meta.id, chunkIndex, chunk.length);
-      const out: PipelineRecord[] = [];
-      for (let i = 0; i < chunk.length; i++, position++) {
-        if (wanted !== undefined && !wanted.has(position)) continue;
-        const record = chunk[i] as FramedRecord;
-        out.push({
-          id: ids[i] as string,
-          position,
-          arrivalMs: record.arrivalMs,
-          data: record.data,
-        });
-      }
+    for await (const chunk of this.readStoredChunks(meta)) {
+      const ids = recordIds(meta.id, chunkIndex, chunkRecordCount(chunk));
+      const base = first;
+      const records = decodeChunkAs(chunk, (data, arrivalMs, i) => ({
+        id: ids[i] as string,
+        position: base + i,
+        arrivalMs,
+        data,
+      }));
+      first += records.length;
       chunkIndex++;
+      const out =
+        wanted === undefined ? records : records.filter((record) => wanted.has(record.position));
       if (out.length > 0) yield out;
     }
   }

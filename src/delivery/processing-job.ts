@@ -1,4 +1,4 @@
-import { encodeChunkFromBuffers } from '../buffer/frame.js';
+import { chunkRecordCount, decodeChunkAs, encodeChunkFromBuffers } from '../formats/chunk-frame.js';
 import type { PartitionBuffer, PartitionSlice } from '../buffer/partition-buffer.js';
 import { recordIds } from '../buffer/record-id.js';
 import type {
@@ -10,7 +10,9 @@ import { FailedByType, writeErrorObjects } from './error-objects.js';
 import { processingSpecOf, type ProcessingSpec } from '../processors/processing-config.js';
 import {
   runProcessors,
+  type FramedRecords,
   type ProcessedRecord,
+  type ProcessingResult,
   type ProcessingFailure,
   type SourceRecord,
   type TransformInvoker,
@@ -37,7 +39,7 @@ export interface ProcessingJobDeps {
   partitions: PartitionBuffer;
   errorOutput: ErrorOutputSink;
   /** Runs transforms. */
-  transforms: Pick<TransformHost, 'invoke'>;
+  transforms: Pick<TransformHost, 'invokeOutcomes'>;
   /** Most open partition buffers per stream (Firehose: 500 active partitions). */
   activePartitionLimit: number;
   /** How long a batch may wait for its transform to load, from its oldest record. */
@@ -97,7 +99,7 @@ export class ProcessingJob {
     const location = kind.errorOutput(config);
     const hints = kind.buffering(config);
     const invoke: TransformInvoker = (lambda, records) =>
-      this.deps.transforms.invoke(lambda.ref, records, {
+      this.deps.transforms.invokeOutcomes(lambda.ref, records, {
         numberOfRetries: lambda.numberOfRetries,
         streamName: definition.name,
         streamArn: definition.arn,
@@ -115,9 +117,10 @@ export class ProcessingJob {
               sizeBytes: sourceBackup.sizeBytes,
               intervalMs: sourceBackup.intervalMs,
             };
-      const outcome = await this.processSlice(meta, spec, invoke, slice, attempt);
+      const outcome = await this.processSlice(meta, spec, invoke, slice, attempt, processing);
       const failures = [...outcome.failures];
       const partitions = partitionRecords(outcome.records, processing, failures);
+      addFramed(partitions, outcome.framed);
       const overLimit = await this.applyLimit(meta.stream, partitions, processing, failures);
       let tries = 0;
       for (;;) {
@@ -179,17 +182,14 @@ export class ProcessingJob {
     let bytes = 0;
     // A batch a crash left part-processed is read from its first unprocessed chunk.
     let chunkIndex = meta.processedChunks;
-    for await (const chunk of this.deps.batches.readChunks(meta, meta.processedChunks)) {
+    for await (const chunk of this.deps.batches.readStoredChunks(meta, meta.processedChunks)) {
       const index = chunkIndex++;
-      const ids = recordIds(meta.id, index, chunk.length);
-      chunk.forEach((record, i) => {
-        slice.records.push({
-          id: ids[i] as string,
-          arrivalMs: record.arrivalMs,
-          data: record.data,
-        });
-        bytes += record.data.length;
+      const ids = recordIds(meta.id, index, chunkRecordCount(chunk));
+      const records = decodeChunkAs(chunk, (data, arrivalMs, i): SourceRecord => {
+        bytes += data.length;
+        return { id: ids[i] as string, arrivalMs, data };
       });
+      for (const record of records) slice.records.push(record);
       slice.chunksAfter = index + 1;
       if (bytes >= sliceBytes) {
         yield slice;
@@ -207,19 +207,24 @@ export class ProcessingJob {
     invoke: TransformInvoker,
     slice: Slice,
     attempt: number,
-  ): Promise<{ records: ProcessedRecord[]; failures: ProcessingFailure[] }> {
+    processing: ProcessingOf,
+  ): Promise<Pick<ProcessingResult, 'records' | 'framed' | 'failures'>> {
     try {
       const result = await runProcessors(slice.records, {
         spec,
         invoke,
         maxDecompressedBytes: this.deps.maxDecompressedBytes,
+        // One buffer takes every record: framed output goes to it as it is.
+        framedOutput: !processing.partitioning,
       });
       this.telemetry.emit({
         type: 'processing.completed',
         stream: meta.stream,
         recordsIn: slice.records.length,
-        recordsOut: result.records.length,
-        bytesOut: result.records.reduce((sum, r) => sum + r.data.length, 0),
+        recordsOut: result.records.length + result.framed.reduce((sum, f) => sum + f.records, 0),
+        bytesOut:
+          result.records.reduce((sum, r) => sum + r.data.length, 0) +
+          result.framed.reduce((sum, f) => sum + f.bytes, 0),
         dropped: result.dropped,
         failed: result.failures.length,
         invocations: result.invocations,
@@ -249,6 +254,7 @@ export class ProcessingJob {
       const message = `${error.message} (the transform could not be loaded within the retention window of ${Math.round(this.deps.retentionMs / 1000)} s; ${attempt} attempts)`;
       return {
         records: [],
+        framed: [],
         failures: slice.records.map((record) => ({
           ...record,
           code: error.code,
@@ -429,6 +435,34 @@ export function partitionRecords(
 }
 
 /**
+ * Adds records the processors gave back framed (see `ProcessingContext.framedOutput`) to the
+ * one partition of a stream without dynamic partitioning, each frame a chunk of its own.
+ */
+function addFramed(
+  partitions: Map<string, PartitionGroup>,
+  framed: readonly FramedRecords[],
+): void {
+  if (framed.length === 0) return;
+  const frames = framed.map((f) => f.frame);
+  const records = framed.reduce((sum, f) => sum + f.records, 0);
+  const bytes = framed.reduce((sum, f) => sum + f.bytes, 0);
+  const group = partitions.get(SINGLE_PARTITION);
+  if (group === undefined) {
+    partitions.set(SINGLE_PARTITION, {
+      records: [],
+      slice: { keysJson: SINGLE_PARTITION, frames, bytes, records },
+    });
+    return;
+  }
+  group.slice = {
+    ...group.slice,
+    frames: [...group.slice.frames, ...frames],
+    bytes: group.slice.bytes + bytes,
+    records: group.slice.records + records,
+  };
+}
+
+/**
  * The partition of a record: the values of the keys the prefix uses, in the prefix's order,
  * or a message naming the first one missing.
  */
@@ -467,5 +501,10 @@ export function framePartition(
     bytes += record.data.length;
     data.push(record.data);
   }
-  return { keysJson, frame: encodeChunkFromBuffers(oldest, data), bytes, records: records.length };
+  return {
+    keysJson,
+    frames: [encodeChunkFromBuffers(oldest, data)],
+    bytes,
+    records: records.length,
+  };
 }

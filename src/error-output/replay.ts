@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import { decodeChunk, encodeChunkFromBuffers } from '../buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers } from '../formats/chunk-frame.js';
 import type { AppendResult, RecordBuffer } from '../buffer/record-buffer.js';
 import { ObjectNotFoundError, type ObjectStore } from '../destinations/object-store.js';
 import { RedisScript } from '../redis/redis-script.js';

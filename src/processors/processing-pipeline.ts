@@ -5,7 +5,11 @@ import { decompressGzip } from './builtin/decompression.js';
 import { ProcessorFailure } from './builtin/processor-failure.js';
 import { JqRuntimeError } from './jq/index.js';
 import type { LambdaSpec, ProcessingSpec } from './processing-config.js';
-import type { TransformInput, TransformRecordOutcome } from './transforms/transform-host.js';
+import type {
+  InvocationOutcomes,
+  TransformInput,
+  TransformRecordOutcome,
+} from './transforms/transform-host.js';
 
 /**
  * Runs a stream's processors over records in Firehose's order: de-aggregation, decompression,
@@ -58,9 +62,24 @@ export interface ProcessingFailure {
   original?: Buffer | undefined;
 }
 
+/**
+ * Records that came through every processor already framed as a stored chunk (a local
+ * transform's Ok records, see {@link ProcessingContext.framedOutput}): no partition keys, each
+ * record's arrival time only as the chunk's.
+ */
+export interface FramedRecords {
+  frame: Buffer;
+  records: number;
+  /** Payload bytes. */
+  bytes: number;
+}
+
 /** What the processors made of some records. */
 export interface ProcessingResult {
+  /** Records that came through, one by one… */
   records: ProcessedRecord[];
+  /** …and framed (when the context asks for it). */
+  framed: FramedRecords[];
   failures: ProcessingFailure[];
   /** Records a transform dropped (`Dropped`: a success that delivers nothing). */
   dropped: number;
@@ -73,7 +92,7 @@ export interface ProcessingResult {
 export type TransformInvoker = (
   lambda: LambdaSpec,
   records: readonly TransformInput[],
-) => Promise<TransformRecordOutcome[]>;
+) => Promise<InvocationOutcomes>;
 
 /** What the processors need besides the records. */
 export interface ProcessingContext {
@@ -81,6 +100,12 @@ export interface ProcessingContext {
   invoke: TransformInvoker;
   /** Largest a decompressed record may be (a gzip bomb is refused, not expanded). */
   maxDecompressedBytes: number;
+  /**
+   * The caller keeps one buffer for every record (no dynamic partitioning): a transform's Ok
+   * records may come back as stored chunks ({@link ProcessingResult.framed}) when no processor
+   * runs after it, which saves an object and a copy per record on the main thread.
+   */
+  framedOutput?: boolean;
 }
 
 /** Firehose's synchronous Lambda payload limit, base64 and JSON framing included. */
@@ -88,7 +113,11 @@ const MAX_INVOCATION_PAYLOAD = 6 * 1024 * 1024;
 /** Per-record JSON framing of the event beyond the base64 data (ids, timestamps, keys). */
 const EVENT_RECORD_OVERHEAD = 160;
 
-const NO_KEYS: RecordPartitionKeys = { query: {}, lambda: {} };
+/** The keys of a record that has none; shared (never modified: keys are replaced whole). */
+const NO_KEYS: RecordPartitionKeys = Object.freeze({
+  query: Object.freeze({}),
+  lambda: Object.freeze({}),
+});
 
 function failure(record: SourceRecord, error: unknown, lambdaArn?: string): ProcessingFailure {
   if (error instanceof ProcessorFailure) {
@@ -185,7 +214,7 @@ export function invocationsOf(
 async function transform(
   records: readonly SourceRecord[],
   lambda: LambdaSpec,
-  invoke: TransformInvoker,
+  context: ProcessingContext,
   failures: ProcessingFailure[],
   result: ProcessingResult,
 ): Promise<ProcessedRecord[]> {
@@ -193,7 +222,7 @@ async function transform(
   const started = performance.now();
   const outcomes = await Promise.all(
     groups.map((group) =>
-      invoke(
+      context.invoke(
         lambda,
         // Ids are unique within an invocation: a record's sub-records are numbered.
         group.map((record) => ({
@@ -207,10 +236,25 @@ async function transform(
   result.transformMs += performance.now() - started;
   result.invocations += groups.length;
   const out: ProcessedRecord[] = [];
+  const framing =
+    context.framedOutput === true &&
+    context.spec.metadata === undefined &&
+    !context.spec.appendDelimiter;
   groups.forEach((group, g) => {
-    const groupOutcomes = outcomes[g] as TransformRecordOutcome[];
+    const invocation = outcomes[g] as InvocationOutcomes;
+    const framed = framing && invocation.count === group.length ? invocation.framed?.() : undefined;
+    if (framed !== undefined) {
+      if (framed.frame !== undefined) {
+        result.framed.push({ frame: framed.frame, records: framed.records, bytes: framed.bytes });
+      }
+      for (const [i, outcome] of framed.others) {
+        settleOutcome(group[i] as SourceRecord, outcome, lambda, out, failures, result);
+      }
+      return;
+    }
+    const listed = invocation.all();
     group.forEach((record, i) => {
-      const outcome = groupOutcomes[i];
+      const outcome = listed[i];
       if (outcome === undefined) {
         failures.push({
           ...failure(record, new Error('the transform host returned no outcome')),
@@ -218,35 +262,51 @@ async function transform(
         });
         return;
       }
-      switch (outcome.result) {
-        case 'Ok':
-          out.push({
-            id: record.id,
-            arrivalMs: record.arrivalMs,
-            data: outcome.data,
-            keys: { query: {}, lambda: outcome.partitionKeys ?? {} },
-            original: record.original,
-          });
-          break;
-        case 'Dropped':
-          result.dropped += 1;
-          break;
-        case 'ProcessingFailed':
-          failures.push({
-            id: record.id,
-            arrivalMs: record.arrivalMs,
-            data: record.data,
-            code: outcome.code,
-            message: outcome.message,
-            outputType: 'processing-failed',
-            lambdaArn: lambda.arn,
-            original: record.original,
-          });
-          break;
-      }
+      settleOutcome(record, outcome, lambda, out, failures, result);
     });
   });
   return out;
+}
+
+/** What becomes of one record by its transform outcome. */
+function settleOutcome(
+  record: SourceRecord,
+  outcome: TransformRecordOutcome,
+  lambda: LambdaSpec,
+  out: ProcessedRecord[],
+  failures: ProcessingFailure[],
+  result: ProcessingResult,
+): void {
+  switch (outcome.result) {
+    case 'Ok':
+      out.push({
+        id: record.id,
+        arrivalMs: record.arrivalMs,
+        data: outcome.data,
+        // Shared when the transform gave no keys: an object per record costs GC time.
+        keys:
+          outcome.partitionKeys === undefined
+            ? NO_KEYS
+            : { query: NO_KEYS.query, lambda: outcome.partitionKeys },
+        original: record.original,
+      });
+      break;
+    case 'Dropped':
+      result.dropped += 1;
+      break;
+    case 'ProcessingFailed':
+      failures.push({
+        id: record.id,
+        arrivalMs: record.arrivalMs,
+        data: record.data,
+        code: outcome.code,
+        message: outcome.message,
+        outputType: 'processing-failed',
+        lambdaArn: lambda.arn,
+        original: record.original,
+      });
+      break;
+  }
 }
 
 /**
@@ -263,6 +323,7 @@ export async function runProcessors(
   const failures: ProcessingFailure[] = [];
   const result: ProcessingResult = {
     records: [],
+    framed: [],
     failures,
     dropped: 0,
     invocations: 0,
@@ -295,7 +356,7 @@ export async function runProcessors(
   }
   let processed: ProcessedRecord[];
   if (spec.lambda !== undefined) {
-    processed = await transform(current, spec.lambda, context.invoke, failures, result);
+    processed = await transform(current, spec.lambda, context, failures, result);
   } else {
     // Built member by member: a spread per record costs as much as the query itself.
     processed = current.map((record) => ({

@@ -10,7 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { RedisScript } from '../../src/redis/redis-script.js';
 import {

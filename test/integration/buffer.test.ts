@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { Sweeper } from '../../src/delivery/sweeper.js';
 import { BatchStore } from '../../src/delivery/batch-store.js';

@@ -6,7 +6,7 @@ import {
   ServiceUnavailableException,
 } from '@aws-sdk/client-firehose';
 import { describe, expect, it } from 'vitest';
-import { decodeChunk } from '../../src/buffer/frame.js';
+import { decodeChunk } from '../../src/formats/chunk-frame.js';
 import { parseRecordId } from '../../src/buffer/record-id.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';

@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { loadSettings } from '../../src/config/env.js';
 import { parseInput } from '../../src/config/validation.js';

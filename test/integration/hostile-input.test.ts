@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildApp, type ParsedBody } from '../../src/api/app.js';
 import { MAX_NESTING_DEPTH } from '../../src/config/json-nesting.js';
-import { decodeChunk } from '../../src/buffer/frame.js';
+import { decodeChunk } from '../../src/formats/chunk-frame.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import { injectFirehose, useTestApi, type FirehoseAnswer } from '../support/test-api.js';
 

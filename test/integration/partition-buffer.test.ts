@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import {
   PartitionBuffer,
   partitionId,
@@ -84,10 +84,12 @@ function slice(
     intervalMs: 5_000,
     partitions: Object.entries(parts).map(([value, records]) => ({
       keysJson: keys(value),
-      frame: encodeChunkFromBuffers(
-        1000 + records.length,
-        records.map((r) => Buffer.from(r)),
-      ),
+      frames: [
+        encodeChunkFromBuffers(
+          1000 + records.length,
+          records.map((r) => Buffer.from(r)),
+        ),
+      ],
       bytes: records.reduce((n, r) => n + r.length, 0),
       records: records.length,
     })),
@@ -217,6 +219,55 @@ describe('PartitionBuffer', () => {
     expect(
       (await partitions.commit(slice(stream, batchId, 1, 2, { a: ['a'], b: ['b'] }, limit))).kind,
     ).toBe('committed');
+  });
+
+  it('appends each of the several frames of a partition slice as its own chunk, dated by the oldest', async () => {
+    const { stream, batchId } = await streamWithBatch(['1234']);
+    const { partitions } = recording();
+    const result = await partitions.commit({
+      ...slice(stream, batchId, 0, 1, {}),
+      partitions: [
+        {
+          keysJson: keys('multi'),
+          frames: [
+            encodeChunkFromBuffers(3_000, [Buffer.from('first'), Buffer.from('second')]),
+            encodeChunkFromBuffers(2_000, [Buffer.from('third')]),
+          ],
+          bytes: 16,
+          records: 3,
+        },
+      ],
+    });
+    expect(result.kind).toBe('committed');
+    const ids = await partitions.sealDue(stream, 20_000, true);
+    expect(ids).toHaveLength(1);
+    const batches = new BatchStore(redis);
+    const meta = await batches.getMeta(stream, ids[0] ?? '');
+    expect(meta).toMatchObject({ records: 3, bytes: 16, chunks: 2, firstArrivalMs: 2_000 });
+    const read = meta === undefined ? [] : await batches.readRecords(meta);
+    expect(read.map((r) => [r.data.toString(), r.position, r.arrivalMs])).toEqual([
+      ['first', 0, 3_000],
+      ['second', 1, 3_000],
+      ['third', 2, 2_000],
+    ]);
+  });
+
+  it('refuses framed-chunk arguments that do not add up, writing nothing', async () => {
+    const { stream, batchId } = await streamWithBatch(['1']);
+    const { partitions } = recording();
+    const frame = encodeChunkFromBuffers(1_000, [Buffer.from('a')]);
+    const part = { keysJson: keys('a'), frames: [frame], bytes: 1, records: 1 };
+    // A frame too short for a chunk header.
+    await expect(
+      partitions.commit({
+        ...slice(stream, batchId, 0, 1, {}),
+        partitions: [{ ...part, frames: [Buffer.from('short')] }],
+      }),
+    ).rejects.toThrow(/partition 0: framed chunk 0 is shorter than a chunk header/);
+    expect(await redis.zcard(streamKeys(stream).partitions)).toBe(0);
+    expect(await new BatchStore(redis).getMeta(stream, batchId)).toMatchObject({
+      processedChunks: 0,
+    });
   });
 
   it('refuses invalid arguments with an error reply, writing nothing', async () => {

@@ -5,7 +5,7 @@ import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import { PartitionBuffer } from '../../src/buffer/partition-buffer.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { loadSettings } from '../../src/config/env.js';

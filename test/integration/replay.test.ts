@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { SigV4Verifier } from '../../src/api/auth/sigv4-verifier.js';
-import { decodeChunk, encodeChunkFromBuffers } from '../../src/buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { loadSettings } from '../../src/config/env.js';
 import { BatchStore } from '../../src/delivery/batch-store.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunkFromBuffers, frameSize } from '../../src/buffer/frame.js';
+import { decodeChunk, encodeChunkFromBuffers, frameSize } from '../../src/formats/chunk-frame.js';
 
 describe('framed chunks', () => {
   it('round-trips records byte for byte, including empty and binary ones', () => {

@@ -7,6 +7,9 @@ import {
   type SourceRecord,
   type TransformInvoker,
 } from '../../src/processors/processing-pipeline.js';
+import { decodeChunk } from '../../src/formats/chunk-frame.js';
+import { OutcomeWriter, PackedOutcomes } from '../../src/processors/transforms/record-packing.js';
+import { listedOutcomes } from '../../src/processors/transforms/transform-records.js';
 
 /** The processors' order, the invocations a transform gets, and what failures keep. */
 
@@ -101,10 +104,16 @@ describe('runProcessors', () => {
     );
     const invoke: TransformInvoker = (_lambda, records) =>
       Promise.resolve(
-        records.map((r) =>
-          r.data.toString().startsWith('bad')
-            ? { result: 'ProcessingFailed', code: 'Lambda.ProcessingFailedStatus', message: 'no' }
-            : { result: 'Ok', data: r.data },
+        listedOutcomes(
+          records.map((r) =>
+            r.data.toString().startsWith('bad')
+              ? {
+                  result: 'ProcessingFailed',
+                  code: 'Lambda.ProcessingFailedStatus',
+                  message: 'no',
+                }
+              : { result: 'Ok', data: r.data },
+          ),
         ),
       );
     const result = await runProcessors([record('e', envelope)], {
@@ -116,5 +125,81 @@ describe('runProcessors', () => {
     expect(result.failures).toHaveLength(1);
     expect(result.failures[0]?.data.equals(envelope)).toBe(true);
     expect(result.failures[0]?.lambdaArn).toBe('sluice:transform:t');
+  });
+
+  describe('framed output', () => {
+    /** A transform that answers like a worker thread: packed, by the record's text. */
+    const packedInvoke: TransformInvoker = (_lambda, records) => {
+      const writer = new OutcomeWriter(records.length, '', 0, {
+        arrivalMs: (i) => records[i]?.arrivalMs ?? 0,
+      });
+      records.forEach((r, i) => {
+        const text = r.data.toString();
+        if (text === 'drop') writer.dropped(i);
+        else if (text === 'fail') writer.failed(i, 'Lambda.ProcessingFailedStatus', 'no');
+        else writer.ok(i, text.toUpperCase());
+      });
+      return Promise.resolve(new PackedOutcomes(writer.finish()));
+    };
+    const records = ['a', 'drop', 'b', 'fail'].map((text, i) => ({
+      ...record(`r${i}`, text),
+      arrivalMs: 10 - i,
+    }));
+    const lambdaOnly = (extra: ReturnType<typeof processor>[] = []) =>
+      compileProcessing(
+        [processor('Lambda', { LambdaArn: 'sluice:transform:t' }), ...extra],
+        'where',
+        { partitioning: false },
+      );
+
+    it('hands the Ok records over as stored chunks when asked, the others one by one', async () => {
+      const result = await runProcessors(records, {
+        spec: lambdaOnly(),
+        invoke: packedInvoke,
+        maxDecompressedBytes: 1 << 20,
+        framedOutput: true,
+      });
+      expect(result.records).toEqual([]);
+      expect(result.framed).toHaveLength(1);
+      const [framed] = result.framed;
+      expect(framed).toMatchObject({ records: 2, bytes: 2 });
+      const chunk = decodeChunk(framed?.frame ?? Buffer.alloc(0));
+      expect(chunk.map((r) => [r.data.toString(), r.arrivalMs])).toEqual([
+        ['A', 8],
+        ['B', 8],
+      ]);
+      expect(result.dropped).toBe(1);
+      expect(result.failures.map((f) => [f.id, f.code, f.lambdaArn])).toEqual([
+        ['r3', 'Lambda.ProcessingFailedStatus', 'sluice:transform:t'],
+      ]);
+    });
+
+    it('keeps records one by one when not asked, or when a processor runs after the transform', async () => {
+      for (const [spec, framedOutput] of [
+        [lambdaOnly(), false],
+        [lambdaOnly([processor('AppendDelimiterToRecord')]), true],
+      ] as const) {
+        const result = await runProcessors(records, {
+          spec,
+          invoke: packedInvoke,
+          maxDecompressedBytes: 1 << 20,
+          framedOutput,
+        });
+        expect(result.framed).toEqual([]);
+        expect(result.records.map((r) => [r.id, r.data.toString(), r.arrivalMs])).toEqual(
+          spec.appendDelimiter
+            ? [
+                ['r0', 'A\n', 10],
+                ['r2', 'B\n', 8],
+              ]
+            : [
+                ['r0', 'A', 10],
+                ['r2', 'B', 8],
+              ],
+        );
+        expect(result.dropped).toBe(1);
+        expect(result.failures).toHaveLength(1);
+      }
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChunk } from '../../src/buffer/frame.js';
+import { decodeChunk } from '../../src/formats/chunk-frame.js';
 import { decodeRecords, MAX_RECORD_BYTES } from '../../src/api/firehose/record-decoding.js';
 import { firehoseErrorOf } from '../support/firehose-error.js';
 

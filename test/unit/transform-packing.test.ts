@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
+import { decodeChunk } from '../../src/formats/chunk-frame.js';
 import {
   OutcomeWriter,
   PackBufferPool,
   PackedInputs,
+  PackedOutcomes,
   packInputs,
   unpackOutcomes,
 } from '../../src/processors/transforms/record-packing.js';
@@ -180,5 +182,64 @@ describe('OutcomeWriter / unpackOutcomes', () => {
     expect(outcomes).toHaveLength(1000);
     expect(outcomes[999]).toEqual({ result: 'Ok', data: Buffer.from('x'.repeat(999)) });
     expect(outcomes[998]).toMatchObject({ message: 'failed 998' });
+  });
+});
+
+describe('PackedOutcomes.framed', () => {
+  const arrivals = { arrivalMs: (i: number) => [5_000, 3_000, 4_000, 1_000, 2_000][i] ?? 0 };
+
+  it("frames the Ok records as a stored chunk, dated by the oldest Ok record's arrival", () => {
+    const writer = new OutcomeWriter(5, '\n', 0, arrivals);
+    writer.ok(0, 'first');
+    writer.failed(1, 'Lambda.ProcessingFailedStatus', 'said no');
+    writer.ok(2, Buffer.from([0, 255, 10]));
+    writer.dropped(3);
+    writer.ok(4, '', { k: 'v' });
+    const packed = new PackedOutcomes(writer.finish());
+    const framed = packed.framed();
+    expect(framed.records).toBe(3);
+    expect(framed.bytes).toBe(6 + 4 + 1);
+    const chunk = decodeChunk(framed.frame ?? Buffer.alloc(0));
+    expect(chunk.map((r) => r.data)).toEqual([
+      Buffer.from('first\n'),
+      Buffer.from([0, 255, 10, 10]),
+      Buffer.from('\n'),
+    ]);
+    // Records 1 and 3 are not Ok: the oldest Ok record is record 4, at 2,000.
+    expect(chunk.map((r) => r.arrivalMs)).toEqual([2_000, 2_000, 2_000]);
+    expect(framed.others).toEqual([
+      [
+        1,
+        { result: 'ProcessingFailed', code: 'Lambda.ProcessingFailedStatus', message: 'said no' },
+      ],
+      [3, { result: 'Dropped' }],
+    ]);
+    // The same buffer, read record by record.
+    expect(packed.all()).toEqual([
+      { result: 'Ok', data: Buffer.from('first\n') },
+      { result: 'ProcessingFailed', code: 'Lambda.ProcessingFailedStatus', message: 'said no' },
+      { result: 'Ok', data: Buffer.from([0, 255, 10, 10]) },
+      { result: 'Dropped' },
+      { result: 'Ok', data: Buffer.from('\n'), partitionKeys: { k: 'v' } },
+    ]);
+  });
+
+  it('has no frame when no record is Ok, and frames after growing the buffer', () => {
+    const none = new OutcomeWriter(2, '', 0, arrivals);
+    none.dropped(0);
+    none.failed(1, 'Lambda.MissingRecordId', 'gone');
+    const framed = new PackedOutcomes(none.finish()).framed();
+    expect(framed.frame).toBeUndefined();
+    expect(framed.records).toBe(0);
+    expect(framed.others.map(([i]) => i)).toEqual([0, 1]);
+
+    const grown = new OutcomeWriter(2, '', 1, arrivals);
+    const big = 'x'.repeat(100_000);
+    grown.ok(0, big);
+    grown.ok(1, Buffer.alloc(70_000, 7));
+    const chunk = decodeChunk(new PackedOutcomes(grown.finish()).framed().frame ?? Buffer.alloc(0));
+    expect(chunk.map((r) => r.data.length)).toEqual([100_000, 70_000]);
+    expect(chunk[0]?.data.toString()).toBe(big);
+    expect(chunk[0]?.arrivalMs).toBe(3_000);
   });
 });

@@ -1,5 +1,5 @@
 import { FirehoseError } from '../../errors/catalogue.js';
-import { encodeChunk } from '../../buffer/frame.js';
+import { encodeChunk } from '../../formats/chunk-frame.js';
 import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
 
 /** Largest record, before base64 (Firehose: 1,000 KiB). */

@@ -51,7 +51,7 @@ export async function runLambdaForm(
   const response: unknown = await handler(event);
   const inputBytes =
     inputs.count === 0 ? 0 : inputs.dataEnd(inputs.count - 1) - inputs.dataStart(0);
-  const writer = new OutcomeWriter(inputs.count, '', inputBytes * 1.25);
+  const writer = new OutcomeWriter(inputs.count, '', inputBytes * 1.25, inputs);
   checkLambdaResponse(response, recordIds).forEach((outcome, i) => writer.outcome(i, outcome));
   return writer.finish();
 }

@@ -1,10 +1,10 @@
 import { basename, resolve } from 'node:path';
 import type { Logger } from '../../telemetry/logger.js';
 import { DirectoryGeneration } from './directory-generation.js';
-import { PackBufferPool, packInputs, unpackOutcomes } from './record-packing.js';
+import { PackBufferPool, PackedOutcomes, packInputs } from './record-packing.js';
 import { InvocationError, TransformLoadError } from './transform-errors.js';
 import { LOCAL_TRANSFORM_PREFIX, resolveLocalTransform } from './transform-ref.js';
-import type { TransformInput, TransformRecordOutcome } from './transform-records.js';
+import type { InvocationOutcomes, TransformInput } from './transform-records.js';
 import type { InvokeReply, InvokeRequest } from './worker-protocol.js';
 import {
   TaskNotStartedError,
@@ -92,7 +92,7 @@ export class LocalTransforms {
   /**
    * One invocation of the transform `name` over `records` (none: load it only).
    *
-   * @returns one outcome per record, in order.
+   * @returns one outcome per record, in order (packed).
    * @throws TransformLoadError when it cannot be loaded; InvocationError when this attempt
    *   failed as a whole (retry it); PoolClosedError after {@link close}.
    */
@@ -100,7 +100,7 @@ export class LocalTransforms {
     name: string,
     records: readonly TransformInput[],
     invocation: LocalInvocation,
-  ): Promise<TransformRecordOutcome[]> {
+  ): Promise<InvocationOutcomes> {
     const generation = await this.#generation.current();
     if (generation !== this.#poolGeneration) {
       if (this.#poolGeneration !== undefined) this.#pool.retire();
@@ -130,7 +130,7 @@ export class LocalTransforms {
     switch (reply.type) {
       case 'result':
         if (reply.spare !== undefined) this.#buffers.give(reply.spare);
-        return unpackOutcomes(reply.packed);
+        return new PackedOutcomes(reply.packed);
       case 'invocation-error':
         throw new InvocationError(
           `The transform ${LOCAL_TRANSFORM_PREFIX}${name} threw: ${reply.error}`,

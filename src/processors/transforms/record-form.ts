@@ -120,6 +120,7 @@ export async function runRecordForm(
     inputs.count,
     delimiter,
     inputBytes * 1.25 + inputs.count * Buffer.byteLength(delimiter, 'utf8'),
+    inputs,
   );
   const { bytes } = inputs;
   for (let i = 0; i < inputs.count; i += 1) {

@@ -1,4 +1,12 @@
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_RECORD_HEADER_BYTES,
+  FRAME_VERSION,
+} from '../../formats/chunk-frame.js';
 import type {
+  FramedOutcomes,
+  InvocationOutcomes,
+  NotOkOutcome,
   TransformErrorCode,
   TransformInput,
   TransformRecordOutcome,
@@ -22,9 +30,15 @@ import type {
  *     [0, 16)       Uint32 count, dataStart, metaStart, byteLength
  *     [16, 16+n)    Uint8 kind of each record (0 Ok, 1 Dropped, 2 ProcessingFailed), padded to 4
  *     then          Uint32 end offset of each record's data, then of its metadata
- *     dataStart     Ok records' data, back to back
+ *     dataStart     Ok records' data as a stored chunk (`formats/chunk-frame.ts`): the chunk
+ *                   header (oldest Ok record's arrival, Ok count), then each Ok record's data
+ *                   with its big-endian Uint32 length before it
  *     metaStart     per record, UTF-8 JSON or nothing: an Ok record's partition keys, a failed
  *                   record's [code, message]
+ *
+ * The Ok records' data is a chunk as the buffers store it, so a stream whose records need
+ * nothing more after the transform hands it to its partition buffer as it is: the main thread
+ * makes no object per record and copies nothing.
  *
  * Either buffer may be longer than its packing (a reused or a grown buffer): its header's
  * byteLength says where the packing ends.
@@ -216,37 +230,49 @@ export class OutcomeWriter {
   readonly #meta: (string | undefined)[];
   readonly #delimiter: Buffer;
   readonly #dataStart: number;
+  readonly #arrivals: ArrivalTimes | undefined;
   #bytes: Buffer;
-  /** Where the next Ok record's data goes. */
+  /** Where the next Ok record's length goes, its data after it. */
   #at: number;
   /** Records written so far: the next record's index. */
   #written = 0;
+  #okCount = 0;
+  #oldestOkMs = Number.POSITIVE_INFINITY;
 
   /**
    * @param count - Number of records.
    * @param delimiter - Written after every Ok record's data.
    * @param dataBytes - Expected Ok data in all, to size the buffer once (it grows if need be).
+   * @param arrivals - The records' arrival times, for the Ok records' chunk header.
    */
-  constructor(count: number, delimiter = '', dataBytes = 0) {
+  constructor(count: number, delimiter = '', dataBytes = 0, arrivals?: ArrivalTimes) {
     this.#count = count;
     this.#kinds = new Uint8Array(count);
     this.#dataEnds = new Uint32Array(count);
     this.#meta = new Array<string | undefined>(count);
     this.#delimiter = Buffer.from(delimiter, 'utf8');
+    this.#arrivals = arrivals;
     this.#dataStart = alignTo4(HEADER_BYTES + count) + 8 * count;
-    this.#at = this.#dataStart;
-    this.#bytes = Buffer.from(new ArrayBuffer(this.#dataStart + Math.max(0, Math.ceil(dataBytes))));
+    this.#at = this.#dataStart + FRAME_HEADER_BYTES;
+    this.#bytes = Buffer.from(
+      new ArrayBuffer(
+        this.#at + Math.max(0, Math.ceil(dataBytes)) + count * FRAME_RECORD_HEADER_BYTES,
+      ),
+    );
   }
 
   ok(i: number, data: string | Uint8Array, partitionKeys?: Record<string, string>): void {
     this.#next(i);
     const delimiter = this.#delimiter;
+    const lengthAt = this.#at;
     if (typeof data === 'string') {
       // At most three UTF-8 bytes per UTF-16 code unit.
-      this.#room(3 * data.length + delimiter.length);
+      this.#room(FRAME_RECORD_HEADER_BYTES + 3 * data.length + delimiter.length);
+      this.#at += FRAME_RECORD_HEADER_BYTES;
       this.#at += this.#bytes.write(data, this.#at, 'utf8');
     } else {
-      this.#room(data.length + delimiter.length);
+      this.#room(FRAME_RECORD_HEADER_BYTES + data.length + delimiter.length);
+      this.#at += FRAME_RECORD_HEADER_BYTES;
       this.#bytes.set(data, this.#at);
       this.#at += data.length;
     }
@@ -254,6 +280,10 @@ export class OutcomeWriter {
       this.#bytes.set(delimiter, this.#at);
       this.#at += delimiter.length;
     }
+    this.#bytes.writeUInt32BE(this.#at - lengthAt - FRAME_RECORD_HEADER_BYTES, lengthAt);
+    this.#okCount += 1;
+    const arrivalMs = this.#arrivals?.arrivalMs(i) ?? 0;
+    if (arrivalMs < this.#oldestOkMs) this.#oldestOkMs = arrivalMs;
     this.#kinds[i] = KIND_OK;
     this.#dataEnds[i] = this.#at - this.#dataStart;
     if (partitionKeys !== undefined) this.#meta[i] = JSON.stringify(partitionKeys);
@@ -298,6 +328,9 @@ export class OutcomeWriter {
     }
     this.#room(metaLength);
     const bytes = this.#bytes;
+    bytes.writeUInt8(FRAME_VERSION, this.#dataStart);
+    bytes.writeDoubleBE(this.#okCount === 0 ? 0 : this.#oldestOkMs, this.#dataStart + 1);
+    bytes.writeUInt32BE(this.#okCount, this.#dataStart + 9);
     const metaStart = this.#at;
     const byteLength = metaStart + metaLength;
     const dataEndsStart = alignTo4(HEADER_BYTES + count);
@@ -336,52 +369,108 @@ export class OutcomeWriter {
   }
 }
 
+/** The arrival times of an invocation's records, by index. */
+export interface ArrivalTimes {
+  arrivalMs(i: number): number;
+}
+
 /**
  * The outcomes in a packed buffer (on the main thread). Ok records' data are views of the
  * buffer, not copies.
  */
 export function unpackOutcomes(buffer: ArrayBuffer): TransformRecordOutcome[] {
-  const [count, dataStart, metaStart, byteLength] = new Uint32Array(buffer, 0, 4) as unknown as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (byteLength > buffer.byteLength) {
-    throw new Error(`packed outcomes of ${buffer.byteLength} bytes say ${byteLength}`);
+  return new PackedOutcomes(buffer).all();
+}
+
+/**
+ * An invocation's outcomes as a transform worker packed them, read on the main thread: whole
+ * ({@link all}), or as the chunk of its Ok records and the outcomes of the others
+ * ({@link framed}).
+ */
+export class PackedOutcomes implements InvocationOutcomes {
+  readonly count: number;
+  readonly #bytes: Buffer;
+  readonly #kinds: Uint8Array;
+  readonly #dataEnds: Uint32Array;
+  readonly #metaEnds: Uint32Array;
+  readonly #dataStart: number;
+  readonly #metaStart: number;
+
+  constructor(buffer: ArrayBuffer) {
+    const [count, dataStart, metaStart, byteLength] = new Uint32Array(buffer, 0, 4) as unknown as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    if (byteLength > buffer.byteLength || metaStart < dataStart + FRAME_HEADER_BYTES) {
+      throw new Error(`packed outcomes of ${buffer.byteLength} bytes say ${byteLength}`);
+    }
+    this.count = count;
+    this.#bytes = Buffer.from(buffer);
+    this.#kinds = new Uint8Array(buffer, HEADER_BYTES, count);
+    const dataEndsStart = alignTo4(HEADER_BYTES + count);
+    this.#dataEnds = new Uint32Array(buffer, dataEndsStart, count);
+    this.#metaEnds = new Uint32Array(buffer, dataEndsStart + 4 * count, count);
+    this.#dataStart = dataStart;
+    this.#metaStart = metaStart;
   }
-  const kinds = new Uint8Array(buffer, HEADER_BYTES, count);
-  const dataEndsStart = alignTo4(HEADER_BYTES + count);
-  const dataEnds = new Uint32Array(buffer, dataEndsStart, count);
-  const metaEnds = new Uint32Array(buffer, dataEndsStart + 4 * count, count);
-  const bytes = Buffer.from(buffer);
-  const outcomes = new Array<TransformRecordOutcome>(count);
-  let dataAt = 0;
-  let metaAt = 0;
-  for (let i = 0; i < count; i += 1) {
-    const dataEnd = dataEnds[i] as number;
-    const metaEnd = metaEnds[i] as number;
-    const meta =
-      metaEnd > metaAt ? bytes.toString('utf8', metaStart + metaAt, metaStart + metaEnd) : '';
-    switch (kinds[i]) {
-      case KIND_OK: {
-        const data = bytes.subarray(dataStart + dataAt, dataStart + dataEnd);
+
+  all(): TransformRecordOutcome[] {
+    const outcomes = new Array<TransformRecordOutcome>(this.count);
+    const bytes = this.#bytes;
+    const dataStart = this.#dataStart;
+    let dataAt = FRAME_HEADER_BYTES;
+    for (let i = 0; i < this.count; i += 1) {
+      const dataEnd = this.#dataEnds[i] as number;
+      if (this.#kinds[i] === KIND_OK) {
+        const data = bytes.subarray(
+          dataStart + dataAt + FRAME_RECORD_HEADER_BYTES,
+          dataStart + dataEnd,
+        );
+        const meta = this.#meta(i);
         outcomes[i] =
           meta === ''
             ? { result: 'Ok', data }
             : { result: 'Ok', data, partitionKeys: JSON.parse(meta) as Record<string, string> };
-        break;
+      } else {
+        outcomes[i] = this.#notOk(i);
       }
-      case KIND_DROPPED:
-        outcomes[i] = { result: 'Dropped' };
-        break;
-      default: {
-        const [code, message] = JSON.parse(meta) as [TransformErrorCode, string];
-        outcomes[i] = { result: 'ProcessingFailed', code, message };
-      }
+      dataAt = dataEnd;
     }
-    dataAt = dataEnd;
-    metaAt = metaEnd;
+    return outcomes;
   }
-  return outcomes;
+
+  framed(): FramedOutcomes {
+    const others: [number, NotOkOutcome][] = [];
+    let records = 0;
+    for (let i = 0; i < this.count; i += 1) {
+      if (this.#kinds[i] === KIND_OK) records += 1;
+      else others.push([i, this.#notOk(i)]);
+    }
+    const end =
+      this.#dataStart +
+      (this.count === 0 ? FRAME_HEADER_BYTES : (this.#dataEnds[this.count - 1] as number));
+    const frame = records === 0 ? undefined : this.#bytes.subarray(this.#dataStart, end);
+    const bytes =
+      frame === undefined
+        ? 0
+        : frame.length - FRAME_HEADER_BYTES - records * FRAME_RECORD_HEADER_BYTES;
+    return { frame, records, bytes, others };
+  }
+
+  /** Record `i`'s metadata text ('' when none). */
+  #meta(i: number): string {
+    const start = i === 0 ? 0 : (this.#metaEnds[i - 1] as number);
+    const end = this.#metaEnds[i] as number;
+    return end > start
+      ? this.#bytes.toString('utf8', this.#metaStart + start, this.#metaStart + end)
+      : '';
+  }
+
+  #notOk(i: number): NotOkOutcome {
+    if (this.#kinds[i] === KIND_DROPPED) return { result: 'Dropped' };
+    const [code, message] = JSON.parse(this.#meta(i)) as [TransformErrorCode, string];
+    return { result: 'ProcessingFailed', code, message };
+  }
 }

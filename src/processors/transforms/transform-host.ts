@@ -6,6 +6,8 @@ import { InvocationError } from './transform-errors.js';
 import { LOCAL_TRANSFORM_PREFIX, type TransformRef } from './transform-ref.js';
 import {
   failedOutcome,
+  listedOutcomes,
+  type InvocationOutcomes,
   type TransformInput,
   type TransformRecordOutcome,
 } from './transform-records.js';
@@ -27,10 +29,13 @@ import {
 export { TransformLoadError } from './transform-errors.js';
 export type { TransformLoadErrorCode } from './transform-errors.js';
 export type {
+  FramedOutcomes,
+  InvocationOutcomes,
   TransformErrorCode,
   TransformInput,
   TransformRecordOutcome,
 } from './transform-records.js';
+export { listedOutcomes } from './transform-records.js';
 export { TRANSFORM_ERROR_CODES } from './transform-records.js';
 
 /** Options of a {@link TransformHost}. */
@@ -97,6 +102,18 @@ export class TransformHost {
     records: readonly TransformInput[],
     options: InvokeOptions,
   ): Promise<TransformRecordOutcome[]> {
+    return (await this.invokeOutcomes(ref, records, options)).all();
+  }
+
+  /**
+   * {@link invoke}, with the outcomes as the transform gave them: packed by a worker thread
+   * (the delivery pipeline takes a local transform's Ok records as a stored chunk) or listed.
+   */
+  async invokeOutcomes(
+    ref: TransformRef,
+    records: readonly TransformInput[],
+    options: InvokeOptions,
+  ): Promise<InvocationOutcomes> {
     if (this.#closed) throw new Error('the transform host is closed');
     const invocation = {
       streamName: options.streamName,
@@ -116,7 +133,7 @@ export class TransformHost {
       try {
         return ref.kind === 'local'
           ? await this.#local.invoke(ref.name, records, invocation)
-          : await this.#remote.invoke(ref.url, records, invocation);
+          : listedOutcomes(await this.#remote.invoke(ref.url, records, invocation));
       } catch (error) {
         if (!(error instanceof InvocationError)) throw error;
         lastError = error;
@@ -134,7 +151,7 @@ export class TransformHost {
       'transform invocation failed',
     );
     const outcome = failedOutcome('Lambda.FunctionError', message);
-    return records.map(() => outcome);
+    return listedOutcomes(records.map(() => outcome));
   }
 
   /** Stops the workers and closes remote connections; running invocations reject. */

@@ -21,6 +21,38 @@ export type TransformRecordOutcome =
   | { result: 'Dropped' }
   | { result: 'ProcessingFailed'; code: TransformErrorCode; message: string };
 
+/** An outcome that delivers nothing: Dropped or ProcessingFailed. */
+export type NotOkOutcome = Exclude<TransformRecordOutcome, { result: 'Ok' }>;
+
+/**
+ * The Ok records of an invocation as one stored chunk (`formats/chunk-frame.ts`), and the
+ * other records' outcomes by index in the invocation.
+ */
+export interface FramedOutcomes {
+  /** The chunk; undefined when no record is Ok. */
+  frame: Buffer | undefined;
+  /** Ok records in the chunk, and their payload bytes. */
+  records: number;
+  bytes: number;
+  others: [number, NotOkOutcome][];
+}
+
+/**
+ * An invocation's outcomes, one per record in input order: as a list, and — where the
+ * transform ran in a worker thread, which packs them — as {@link FramedOutcomes}.
+ */
+export interface InvocationOutcomes {
+  readonly count: number;
+  all(): TransformRecordOutcome[];
+  /** Present where the outcomes are packed. */
+  framed?(): FramedOutcomes;
+}
+
+/** Outcomes given as a list (a remote transform's, a failed invocation's). */
+export function listedOutcomes(outcomes: TransformRecordOutcome[]): InvocationOutcomes {
+  return { count: outcomes.length, all: () => outcomes };
+}
+
 /** A failed record's outcome. */
 export type FailedOutcome = Extract<TransformRecordOutcome, { result: 'ProcessingFailed' }>;
 
