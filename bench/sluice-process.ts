@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -122,13 +122,23 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
       ? {}
       : { SLUICE_TRANSFORMS_DIR: options.transformsDir }),
   };
-  const child = new Child(`sluice (${options.role})`, process.execPath, [SLUICE_MAIN], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // For profiling: node options the service runs with (`--cpu-prof`, `--trace-gc`: not
+  // allowed in NODE_OPTIONS), and a file that keeps its output.
+  const nodeArgs = (process.env.BENCH_SLUICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const outputFile = process.env.BENCH_SLUICE_OUTPUT;
+  const child = new Child(
+    `sluice (${options.role})`,
+    process.execPath,
+    [...nodeArgs, SLUICE_MAIN],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const problems: string[] = [];
   let started = false;
   child.onLine((line) => {
+    if (outputFile !== undefined) appendFileSync(outputFile, `${line}\n`);
     if (line.includes('"msg":"sluice started"')) started = true;
     const level = /"level":(\d+)/.exec(line)?.[1];
     const serious = level === undefined ? !line.startsWith('{') : Number(level) >= 40;
