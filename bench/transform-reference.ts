@@ -94,7 +94,7 @@ function pack(
     ends[i] = at;
     arrivals[i] = record.arrivalMs;
   });
-  return { file, streamName, bytes, ends, ids: records.map((r) => r.recordId), arrivals };
+  return { file, streamName, bytes, ends, ids: records.map((r) => r.id), arrivals };
 }
 
 /** Reference threads, each with its own copy of the records, started once and run in rounds. */

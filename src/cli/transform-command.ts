@@ -224,7 +224,7 @@ async function runTest(
     streamArn: `arn:aws:firehose:${region}:000000000000:deliverystream/${TEST_STREAM}`,
   };
   const arrivalMs = Date.now();
-  const inputs = samples.map(({ line, data }) => ({ recordId: String(line), arrivalMs, data }));
+  const inputs = samples.map(({ line, data }) => ({ id: String(line), arrivalMs, data }));
   try {
     let loadMs: number | undefined;
     if (ref.kind === 'local') {
@@ -239,7 +239,7 @@ async function runTest(
       group.forEach((input, i) => {
         // The host answers one outcome per record, in order.
         records.push({
-          line: Number(input.recordId),
+          line: Number(input.id),
           outcome: outcomes[i] as TransformRecordOutcome,
         });
       });

@@ -156,9 +156,9 @@ describe('python_transform.py through the transform host', () => {
     const outcomes = await host.invoke(
       { kind: 'remote', url },
       [
-        { recordId: 'r1', arrivalMs: Date.now(), data: Buffer.from('{"message":"one"}') },
-        { recordId: 'r2', arrivalMs: Date.now(), data: Buffer.from('') },
-        { recordId: 'r3', arrivalMs: Date.now(), data: Buffer.from('three') },
+        { id: 'r1', arrivalMs: Date.now(), data: Buffer.from('{"message":"one"}') },
+        { id: 'r2', arrivalMs: Date.now(), data: Buffer.from('') },
+        { id: 'r3', arrivalMs: Date.now(), data: Buffer.from('three') },
       ],
       {
         numberOfRetries: 0,

@@ -64,7 +64,7 @@ function hostFor(
 
 function records(...texts: string[]): TransformInput[] {
   return texts.map((text, i) => ({
-    recordId: `r${i}`,
+    id: `r${i}`,
     arrivalMs: 1_717_236_000_000 + i,
     data: Buffer.from(text),
   }));
@@ -157,8 +157,8 @@ describe('local transforms', () => {
     const bytes = await host.invoke(
       local('reverse-bytes'),
       [
-        { recordId: 'x', arrivalMs: 1, data: Buffer.from([0, 1, 255]) },
-        { recordId: 'y', arrivalMs: 2, data: Buffer.alloc(0) },
+        { id: 'x', arrivalMs: 1, data: Buffer.from([0, 1, 255]) },
+        { id: 'y', arrivalMs: 2, data: Buffer.alloc(0) },
       ],
       NO_RETRIES,
     );

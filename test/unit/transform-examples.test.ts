@@ -51,7 +51,7 @@ async function run(name: string, inputs: readonly Input[]) {
   const records = inputs.map((input, i) => {
     const { text, arrivalMs } =
       typeof input === 'string' ? { text: input, arrivalMs: ARRIVAL_MS } : input;
-    return { recordId: `rec-${i}`, arrivalMs, data: Buffer.from(text, 'utf8') };
+    return { id: `rec-${i}`, arrivalMs, data: Buffer.from(text, 'utf8') };
   });
   const outcomes = await host.invoke({ kind: 'local', name }, records, {
     numberOfRetries: 0,

@@ -15,15 +15,15 @@ import {
 describe('packInputs / PackedInputs', () => {
   it('round-trips ids (any UTF-8), arrival times and data (any bytes, empty too)', () => {
     const records = [
-      { recordId: 'a', arrivalMs: 1_700_000_000_123, data: Buffer.from('{"x":1}\n') },
-      { recordId: 'ünïcödé-✓', arrivalMs: 0, data: Buffer.alloc(0) },
-      { recordId: '', arrivalMs: 1.5, data: Buffer.from([0, 255, 10, 13, 128]) },
+      { id: 'a', arrivalMs: 1_700_000_000_123, data: Buffer.from('{"x":1}\n') },
+      { id: 'ünïcödé-✓', arrivalMs: 0, data: Buffer.alloc(0) },
+      { id: '', arrivalMs: 1.5, data: Buffer.from([0, 255, 10, 13, 128]) },
     ];
     const buffer = packInputs(records);
     const inputs = new PackedInputs(buffer);
     expect(inputs.count).toBe(3);
     records.forEach((record, i) => {
-      expect(inputs.recordId(i)).toBe(record.recordId);
+      expect(inputs.recordId(i)).toBe(record.id);
       expect(inputs.arrivalMs(i)).toBe(record.arrivalMs);
       expect(inputs.data(i)).toEqual(record.data);
       expect(inputs.bytes.subarray(inputs.dataStart(i), inputs.dataEnd(i))).toEqual(record.data);
@@ -37,15 +37,15 @@ describe('packInputs / PackedInputs', () => {
   it('packs into a reused buffer, over what an earlier packing left there', () => {
     const pool = new PackBufferPool(2);
     const big = packInputs(
-      [{ recordId: 'old-and-long', arrivalMs: 9, data: Buffer.alloc(5_000, 'z') }],
+      [{ id: 'old-and-long', arrivalMs: 9, data: Buffer.alloc(5_000, 'z') }],
       pool,
     );
     // Allocated with headroom, so that a slightly larger invocation fits next time.
     expect(big.byteLength).toBeGreaterThan(5_000);
     pool.give(big);
     const small = [
-      { recordId: 'n1', arrivalMs: 1, data: Buffer.from('new') },
-      { recordId: 'n2', arrivalMs: 2, data: Buffer.from('') },
+      { id: 'n1', arrivalMs: 1, data: Buffer.from('new') },
+      { id: 'n2', arrivalMs: 2, data: Buffer.from('') },
     ];
     const reused = packInputs(small, pool);
     expect(reused).toBe(big);
@@ -59,7 +59,7 @@ describe('packInputs / PackedInputs', () => {
   });
 
   it('refuses a buffer shorter than its header says', () => {
-    const buffer = packInputs([{ recordId: 'a', arrivalMs: 1, data: Buffer.from('x') }]);
+    const buffer = packInputs([{ id: 'a', arrivalMs: 1, data: Buffer.from('x') }]);
     expect(() => new PackedInputs(buffer.slice(0, buffer.byteLength - 1))).toThrow(/say/);
   });
 });

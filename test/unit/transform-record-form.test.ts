@@ -33,7 +33,7 @@ function inputsOf(texts: readonly (string | Buffer)[]): PackedInputs {
   return new PackedInputs(
     packInputs(
       texts.map((text, i) => ({
-        recordId: `id-${i}`,
+        id: `id-${i}`,
         arrivalMs: ARRIVAL_MS + i,
         data: Buffer.isBuffer(text) ? text : Buffer.from(text),
       })),

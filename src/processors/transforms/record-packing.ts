@@ -125,7 +125,7 @@ export function packInputs(records: readonly TransformInput[], pool?: PackBuffer
   let dataLength = 0;
   for (let i = 0; i < count; i += 1) {
     const record = records[i] as TransformInput;
-    const length = Buffer.byteLength(record.recordId, 'utf8');
+    const length = Buffer.byteLength(record.id, 'utf8');
     idBytes[i] = length;
     idsLength += length;
     dataLength += record.data.length;
@@ -148,7 +148,7 @@ export function packInputs(records: readonly TransformInput[], pool?: PackBuffer
   for (let i = 0; i < count; i += 1) {
     const record = records[i] as TransformInput;
     arrivals[i] = record.arrivalMs;
-    text.write(record.recordId, idAt, 'utf8');
+    text.write(record.id, idAt, 'utf8');
     idAt += idBytes[i] as number;
     idEnds[i] = idAt - idsStart;
     // TypedArray#set is a builtin; Buffer#copy goes through more JavaScript per call.

@@ -67,7 +67,7 @@ export class RemoteTransforms {
       deliveryStreamArn: invocation.streamArn,
       region: invocation.region,
       records: records.map((record) => ({
-        recordId: record.recordId,
+        recordId: record.id,
         approximateArrivalTimestamp: record.arrivalMs,
         data: record.data.toString('base64'),
       })),
@@ -84,7 +84,7 @@ export class RemoteTransforms {
     }
     return checkLambdaResponseText(
       exchange.body.toString('utf8'),
-      records.map((record) => record.recordId),
+      records.map((record) => record.id),
     );
   }
 

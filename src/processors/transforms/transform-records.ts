@@ -8,8 +8,11 @@ import type { DeliveryErrorCode } from '../../errors/delivery-error-codes.js';
 
 /** One record of an invocation. */
 export interface TransformInput {
-  /** Unique within the invocation; a Lambda-form transform sees it as `recordId`. */
-  recordId: string;
+  /**
+   * Unique within the invocation; a transform sees it as `recordId`. Named as the pipeline's
+   * records name it, so that they are handed over as they are, without an object per record.
+   */
+  id: string;
   /** When Sluice accepted the record, epoch ms (`approximateArrivalTimestamp`). */
   arrivalMs: number;
   data: Buffer;
