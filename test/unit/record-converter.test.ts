@@ -214,6 +214,41 @@ describe('compileConverter', () => {
     });
   });
 
+  it('names the path through arrays, structs and map keys of a value that does not fit', () => {
+    const nested = compileConverter(
+      table({ xs: 'array<struct<n:int>>', m: 'map<int,array<int>>' }),
+      OPENX,
+    );
+    expect(nested('{"xs":[{"n":1},{"N":"x"}]}')).toEqual({
+      code: 'DataFormatConversion.MalformedData',
+      message: 'Column xs[1].n is int, but the record has the string "x".',
+    });
+    expect(nested('{"m":{"k":[1]}}')).toEqual({
+      code: 'DataFormatConversion.MalformedData',
+      message: 'Column m key "k" is int, but the record has the string "k".',
+    });
+    expect(nested('{"m":{"7":[1,2,"three"]}}')).toEqual({
+      code: 'DataFormatConversion.MalformedData',
+      message: 'Column m["7"][2] is int, but the record has the string "three".',
+    });
+  });
+
+  it('matches keys case-insensitively record after record, the first of keys alike winning', () => {
+    const columns = table({ user_id: 'int', user: 'struct<id:int>' });
+    const insensitive = compileConverter(columns, OPENX);
+    expect(insensitive('{"user_id":1,"user":{"id":2}}')).toEqual({
+      rows: [{ user_id: 1, user: { id: 2 } }],
+    });
+    expect(insensitive('{"User_ID":3,"user_id":4,"USER":{"Id":5,"id":6}}')).toEqual({
+      rows: [{ user_id: 3, user: { id: 5 } }],
+    });
+    expect(insensitive('{"user_id":7,"toString":8,"user":{"constructor":9}}')).toEqual({
+      rows: [{ user_id: 7, user: { id: null } }],
+    });
+    const both = compileConverter(columns, { ...OPENX, dotsToUnderscores: true });
+    expect(both('{"USER.ID":10,"user_id":11}')).toEqual({ rows: [{ user_id: 10, user: null }] });
+  });
+
   it('reads timestamps in the Hive SerDe formats given, in order', () => {
     const hive = compileConverter(table({ at: 'timestamp' }), {
       kind: 'hive',
@@ -230,6 +265,59 @@ describe('compileConverter', () => {
 });
 
 describe('timestamp parsing', () => {
+  it('reads toISOString text by position exactly as by the general pattern', () => {
+    // The same instants in forms the general pattern reads: a comma before the fraction, an
+    // explicit zero offset.
+    const generalForms = (iso: string): string[] => [
+      `${iso.slice(0, 19)},${iso.slice(20, 23)}Z`,
+      `${iso.slice(0, 23)}+00:00`,
+    ];
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+    const samples = [
+      '2024-02-29T23:59:59.999Z',
+      '2023-02-29T00:00:00.000Z',
+      '0050-01-01T00:00:00.000Z',
+    ];
+    samples.push(
+      '1970-01-01t00:00:00.000z',
+      '1999-12-31 12:00:00.500Z',
+      '2024-04-31T00:00:00.000Z',
+    );
+    samples.push(
+      '2024-13-01T00:00:00.000Z',
+      '2024-00-10T00:00:00.000Z',
+      '2024-01-01T24:00:00.000Z',
+    );
+    samples.push(
+      '2024-01-01T00:60:00.000Z',
+      '2024-01-01T00:00:60.000Z',
+      '2024-01-01T00:00:61.000Z',
+    );
+    for (let i = 0; i < 500; i += 1) {
+      samples.push(
+        `${pad(next(10_000), 4)}-${pad(next(14), 2)}-${pad(next(33), 2)}T${pad(next(25), 2)}:` +
+          `${pad(next(61), 2)}:${pad(next(62), 2)}.${pad(next(1000), 3)}Z`,
+      );
+    }
+    for (const iso of samples) {
+      for (const general of generalForms(iso)) {
+        expect(parseDefaultTimestamp(iso), `${iso} against ${general}`).toBe(
+          parseDefaultTimestamp(general),
+        );
+      }
+    }
+    expect(parseDefaultTimestamp('2018-02-07T19:58:48.123Z')).toBe(
+      Date.UTC(2018, 1, 7, 19, 58, 48, 123),
+    );
+    expect(parseDefaultTimestamp('2018-02-07X19:58:48.123Z')).toBeUndefined();
+    expect(parseDefaultTimestamp('2018-02-07T19:58:48.12aZ')).toBeUndefined();
+  });
+
   it('reads Timestamp.valueOf text as UTC, with up to nine fraction digits', () => {
     expect(parseDefaultTimestamp('2024-5-1 3:04:05.123456789')).toBe(
       Date.UTC(2024, 4, 1, 3, 4, 5, 123),

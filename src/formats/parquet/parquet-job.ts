@@ -54,16 +54,19 @@ export async function runParquetJob(
   };
   const convert = compileConverter(table, job.deserializer);
   const rejected: RejectedRecord[] = [];
-  // Whose row the writer refuses, should the converter let one through that does not fit.
-  const positions = new WeakMap<Row, number>();
   const decoder = new TextDecoder();
   let count = 0;
+  // The writer takes each row as it is yielded and refuses it (should the converter let through
+  // one that does not fit) before asking for the next: the refused row is the current record's.
+  let current: Row | undefined;
+  let currentPosition = 0;
   function* rows(): Generator<Row> {
     for (const record of records) {
       const result = convert(decoder.decode(record.data));
       if ('rows' in result) {
+        currentPosition = record.position;
         for (const row of result.rows) {
-          positions.set(row, record.position);
+          current = row;
           count += 1;
           yield row;
         }
@@ -75,11 +78,10 @@ export async function runParquetJob(
   const parquet = await writeParquetToBuffer(table, rows(), {
     ...job.parquet,
     onInvalidRow: (row, error) => {
-      const position = positions.get(row);
-      if (position === undefined) throw error;
+      if (row !== current) throw error;
       count -= 1;
       rejected.push({
-        position,
+        position: currentPosition,
         code: 'DataFormatConversion.MalformedData',
         message: error.message,
       });

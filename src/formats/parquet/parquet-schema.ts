@@ -95,13 +95,16 @@ export function decimalByteLength(precision: number): number {
 }
 
 /**
- * Sluice's leaf types, added to parquetjs-lite's logical type table. Each says what the writer
- * puts in a parquetjs-lite record for a value (the "raw" value, which parquetjs-lite also orders
- * for min/max statistics and counts for distinct counts) and turns it into the physical value:
+ * Sluice's leaf types, added to parquetjs-lite's logical type table. Each says what a leaf
+ * column's "raw" value is — what `column-shredder.ts` keeps, and what the page statistics handed
+ * to parquetjs-lite's row-group writer hold, which it orders for the column chunk's min/max — and
+ * turns it into the physical value (for the statistics' encoding; `page-encoder.ts` writes the
+ * pages' values itself, the same way):
  *
  * - `SLUICE_UTF8`: the UTF-8 bytes as a latin1 string (one char per byte), so that JavaScript's
  *   string order is the unsigned byte order Parquet's UTF8 statistics are defined by (UTF-16
- *   order differs for characters past U+FFFF against U+E000–U+FFFF);
+ *   order differs for characters past U+FFFF against U+E000–U+FFFF); only a page's min and max
+ *   take this form, the column keeps its strings' UTF-8 bytes;
  * - `SLUICE_INT32` (int, date), `SLUICE_FLOAT`, `SLUICE_DOUBLE`: the number;
  * - `SLUICE_INT64`: the bigint;
  * - `SLUICE_TIMESTAMP_MILLIS`: the milliseconds as a number (the physical value is a bigint);
@@ -135,9 +138,9 @@ function twosComplement(value: bigint, byteLength: number): Buffer {
 
 /**
  * Adds Sluice's types to parquetjs-lite's type table (once). The table is parquetjs-lite's own
- * extension point: its schema looks a field's type up there and its shredder converts values with
- * the entry's `toPrimitive`. Only new `SLUICE_*` keys are added; parquetjs-lite's own types are
- * left as they are.
+ * extension point: its schema looks a field's type up there and its statistics encoding converts
+ * values with the entry's `toPrimitive`. Only new `SLUICE_*` keys are added; parquetjs-lite's own
+ * types are left as they are.
  */
 function registerSluiceTypes(): void {
   const table = parquetTypes.PARQUET_LOGICAL_TYPES;

@@ -1,7 +1,8 @@
 /**
  * The parts of parquetjs-lite 0.8.7 (which ships no types) that Sluice's Parquet writer uses:
- * the schema, the buffered writer over an envelope writer, the logical type table, the Thrift
- * classes of the footer and the Thrift serializer. Only what `parquet-schema.ts` and
+ * the schema, the envelope writer (and the buffered writer the benchmark's reference uses), the
+ * logical type table, the PLAIN codec, the compression codecs, the Thrift classes of pages and
+ * the footer and the Thrift serializer. Only what `parquet-schema.ts`, `page-encoder.ts` and
  * `parquet-writer.ts` touch is declared.
  */
 
@@ -58,9 +59,39 @@ declare module 'parquetjs-lite' {
     columns: {
       meta_data: {
         type: number;
-        statistics?: { min?: Buffer | null; max?: Buffer | null } | null;
+        statistics?: {
+          min?: Buffer | null;
+          max?: Buffer | null;
+          distinct_count?: number | null;
+        } | null;
       };
     }[];
+  }
+
+  /** A page's statistics in raw values (of the column's logical type), as its writer keeps them. */
+  export interface ParquetPageStatistics {
+    min_value?: string | number | bigint | boolean;
+    max_value?: string | number | bigint | boolean;
+    null_count: number;
+  }
+
+  /**
+   * A data page as parquetjs-lite's row-group writer takes it (what its own page encoder makes):
+   * the page's bytes (header and body) and what the column chunk's metadata is made of.
+   */
+  export interface ParquetPageEntry {
+    page: Buffer;
+    /** Absent for a column without statistics. */
+    statistics: ParquetPageStatistics | undefined;
+    first_row_index: number;
+    distinct_values: ReadonlySet<unknown>;
+    num_values: number;
+  }
+
+  /** A row group's pages, by leaf column (keyed by its path, as parquetjs-lite keys them). */
+  export interface ParquetRowGroupPages {
+    rowCount: number;
+    pages: Record<string, ParquetPageEntry[]>;
   }
 
   export interface ParquetEnvelopeWriterOptions {
@@ -76,6 +107,9 @@ declare module 'parquetjs-lite' {
     rowGroups: ParquetRowGroupMetadata[];
     pageSize: number;
     writeSection(buf: Buffer): unknown;
+    writeHeader(): unknown;
+    /** Writes a row group of pages encoded beforehand. */
+    writeRowGroup(group: ParquetRowGroupPages): unknown;
     writeFooter(userMetadata?: Record<string, string>): unknown;
     setPageSize(rows: number): void;
   }
@@ -119,8 +153,35 @@ declare module 'parquetjs-lite/lib/types.js' {
     toPrimitive: (value: never) => unknown;
     fromPrimitive?: (value: never) => unknown;
   }
-  const types: { PARQUET_LOGICAL_TYPES: Record<string, ParquetLogicalType> };
+  const types: {
+    PARQUET_LOGICAL_TYPES: Record<string, ParquetLogicalType>;
+    /** A raw value of logical type `type` as its physical value. */
+    toPrimitive(type: string, value: never): unknown;
+  };
   export default types;
+}
+
+declare module 'parquetjs-lite/lib/codec/index.js' {
+  import type { ParquetPrimitiveType } from 'parquetjs-lite';
+
+  const codec: {
+    PLAIN: {
+      encodeValues(
+        type: ParquetPrimitiveType,
+        values: unknown[],
+        opts: { typeLength?: number; bitWidth?: number },
+      ): Buffer;
+    };
+  };
+  export default codec;
+}
+
+declare module 'parquetjs-lite/lib/compression.js' {
+  const compression: {
+    /** Compresses a page body; UNCOMPRESSED gives `value` itself. */
+    deflate(method: string, value: Buffer): Buffer;
+  };
+  export default compression;
 }
 
 declare module 'parquetjs-lite/lib/util.js' {
@@ -134,6 +195,11 @@ declare module 'parquetjs-lite/gen-nodejs/parquet_types.js' {
     Type: Record<string, number>;
     ConvertedType: Record<string, number>;
     FieldRepetitionType: Record<string, number>;
+    Encoding: Record<string, number>;
+    PageType: Record<string, number>;
+    PageHeader: ThriftClass;
+    DataPageHeader: ThriftClass;
+    Statistics: ThriftClass;
     SchemaElement: ThriftClass;
     FileMetaData: ThriftClass;
     ColumnOrder: ThriftClass;

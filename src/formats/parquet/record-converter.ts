@@ -39,8 +39,30 @@ export type ConversionErrorCode =
 /** A record's rows, or why it has none. */
 export type Conversion = { rows: Row[] } | { code: ConversionErrorCode; message: string };
 
-/** A value that does not fit its column. */
-class MismatchError extends Error {}
+/**
+ * A value that does not fit its column. It is thrown where the value is, without the path to it,
+ * which each enclosing object, array and map adds on the way out (paths are built only for
+ * values that fail).
+ */
+class MismatchError extends Error {
+  /** The path to the value, outermost first: `a`, `.b`, `[2]`, `["k"]`, ` key "k"`. */
+  readonly #segments: string[] = [];
+
+  constructor(readonly what: string) {
+    super(what);
+  }
+
+  /** `error`, the value being in `segment` of the enclosing value. */
+  static within(error: unknown, segment: string): unknown {
+    if (error instanceof MismatchError) error.#segments.unshift(segment);
+    return error;
+  }
+
+  /** The message, naming the column by its path. */
+  describe(): string {
+    return `Column ${this.#segments.join('')} is ${this.what}`;
+  }
+}
 
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
@@ -52,12 +74,31 @@ const EPOCH_MILLIS_FROM = 1e11;
 /** Longest value quoted in a message. */
 const MAX_QUOTED = 100;
 
+/** Most keys whose folded form a converter keeps (a record's keys recur in the next ones). */
+const MAX_FOLDED_KEYS = 4096;
+
 /** How a record's keys are matched to columns and fields. */
 interface KeyRules {
-  caseInsensitive: boolean;
-  dotsToUnderscores: boolean;
+  /** A key as a column name matches it (dots to underscores, lower case); none: as it is. */
+  fold: ((key: string) => string) | undefined;
   columnToJsonKey: Readonly<Record<string, string>>;
   timestamp: TimestampParser;
+}
+
+/** The folding of keys `caseInsensitive` and `dotsToUnderscores` ask for, remembered by key. */
+function keyFolding(caseInsensitive: boolean, dotsToUnderscores: boolean): KeyRules['fold'] {
+  if (!caseInsensitive && !dotsToUnderscores) return undefined;
+  const folded = new Map<string, string>();
+  return (key) => {
+    let name = folded.get(key);
+    if (name === undefined) {
+      name = dotsToUnderscores ? key.replaceAll('.', '_') : key;
+      if (caseInsensitive) name = name.toLowerCase();
+      if (folded.size >= MAX_FOLDED_KEYS) folded.clear();
+      folded.set(key, name);
+    }
+    return name;
+  };
 }
 
 /** A converter of records for `table`, read as `options` say. */
@@ -68,14 +109,12 @@ export function compileConverter(
   const rules: KeyRules =
     options.kind === 'openx'
       ? {
-          caseInsensitive: options.caseInsensitive,
-          dotsToUnderscores: options.dotsToUnderscores,
+          fold: keyFolding(options.caseInsensitive, options.dotsToUnderscores),
           columnToJsonKey: options.columnToJsonKey,
           timestamp: parseDefaultTimestamp,
         }
       : {
-          caseInsensitive: true,
-          dotsToUnderscores: false,
+          fold: keyFolding(true, false),
           columnToJsonKey: {},
           timestamp:
             options.timestampFormats.length === 0
@@ -89,10 +128,10 @@ export function compileConverter(
     const rows: Row[] = [];
     for (const object of objects.values) {
       try {
-        rows.push(convertObject(object, table.columns, rules, '', true));
+        rows.push(convertObject(object, table.columns, rules, true));
       } catch (error) {
         if (!(error instanceof MismatchError)) throw error;
-        return { code: 'DataFormatConversion.MalformedData', message: error.message };
+        return { code: 'DataFormatConversion.MalformedData', message: error.describe() };
       }
     }
     return { rows };
@@ -169,26 +208,54 @@ function convertObject(
   object: Record<string, unknown>,
   columns: readonly Column[],
   rules: KeyRules,
-  path: string,
   topLevel: boolean,
 ): { [field: string]: RowValue } {
-  const byKey = new Map<string, unknown>();
-  for (const [key, value] of Object.entries(object)) {
-    let name = rules.dotsToUnderscores ? key.replaceAll('.', '_') : key;
-    if (rules.caseInsensitive) name = name.toLowerCase();
-    // The first of keys that fold together wins, as Jackson's first match does.
-    if (!byKey.has(name)) byKey.set(name, value);
-  }
+  const byKey = keysFolded(object, rules) ? undefined : foldedKeys(object, rules);
   const result: { [field: string]: RowValue } = {};
   for (const column of columns) {
-    const mapped = topLevel ? rules.columnToJsonKey[column.name] : undefined;
-    const value = mapped !== undefined ? object[mapped] : byKey.get(column.name);
-    result[column.name] = convertValue(value, column.type, rules, `${path}${column.name}`);
+    const { name } = column;
+    const mapped = topLevel ? rules.columnToJsonKey[name] : undefined;
+    const value =
+      mapped !== undefined
+        ? object[mapped]
+        : byKey !== undefined
+          ? byKey.get(name)
+          : Object.hasOwn(object, name)
+            ? object[name]
+            : undefined;
+    try {
+      result[name] = convertValue(value, column.type, rules);
+    } catch (error) {
+      throw MismatchError.within(error, topLevel ? name : `.${name}`);
+    }
   }
   return result;
 }
 
-function convertValue(value: unknown, type: ColumnType, rules: KeyRules, path: string): RowValue {
+/**
+ * Whether every key of `object` is its own folded form, as in most records: then no two keys
+ * fold together and a column's value is the key of its name, looked up directly.
+ */
+function keysFolded(object: Record<string, unknown>, rules: KeyRules): boolean {
+  if (rules.fold === undefined) return true;
+  for (const key in object) {
+    if (rules.fold(key) !== key) return false;
+  }
+  return true;
+}
+
+/** `object`'s values by folded key. */
+function foldedKeys(object: Record<string, unknown>, rules: KeyRules): Map<string, unknown> {
+  const byKey = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(object)) {
+    const name = rules.fold === undefined ? key : rules.fold(key);
+    // The first of keys that fold together wins, as Jackson's first match does.
+    if (!byKey.has(name)) byKey.set(name, value);
+  }
+  return byKey;
+}
+
+function convertValue(value: unknown, type: ColumnType, rules: KeyRules): RowValue {
   if (value === undefined || value === null) return null;
   switch (type.kind) {
     case 'string':
@@ -196,77 +263,90 @@ function convertValue(value: unknown, type: ColumnType, rules: KeyRules, path: s
       // JSON values only (JSON.parse made them): numbers and booleans as their JSON text.
       return JSON.stringify(value);
     case 'int': {
-      const n = integerOf(value, path, 'int');
-      if (n < INT32_MIN || n > INT32_MAX) throw mismatch(path, 'int', value, 'out of range');
+      const n = integerOf(value, 'int');
+      if (n < INT32_MIN || n > INT32_MAX) throw mismatch('int', value, 'out of range');
       return n;
     }
     case 'bigint': {
-      const n = bigintOf(value, path);
-      if (n < INT64_MIN || n > INT64_MAX) throw mismatch(path, 'bigint', value, 'out of range');
+      const n = bigintOf(value);
+      if (n < INT64_MIN || n > INT64_MAX) throw mismatch('bigint', value, 'out of range');
       return n;
     }
     case 'double':
     case 'float':
-      return floatOf(value, path, type.kind);
+      return floatOf(value, type.kind);
     case 'boolean':
       if (typeof value === 'boolean') return value;
       if (typeof value === 'string' && /^(true|false)$/i.test(value)) {
         return value.toLowerCase() === 'true';
       }
-      throw mismatch(path, 'boolean', value);
+      throw mismatch('boolean', value);
     case 'timestamp': {
       const ms = timestampOf(value, rules.timestamp);
-      if (ms === undefined) throw mismatch(path, 'timestamp', value);
+      if (ms === undefined) throw mismatch('timestamp', value);
       return ms;
     }
     case 'date': {
       const days = dateOf(value);
-      if (days === undefined) throw mismatch(path, 'date', value, 'expected yyyy-MM-dd');
+      if (days === undefined) throw mismatch('date', value, 'expected yyyy-MM-dd');
       return days;
     }
     case 'decimal':
-      return decimalOf(value, type.precision, type.scale, path);
+      return decimalOf(value, type.precision, type.scale);
     case 'array':
-      if (!Array.isArray(value)) throw mismatch(path, 'array', value);
-      return value.map((element, i) => convertValue(element, type.element, rules, `${path}[${i}]`));
+      if (!Array.isArray(value)) throw mismatch('array', value);
+      return value.map((element, i) => {
+        try {
+          return convertValue(element, type.element, rules);
+        } catch (error) {
+          throw MismatchError.within(error, `[${i}]`);
+        }
+      });
     case 'struct':
-      if (typeof value !== 'object' || Array.isArray(value)) throw mismatch(path, 'struct', value);
-      return convertObject(value as Record<string, unknown>, type.fields, rules, `${path}.`, false);
+      if (typeof value !== 'object' || Array.isArray(value)) throw mismatch('struct', value);
+      return convertObject(value as Record<string, unknown>, type.fields, rules, false);
     case 'map': {
-      if (typeof value !== 'object' || Array.isArray(value)) throw mismatch(path, 'map', value);
+      if (typeof value !== 'object' || Array.isArray(value)) throw mismatch('map', value);
       // Keys that convert to the same value ("1" and "01" for int keys) keep the last one's
       // value: readers refuse a map with a key twice.
       const entries = new Map<unknown, readonly [RowValue, RowValue]>();
       for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-        const mapKey = convertValue(key, type.key, rules, `${path} key ${JSON.stringify(key)}`);
-        if (mapKey === null) throw mismatch(path, 'map', value, 'a key is null');
-        entries.set(typeof mapKey === 'bigint' ? `${mapKey}n` : mapKey, [
-          mapKey,
-          convertValue(item, type.value, rules, `${path}[${JSON.stringify(key)}]`),
-        ]);
+        let mapKey: RowValue;
+        try {
+          mapKey = convertValue(key, type.key, rules);
+        } catch (error) {
+          throw MismatchError.within(error, ` key ${JSON.stringify(key)}`);
+        }
+        if (mapKey === null) throw mismatch('map', value, 'a key is null');
+        let mapValue: RowValue;
+        try {
+          mapValue = convertValue(item, type.value, rules);
+        } catch (error) {
+          throw MismatchError.within(error, `[${JSON.stringify(key)}]`);
+        }
+        entries.set(typeof mapKey === 'bigint' ? `${mapKey}n` : mapKey, [mapKey, mapValue]);
       }
       return [...entries.values()];
     }
   }
 }
 
-function integerOf(value: unknown, path: string, kind: string): number {
+function integerOf(value: unknown, kind: string): number {
   const n =
     typeof value === 'number'
       ? value
       : typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)
         ? Number(value)
         : Number.NaN;
-  if (!Number.isInteger(n)) throw mismatch(path, kind, value);
+  if (!Number.isInteger(n)) throw mismatch(kind, value);
   return n;
 }
 
-function bigintOf(value: unknown, path: string): bigint {
+function bigintOf(value: unknown): bigint {
   if (typeof value === 'number') {
     // JSON.parse has already rounded integers beyond 2^53: only exact ones are taken.
     if (!Number.isSafeInteger(value)) {
       throw mismatch(
-        path,
         'bigint',
         value,
         Number.isInteger(value) ? 'beyond 2^53, send it as a string' : undefined,
@@ -275,17 +355,17 @@ function bigintOf(value: unknown, path: string): bigint {
     return BigInt(value);
   }
   if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) return BigInt(value.trim());
-  throw mismatch(path, 'bigint', value);
+  throw mismatch('bigint', value);
 }
 
-function floatOf(value: unknown, path: string, kind: string): number {
+function floatOf(value: unknown, kind: string): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string') {
     const trimmed = value.trim();
     if (/^(NaN|[-+]?Infinity)$/.test(trimmed)) return Number(trimmed);
     if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed)) return Number(trimmed);
   }
-  throw mismatch(path, kind, value);
+  throw mismatch(kind, value);
 }
 
 /** Epoch numbers (seconds, milliseconds, fractional seconds) and strings the parser reads. */
@@ -313,7 +393,7 @@ function dateOf(value: unknown): number | undefined {
 }
 
 /** The unscaled value of a decimal, rounded half up to `scale` digits, within `precision`. */
-function decimalOf(value: unknown, precision: number, scale: number, path: string): bigint {
+function decimalOf(value: unknown, precision: number, scale: number): bigint {
   const text =
     typeof value === 'number' && Number.isFinite(value)
       ? plainNumberText(value)
@@ -322,7 +402,7 @@ function decimalOf(value: unknown, precision: number, scale: number, path: strin
         : undefined;
   const m = text === undefined ? null : /^([-+])?(\d*)(?:\.(\d*))?$/.exec(text);
   if (m === null || `${m[2] ?? ''}${m[3] ?? ''}` === '') {
-    throw mismatch(path, `decimal(${precision},${scale})`, value);
+    throw mismatch(`decimal(${precision},${scale})`, value);
   }
   const negative = m[1] === '-';
   const whole = m[2] ?? '';
@@ -331,7 +411,6 @@ function decimalOf(value: unknown, precision: number, scale: number, path: strin
   if ((fraction[scale] ?? '0') >= '5') unscaled += 1n;
   if (unscaled >= 10n ** BigInt(precision)) {
     throw mismatch(
-      path,
       `decimal(${precision},${scale})`,
       value,
       `more than ${precision - scale} digits before the point`,
@@ -347,9 +426,9 @@ function plainNumberText(n: number): string {
   return n.toFixed(20).replace(/\.?0+$/, '');
 }
 
-function mismatch(path: string, type: string, value: unknown, why?: string): MismatchError {
+function mismatch(type: string, value: unknown, why?: string): MismatchError {
   return new MismatchError(
-    `Column ${path} is ${type}, but the record has ${describe(value)}${why === undefined ? '' : ` (${why})`}.`,
+    `${type}, but the record has ${describe(value)}${why === undefined ? '' : ` (${why})`}.`,
   );
 }
 
