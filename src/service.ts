@@ -25,6 +25,9 @@ import { StreamWorkers } from './delivery/stream-workers.js';
 import { LocalObjectStore } from './destinations/local/local-object-store.js';
 import type { ObjectStore } from './destinations/object-store.js';
 import { S3ObjectStore } from './destinations/s3/s3-object-store.js';
+import { RedshiftConnections } from './destinations/redshift/connections.js';
+import { OpenSearchClients } from './destinations/opensearch/clients.js';
+import { loadOpenSearchEndpoints } from './destinations/opensearch/endpoints.js';
 import { closeRedis, connectRedis, openRedis } from './redis/connect.js';
 import { checkRedis } from './redis/redis-checks.js';
 import { StreamRegistry } from './streams/registry.js';
@@ -109,6 +112,9 @@ export async function startService(
 ): Promise<Service> {
   // Before Redis: a bad keys setting stops the start at once, with nothing to undo.
   const auth = settings.SLUICE_ROLE === 'worker' ? undefined : await apiAuth(settings, log);
+  // Also before Redis: a bad endpoints table stops the start. CreateDeliveryStream checks
+  // DomainARNs against it (the kind's verify), delivery connects through it.
+  const openSearchEndpoints = loadOpenSearchEndpoints(settings.SLUICE_OPENSEARCH_ENDPOINTS);
   const redis = openRedis(settings.SLUICE_REDIS_URL, tls.redis);
   redis.commands.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   redis.queue.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
@@ -121,9 +127,14 @@ export async function startService(
     throw new Error(check.errors.join('\n'));
   }
 
+  // One catalog per process, so its cache of table files serves every stream.
+  const catalog = new TableCatalog(settings.SLUICE_CATALOG_DIR);
   const registry = new StreamRegistry(redis.commands, settings);
   if (settings.SLUICE_CONFIG !== '') {
-    const summary = await applyStreamsFile(settings.SLUICE_CONFIG, registry, settings, log);
+    const summary = await applyStreamsFile(settings.SLUICE_CONFIG, registry, settings, log, {
+      catalog,
+      openSearchEndpoints,
+    });
     log.info({ file: settings.SLUICE_CONFIG, ...summary }, 'streams file applied');
   }
 
@@ -147,8 +158,6 @@ export async function startService(
 
   // One store for deliveries, the error output, backups and replay (which reads it back).
   const objectStore = objectStoreFor(settings);
-  // One catalog per process, so its cache of table files serves every stream.
-  const catalog = new TableCatalog(settings.SLUICE_CATALOG_DIR);
   let app: FastifyInstance | undefined;
   let ticker: SealTicker | undefined;
   let url: string | undefined;
@@ -162,7 +171,7 @@ export async function startService(
         buffer,
         log,
         auth,
-        catalog,
+        outside: { catalog, openSearchEndpoints },
         admin: { replayer },
       },
       { https: tls.api },
@@ -177,6 +186,8 @@ export async function startService(
   let sweeper: Sweeper | undefined;
   let transforms: TransformHost | undefined;
   let parquet: ParquetEncoder | undefined;
+  let redshift: RedshiftConnections | undefined;
+  let openSearch: OpenSearchClients | undefined;
   if (deliver) {
     transforms = new TransformHost({
       transformsDir: resolve(settings.SLUICE_TRANSFORMS_DIR),
@@ -188,6 +199,14 @@ export async function startService(
     const errorOutput = new ErrorOutputWriter(objectStore, redis.commands);
     // As many Parquet threads as cores: conversion is CPU work, and they idle when unused.
     parquet = new ParquetEncoder(availableParallelism());
+    redshift = new RedshiftConnections({
+      maxPerEndpoint: settings.SLUICE_DELIVERY_CONCURRENCY,
+      secretsFile: settings.SLUICE_REDSHIFT_SECRETS_FILE,
+    });
+    openSearch = new OpenSearchClients(
+      openSearchEndpoints,
+      settings.SLUICE_HTTP_RESPONSE_TIMEOUT_MS,
+    );
     const driver = new DeliveryDriver({
       batches,
       registry,
@@ -195,6 +214,8 @@ export async function startService(
         objectStore,
         httpResponseTimeoutMs: settings.SLUICE_HTTP_RESPONSE_TIMEOUT_MS,
         parquet,
+        redshift,
+        opensearch: openSearch,
       },
       errorOutput,
       backup: new BackupWriter(objectStore),
@@ -257,6 +278,8 @@ export async function startService(
     await workers?.close(remaining(workUntil));
     await withinTime(transforms?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(parquet?.close() ?? Promise.resolve(), remaining(deadline));
+    await withinTime(redshift?.close() ?? Promise.resolve(), remaining(deadline));
+    await withinTime(openSearch?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(Promise.all([queues.close(), objectStore.close()]), remaining(deadline));
     await closeRedis(redis, Math.min(CLOSE_RESERVE_MS, remaining(deadline)));
     log.info('sluice stopped');

@@ -1,4 +1,5 @@
-import type { TableCatalog } from '../formats/parquet/table-catalog.js';
+import type { VerifyContext } from '../destinations/destination-kind.js';
+import { verifyContextFromSettings } from '../streams/stream-definition.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Settings } from '../config/env.js';
@@ -23,8 +24,11 @@ export interface ApiContext {
   auth?: SigV4Verifier | undefined;
   /** Where records received and throttled are reported; absent, nowhere. */
   telemetry?: Telemetry | undefined;
-  /** Where format conversion finds its tables; absent, no destination may convert. */
-  catalog?: TableCatalog | undefined;
+  /**
+   * What CreateDeliveryStream and UpdateDestination check destinations against (the table
+   * catalog, the OpenSearch endpoints); absent, read from the settings per request.
+   */
+  outside?: VerifyContext | undefined;
   /** The admin API's services (dead batches, replay); absent, `/admin/…` is not served. */
   admin?: AdminServices | undefined;
 }
@@ -37,3 +41,8 @@ export type OperationHandler = (
   input: Record<string, unknown>,
   ctx: ApiContext,
 ) => Promise<Record<string, unknown>>;
+
+/** What destinations are checked against: the service's, or one read from the settings. */
+export function verifyContextOf(ctx: ApiContext): VerifyContext {
+  return ctx.outside ?? verifyContextFromSettings(ctx.settings);
+}

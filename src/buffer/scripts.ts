@@ -1,4 +1,8 @@
-import { FRAME_HEADER_BYTES, FRAME_RECORD_HEADER_BYTES, FRAME_VERSION } from '../formats/chunk-frame.js';
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_RECORD_HEADER_BYTES,
+  FRAME_VERSION,
+} from '../formats/chunk-frame.js';
 
 /**
  * The buffer's Redis Lua scripts. Each script is headed by its contract (KEYS, ARGV, returns).

@@ -20,6 +20,7 @@ import {
 import { selectAll } from './replay-selection.js';
 import { checkStreamName } from './stream-name.js';
 import { parseTimeArg, TIME_FORMS } from './time-arg.js';
+import { ErrorOutputTypeSchema } from '../error-output/error-records.js';
 
 /**
  * `sluice replay`: puts the records of a stream's error output and dead batches back into a
@@ -29,15 +30,7 @@ import { parseTimeArg, TIME_FORMS } from './time-arg.js';
  */
 
 /** What `--type` accepts: Firehose's error-output types, and `dead` for dead batches. */
-export const REPLAY_TYPES = [
-  'processing-failed',
-  'decompression-failed',
-  'http-endpoint-failed',
-  'format-conversion-failed',
-  'AmazonOpenSearchService-failed',
-  'splunk-failed',
-  'dead',
-] as const;
+export const REPLAY_TYPES: readonly string[] = [...ErrorOutputTypeSchema.options, 'dead'];
 
 const OPTIONS = {
   stream: {
@@ -149,7 +142,7 @@ export const replayCommand = defineCommand({
 
 /** `--type`, checked; `undefined` when not given. */
 function checkType(type: string | undefined): string | undefined {
-  if (type === undefined || (REPLAY_TYPES as readonly string[]).includes(type)) return type;
+  if (type === undefined || REPLAY_TYPES.includes(type)) return type;
   throw new UsageError(`--type ${JSON.stringify(type)} is not one of ${REPLAY_TYPES.join(', ')}`);
 }
 

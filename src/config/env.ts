@@ -174,6 +174,16 @@ export const SETTINGS = {
     default: './catalog',
     doc: 'The local table catalog that `DataFormatConversionConfiguration.SchemaConfiguration` names tables in: `<DatabaseName>/<TableName>.json` with a Glue-style column list (see docs/formats.md). Edits take effect for the next batch.',
   },
+  SLUICE_REDSHIFT_SECRETS_FILE: {
+    schema: z.string(),
+    default: '',
+    doc: 'JSON file mapping each `SecretsManagerConfiguration.SecretARN` of a Redshift/PostgreSQL destination to its secret, `{"<SecretARN>": {"username": "…", "password": "…"}}` (what AWS Secrets Manager holds for Redshift). Read at each delivery, so a rotated password applies to the next attempt. Empty: no secrets.',
+  },
+  SLUICE_OPENSEARCH_ENDPOINTS: {
+    schema: z.string(),
+    default: '',
+    doc: 'How OpenSearch destinations reach their clusters: a JSON document `{"endpoints": [{"url": …}]}` whose entries may also give `domainArn`, `username`, one of `password`, `passwordFile` and `passwordEnv`, `caFile` and `rejectUnauthorized`, inline or the path of a file, read once at start. Maps each `DomainARN` to a URL and gives a cluster basic-auth credentials and TLS options (see docs/destinations.md#connecting-sluice_opensearch_endpoints). Empty: `ClusterEndpoint` URLs as they are, without credentials.',
+  },
   SLUICE_TRANSFORM_WORKERS: {
     schema: z
       .string()
@@ -357,7 +367,8 @@ export function settingSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
 export function renderSettingsTable(): string {
   const rows = Object.entries(SETTINGS).map(
     ([name, s]) =>
-      `| \`${name}\` | ${s.default === '' ? '(empty)' : `\`${s.default}\``} | ${s.doc} |`,
+      // A pipe in a description would end its cell: Markdown tables take it escaped.
+      `| \`${name}\` | ${s.default === '' ? '(empty)' : `\`${s.default}\``} | ${s.doc.replaceAll('|', '\\|')} |`,
   );
   return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

@@ -169,7 +169,14 @@ export class DeliveryDriver {
     if (meta.failed !== undefined) {
       // An earlier attempt gave these records up and crashed or failed writing them out:
       // write them now, without sending them to the destination again.
-      errorWrites = await this.writeFailed(meta, kind, plan, meta.failed, errorWrites, meta.pending);
+      errorWrites = await this.writeFailed(
+        meta,
+        kind,
+        plan,
+        meta.failed,
+        errorWrites,
+        meta.pending,
+      );
       if (meta.pending?.length === 0) {
         await batches.complete(meta.stream, meta.id);
         return 'failed records written to the error output';

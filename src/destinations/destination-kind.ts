@@ -4,7 +4,10 @@ import type { CompressionFormat } from '../formats/compression.js';
 import type { ParquetEncoder } from '../formats/parquet/parquet-encoder.js';
 import type { TableCatalog } from '../formats/parquet/table-catalog.js';
 import type { ObjectStore } from './object-store.js';
+import type { OpenSearchEndpoints } from './opensearch/endpoints.js';
+import type { OpenSearchClients } from './opensearch/clients.js';
 import type { PlanBase, S3Location } from './plan-base.js';
+import type { RedshiftConnections } from './redshift/connections.js';
 import type { ProcessorInput } from '../processors/processing-config.js';
 
 export type { PlanBase, S3Location } from './plan-base.js';
@@ -144,6 +147,14 @@ export function hasFirstStage(processing: ProcessingOf): boolean {
   );
 }
 
+/** What lives outside a request that a kind's `verify` checks a destination against. */
+export interface VerifyContext {
+  /** Where format conversion finds its tables (`SLUICE_CATALOG_DIR`). */
+  catalog: TableCatalog;
+  /** Which URL each OpenSearch `DomainARN` stands for (`SLUICE_OPENSEARCH_ENDPOINTS`). */
+  openSearchEndpoints: OpenSearchEndpoints;
+}
+
 /** What an encoder is given besides the plan and the records. */
 export interface EncodeContext {
   /** When the attempt runs, epoch ms (an HTTP body's timestamp). */
@@ -182,6 +193,10 @@ export interface DestinationServices {
   httpResponseTimeoutMs: number;
   /** Converts batches to Parquet on worker threads; absent, on the calling thread (tests). */
   parquet?: ParquetEncoder | undefined;
+  /** The process's OpenSearch clients, one per cluster; absent, OpenSearch batches retry. */
+  opensearch?: OpenSearchClients | undefined;
+  /** Database connections of Redshift/PostgreSQL destinations; absent: none can be loaded. */
+  redshift?: RedshiftConnections | undefined;
 }
 
 /**
@@ -255,12 +270,12 @@ export interface DestinationKind<
   errorOutput(stored: Stored): S3Location | undefined;
   /**
    * Checks a new or updated destination against what lives outside the request — the table
-   * catalog a format conversion names — when CreateDeliveryStream or UpdateDestination stores
-   * it. Absent: nothing outside to check.
+   * catalog a format conversion names, the endpoint an OpenSearch `DomainARN` stands for —
+   * when CreateDeliveryStream or UpdateDestination stores it. Absent: nothing outside to check.
    *
    * @throws FirehoseError `InvalidArgumentException` saying what is missing.
    */
-  verify?(stored: Stored, services: { catalog: TableCatalog }): void;
+  verify?(stored: Stored, outside: VerifyContext): void;
   /** How long failures are retried; undefined: `SLUICE_RETENTION_SECONDS` from first arrival. */
   retryWindow(stored: Stored): RetryWindow | undefined;
 

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import { jsonObject } from '../config/validation.js';
 import type { DestinationKind } from './destination-kind.js';
 import { httpEndpointKind } from './http/index.js';
+import { elasticsearchKind, openSearchServiceKind } from './opensearch/index.js';
+import { redshiftKind } from './redshift/index.js';
 import { extendedS3Kind, plainS3Kind } from './s3/index.js';
 
 /**
@@ -13,6 +15,9 @@ export const DESTINATION_KINDS: readonly DestinationKind[] = [
   extendedS3Kind,
   plainS3Kind,
   httpEndpointKind,
+  openSearchServiceKind,
+  elasticsearchKind,
+  redshiftKind,
 ];
 
 /** Every destination member of CreateDeliveryStream in Firehose's model, supported or not. */

@@ -22,6 +22,7 @@ export const ErrorOutputTypeSchema = z.enum([
   'format-conversion-failed',
   'AmazonOpenSearchService-failed',
   'splunk-failed',
+  'redshift-failed',
 ]);
 
 /** An error-output type, e.g. `http-endpoint-failed`. */
@@ -140,6 +141,18 @@ function errorRecordObject(
         esIndexName: details.esIndexName ?? null,
         esTypeName: details.esTypeName ?? null,
         rawData,
+      };
+    case 'redshift-failed':
+      // Firehose documents no Redshift error record; Sluice's has the HTTP endpoint's members.
+      return {
+        attemptsMade,
+        arrivalTimestamp: record.arrivalMs,
+        errorCode: code,
+        errorMessage: message,
+        attemptEndingTimestamp: attemptEndingMs,
+        rawData,
+        subsequenceNumber: record.position,
+        dataId: record.id,
       };
     case 'splunk-failed':
       return {

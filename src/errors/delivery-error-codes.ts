@@ -26,6 +26,53 @@ export const DELIVERY_ERROR_CODES = {
   'HttpEndpoint.ConnectionFailed': 'No connection to the endpoint could be made. Retried.',
   'HttpEndpoint.ConnectionReset': 'The endpoint closed the connection before answering. Retried.',
   'HttpEndpoint.SSLHandshakeFailure': 'The TLS handshake with the endpoint failed. Retried.',
+  'OS.ConnectionFailed': 'No connection to the OpenSearch cluster could be made. Retried.',
+  'OS.ConnectionReset': 'The OpenSearch cluster closed the connection before answering. Retried.',
+  'OS.SSLHandshakeFailure': 'The TLS handshake with the OpenSearch cluster failed. Retried.',
+  'OS.RequestTimeout':
+    'The OpenSearch cluster did not answer a bulk request within the response timeout. Retried.',
+  'OS.AuthenticationFailed':
+    'The OpenSearch cluster refused the credentials SLUICE_OPENSEARCH_ENDPOINTS gives for it (401). Retried.',
+  'OS.AccessDenied':
+    'The OpenSearch cluster denied the bulk request (403): the user lacks the permission to index. Retried.',
+  'OS.ResourceNotFound':
+    'The DomainARN has no endpoint in SLUICE_OPENSEARCH_ENDPOINTS, or the endpoint answered 404 to _bulk. Retried.',
+  'OS.TooManyRequests':
+    'The OpenSearch cluster throttled the bulk request, or a document in it (429). Retried: a document alone, with its _id.',
+  'OS.ClusterError':
+    'The OpenSearch cluster failed the bulk request or a document in it (5xx), or answered 200 with something that is not the bulk answer. Retried: a document alone, with its _id.',
+  'OS.BadRequest':
+    'The OpenSearch cluster refused the bulk request as a whole with a 4xx other than 401, 403, 404, 413 and 429 (such as explicit indices in bulk not allowed). Retried.',
+  'OS.ClusterBlockException':
+    'The OpenSearch cluster refused a document because its index is blocked (read-only after the disk flood stage, closed). Retried: the document alone.',
+  'OS.RequestEntityTooLarge':
+    'The OpenSearch cluster refused the bulk request as larger than its http.max_content_length (413). Permanent.',
+  'OS.MapperParsingException':
+    'The OpenSearch cluster refused a document that does not fit the index mapping or is not a JSON object (mapper_parsing_exception and other parse errors, 400). The document goes to the error output (AmazonOpenSearchService-failed) at once; the rest of the batch is delivered.',
+  'OS.DocumentRejected':
+    'The OpenSearch cluster refused a document with another 4xx (an invalid index name, a missing index without auto-creation, a field limit exceeded). The document goes to the error output (AmazonOpenSearchService-failed) at once; the rest of the batch is delivered.',
+  'OS.MalformedData':
+    'The record contains a line break and is not valid JSON, so it cannot be one line of a _bulk request. The record goes to the error output (AmazonOpenSearchService-failed) at once, not sent.',
+  'Redshift.ConnectionFailed':
+    'No connection to the database could be made or kept: refused, reset, timed out, or the server shutting down or restarting (SQLSTATE class 08, 57P01–57P03). Retried.',
+  'Redshift.AuthenticationFailed':
+    'The database refused the user name or password (SQLSTATE 28P01, 28000), or the SecretsManagerConfiguration secret is not in SLUICE_REDSHIFT_SECRETS_FILE. Retried (UpdateDestination may fix the password).',
+  'Redshift.DatabaseNotFound':
+    'The ClusterJDBCURL’s database does not exist (SQLSTATE 3D000). Retried.',
+  'Redshift.TableNotFound':
+    'The CopyCommand’s table or its schema does not exist (SQLSTATE 42P01, 3F000). Retried.',
+  'Redshift.ColumnNotFound':
+    'A column of DataTableColumns is not in the table (SQLSTATE 42703). Retried.',
+  'Redshift.InsufficientPrivilege':
+    'The user may not insert into the table, or create the delivery ledger (SQLSTATE 42501). Retried.',
+  'Redshift.ReadOnlyCluster':
+    'The database accepts no writes: a read-only transaction or a standby (SQLSTATE 25006). Retried.',
+  'Redshift.DiskFull': 'The database server ran out of disk space (SQLSTATE 53100). Retried.',
+  'Redshift.SyntaxError':
+    'The database refused the COPY statement as malformed (SQLSTATE 42601). Retried.',
+  'Redshift.DataLoadFailed':
+    'Rows of the record were rejected by the database (a data exception, SQLSTATE class 22: a value that does not fit its column, a wrong number of fields; or an integrity violation, class 23), or the record cannot become rows (not JSON objects, not UTF-8). The record goes to the error output (redshift-failed) at once; the rest of the batch is loaded. A whole COPY failing so at commit is retried.',
+  'Redshift.Unknown': 'Any other database error; the message has the database’s own. Retried.',
   'Lambda.ProcessingFailedStatus':
     'The transform marked the record ProcessingFailed (Lambda form), returned failed(…) or threw for it (record form), or the record is not the JSON a json record form needs. The record goes to the error output (processing-failed).',
   'Lambda.MissingRecordId':

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Settings } from '../config/env.js';
 import { awsInt, awsString, jsonObject } from '../config/validation.js';
-import type { TableCatalog } from '../formats/parquet/table-catalog.js';
 import {
   hasFirstStage,
   type DestinationKind,
@@ -21,6 +20,9 @@ import {
 } from '../destinations/registry.js';
 import { KmsKeyArnSchema } from '../destinations/s3/config.js';
 import { FirehoseError } from '../errors/catalogue.js';
+import type { VerifyContext } from '../destinations/destination-kind.js';
+import { loadOpenSearchEndpoints } from '../destinations/opensearch/endpoints.js';
+import { TableCatalog } from '../formats/parquet/table-catalog.js';
 import { firstStageBuffering } from '../processors/processing-config.js';
 
 /**
@@ -429,10 +431,24 @@ function canonicalJson(value: unknown): string {
 
 /**
  * Checks a destination about to be stored against what lives outside the request (the table
- * catalog a format conversion names): its kind's `verify`.
+ * catalog a format conversion names, the endpoints OpenSearch domains stand for): its kind's
+ * `verify`.
  *
  * @throws FirehoseError `InvalidArgumentException` saying what is missing.
  */
-export function verifyDestination(destination: StoredDestination, catalog: TableCatalog): void {
-  kindByShape(destination.shape).verify?.(destination.config, { catalog });
+export function verifyDestination(destination: StoredDestination, outside: VerifyContext): void {
+  kindByShape(destination.shape).verify?.(destination.config, outside);
+}
+
+/**
+ * What destinations are checked against when no service made it: the table catalog and the
+ * OpenSearch endpoints as the settings name them, read now.
+ *
+ * @throws Error when `SLUICE_OPENSEARCH_ENDPOINTS` cannot be read.
+ */
+export function verifyContextFromSettings(settings: Settings): VerifyContext {
+  return {
+    catalog: new TableCatalog(settings.SLUICE_CATALOG_DIR),
+    openSearchEndpoints: loadOpenSearchEndpoints(settings.SLUICE_OPENSEARCH_ENDPOINTS),
+  };
 }

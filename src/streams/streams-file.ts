@@ -8,8 +8,11 @@ import {
   DESTINATION_ID,
   definitionFromCreateInput,
   sameDestination,
+  verifyContextFromSettings,
+  verifyDestination,
   type StreamDefinition,
 } from './stream-definition.js';
+import type { VerifyContext } from '../destinations/destination-kind.js';
 
 /** What {@link applyStreamsFile} did, by stream name. */
 export interface StreamsFileSummary {
@@ -49,9 +52,10 @@ export async function applyStreamsFile(
   registry: StreamRegistry,
   settings: Settings,
   log: StreamsFileLogger,
+  outside: VerifyContext = verifyContextFromSettings(settings),
 ): Promise<StreamsFileSummary> {
   const fail = (problem: string): Error => new Error(`Streams file ${path}: ${problem}`);
-  const definitions = parseStreamsFile(await readJson(path, fail), settings, fail);
+  const definitions = parseStreamsFile(await readJson(path, fail), settings, outside, fail);
 
   const missing: string[] = [];
   for (const def of definitions) {
@@ -98,6 +102,7 @@ async function readJson(path: string, fail: (problem: string) => Error): Promise
 function parseStreamsFile(
   json: unknown,
   settings: Settings,
+  outside: VerifyContext,
   fail: (problem: string) => Error,
 ): StreamDefinition[] {
   const entries =
@@ -130,6 +135,7 @@ function parseStreamsFile(
         settings,
         now,
       );
+      verifyDestination(def.destination, outside);
     } catch (error) {
       if (error instanceof FirehoseError) throw fail(`${label}: ${error.type}: ${error.message}`);
       throw error;

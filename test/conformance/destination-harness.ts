@@ -19,6 +19,9 @@ export type DestinationMembers = Pick<
   | 'ExtendedS3DestinationConfiguration'
   | 'S3DestinationConfiguration'
   | 'HttpEndpointDestinationConfiguration'
+  | 'AmazonopensearchserviceDestinationConfiguration'
+  | 'ElasticsearchDestinationConfiguration'
+  | 'RedshiftDestinationConfiguration'
 >;
 
 /** The name of one {@link DestinationMembers} member. */
@@ -87,7 +90,20 @@ export type FailureRouting =
       type: string;
       /** The `errorCode` of records a permanent failure sent there. */
       permanentCode: string;
+      /** The `errorCode` of records a retryable failure sent there when the window ended. */
+      retryableCode: string;
+      /** What the message of a permanently failed record says; absent: the status `413`. */
+      permanentMessage?: RegExp;
     };
+
+/**
+ * What records the destination keeps as they are: `bytes` — any bytes (S3, HTTP endpoints);
+ * `json-documents` — each record one JSON object, which the destination keeps as a document
+ * (OpenSearch). For `json-documents` the suite sends, wherever it means records to be
+ * delivered, newline-terminated JSON objects of the same variety (binary, empty, large,
+ * unicode content inside them), and the harness reads each document back with its `\n`.
+ */
+export type RecordShape = 'bytes' | 'json-documents';
 
 /**
  * Whether a batch is sent as several requests whose failures are retried alone. Not
@@ -111,6 +127,8 @@ export interface DestinationHarness {
   readonly failureRouting: FailureRouting;
   readonly partialRetry: PartialRetry;
   readonly inFlightWindow: InFlightWindow;
+  /** What records the destination takes as they are; `bytes` when absent. */
+  readonly records?: RecordShape;
   /** Starts the real server (if any). */
   start(): Promise<void>;
   /** Stops the server and removes what the harness created. Idempotent. */

@@ -42,6 +42,7 @@ export function httpEndpointHarness(): DestinationHarness {
       kind: 'error-output',
       type: 'http-endpoint-failed',
       permanentCode: 'HttpEndpoint.DestinationException',
+      retryableCode: 'HttpEndpoint.DestinationException',
     },
     partialRetry: { maxRecordsPerRequest: 10_000 },
     inFlightWindow: 'slow-answer',

@@ -222,7 +222,7 @@ describe('CreateDeliveryStream and DescribeDeliveryStream', () => {
         },
       }),
       InvalidArgumentException,
-      'SplunkDestinationConfiguration is not supported by Sluice yet; use one of ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration.',
+      'SplunkDestinationConfiguration is not supported by Sluice yet; use one of ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration, AmazonopensearchserviceDestinationConfiguration, ElasticsearchDestinationConfiguration, RedshiftDestinationConfiguration.',
     );
     await rejected(describeStream(name), ResourceNotFoundException);
   });

@@ -141,6 +141,34 @@ describe('applyStreamsFile', () => {
     expect(await registry.get(good)).toBeUndefined();
   });
 
+  it('checks destinations against the endpoints and catalog as CreateDeliveryStream does', async () => {
+    const name = streamName('sf-domain');
+    const domain = 'arn:aws:es:us-east-1:000000000000:domain/logs';
+    const path = writeStreamsFile({
+      DeliveryStreams: [
+        {
+          DeliveryStreamName: name,
+          AmazonopensearchserviceDestinationConfiguration: {
+            RoleARN: ROLE,
+            DomainARN: domain,
+            IndexName: 'logs',
+            S3Configuration: { RoleARN: ROLE, BucketARN: 'arn:aws:s3:::bucket' },
+          },
+        },
+      ],
+    });
+    await expect(applyStreamsFile(path, registry, settings, log)).rejects.toThrow(
+      `Streams file ${path}: stream "${name}" (DeliveryStreams[0]): InvalidArgumentException: DomainARN ${domain} is not mapped to an endpoint`,
+    );
+    expect(await registry.get(name)).toBeUndefined();
+    const mapped = loadSettings({
+      SLUICE_OPENSEARCH_ENDPOINTS: JSON.stringify({
+        endpoints: [{ url: 'http://127.0.0.1:9', domainArn: domain }],
+      }),
+    });
+    expect((await applyStreamsFile(path, registry, mapped, log)).created).toEqual([name]);
+  });
+
   it('reports constraint violations with the AWS message', async () => {
     const path = writeStreamsFile({ DeliveryStreams: [{ DeliveryStreamName: 'bad name' }] });
     await expect(applyStreamsFile(path, registry, settings, log)).rejects.toThrow(

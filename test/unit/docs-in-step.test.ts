@@ -23,6 +23,8 @@ const NOT_SETTINGS = new Set([
   'SLUICE_ENDPOINT',
   // The Redis the integration tests use.
   'SLUICE_TEST_REDIS_URL',
+  // A real OpenSearch cluster the conformance suite may run against.
+  'SLUICE_TEST_OPENSEARCH_URL',
 ]);
 
 describe('documentation stays in step with the code', () => {

@@ -96,10 +96,20 @@ const EXPECTED: Record<ErrorOutputType, [string, unknown][]> = {
     ['rawData', PAYLOAD.toString('base64')],
     ['EventId', 'rec-id-0001'],
   ],
+  'redshift-failed': [
+    ['attemptsMade', 4],
+    ['arrivalTimestamp', 1_700_000_000_123],
+    ['errorCode', 'Some.Code'],
+    ['errorMessage', 'went wrong: "quoted"'],
+    ['attemptEndingTimestamp', 1_700_000_100_456],
+    ['rawData', PAYLOAD.toString('base64')],
+    ['subsequenceNumber', 7],
+    ['dataId', 'rec-id-0001'],
+  ],
 };
 
 describe('error records', () => {
-  it('lists the six error-output types', () => {
+  it('lists the seven error-output types', () => {
     expect(ErrorOutputTypeSchema.options).toEqual([
       'processing-failed',
       'decompression-failed',
@@ -107,6 +117,7 @@ describe('error records', () => {
       'format-conversion-failed',
       'AmazonOpenSearchService-failed',
       'splunk-failed',
+      'redshift-failed',
     ]);
   });
 

@@ -161,7 +161,7 @@ describe('definitionFromCreateInput', () => {
     ],
     [
       { SplunkDestinationConfiguration: { HECEndpoint: 'https://x' } },
-      'SplunkDestinationConfiguration is not supported by Sluice yet; use one of ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration.',
+      'SplunkDestinationConfiguration is not supported by Sluice yet; use one of ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration, AmazonopensearchserviceDestinationConfiguration, ElasticsearchDestinationConfiguration, RedshiftDestinationConfiguration.',
     ],
   ])('rejects what Sluice does not implement: %j', (input, message) => {
     expect(rejection(() => create(input))).toEqual({ type: 'InvalidArgumentException', message });
@@ -169,7 +169,7 @@ describe('definitionFromCreateInput', () => {
 
   it('requires exactly one destination', () => {
     expect(rejection(() => create({})).message).toBe(
-      'Exactly one destination configuration is required, but the request has none. Sluice supports ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration.',
+      'Exactly one destination configuration is required, but the request has none. Sluice supports ExtendedS3DestinationConfiguration, S3DestinationConfiguration, HttpEndpointDestinationConfiguration, AmazonopensearchserviceDestinationConfiguration, ElasticsearchDestinationConfiguration, RedshiftDestinationConfiguration.',
     );
     expect(
       rejection(() =>
@@ -358,10 +358,10 @@ describe('destination updates', () => {
   it('needs exactly one supported update', () => {
     const def = extended();
     expect(rejection(() => update(def, {})).message).toBe(
-      'Exactly one destination update is required, but the request has none. Sluice supports ExtendedS3DestinationUpdate, S3DestinationUpdate, HttpEndpointDestinationUpdate.',
+      'Exactly one destination update is required, but the request has none. Sluice supports ExtendedS3DestinationUpdate, S3DestinationUpdate, HttpEndpointDestinationUpdate, AmazonopensearchserviceDestinationUpdate, ElasticsearchDestinationUpdate, RedshiftDestinationUpdate.',
     );
     expect(rejection(() => update(def, { SplunkDestinationUpdate: {} })).message).toBe(
-      'SplunkDestinationUpdate is not supported by Sluice yet; use one of ExtendedS3DestinationUpdate, S3DestinationUpdate, HttpEndpointDestinationUpdate.',
+      'SplunkDestinationUpdate is not supported by Sluice yet; use one of ExtendedS3DestinationUpdate, S3DestinationUpdate, HttpEndpointDestinationUpdate, AmazonopensearchserviceDestinationUpdate, ElasticsearchDestinationUpdate, RedshiftDestinationUpdate.',
     );
     expect(
       rejection(() => update(def, { S3DestinationUpdate: {}, ExtendedS3DestinationUpdate: {} }))

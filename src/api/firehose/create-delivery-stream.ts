@@ -3,8 +3,7 @@ import {
   definitionFromCreateInput,
   verifyDestination,
 } from '../../streams/stream-definition.js';
-import { TableCatalog } from '../../formats/parquet/table-catalog.js';
-import type { OperationHandler } from '../context.js';
+import { verifyContextOf, type OperationHandler } from '../context.js';
 import { parseInput } from '../../config/validation.js';
 
 /**
@@ -16,10 +15,7 @@ import { parseInput } from '../../config/validation.js';
 export const createDeliveryStream: OperationHandler = async (input, ctx) => {
   const request = parseInput(CreateDeliveryStreamInputSchema, input);
   const def = definitionFromCreateInput(request, ctx.settings, Date.now());
-  verifyDestination(
-    def.destination,
-    ctx.catalog ?? new TableCatalog(ctx.settings.SLUICE_CATALOG_DIR),
-  );
+  verifyDestination(def.destination, verifyContextOf(ctx));
   await ctx.registry.create(def);
   return { DeliveryStreamARN: def.arn };
 };

@@ -4,8 +4,7 @@ import {
   selectDestinationUpdate,
   verifyDestination,
 } from '../../streams/stream-definition.js';
-import { TableCatalog } from '../../formats/parquet/table-catalog.js';
-import type { OperationHandler } from '../context.js';
+import { verifyContextOf, type OperationHandler } from '../context.js';
 import { parseInput } from '../../config/validation.js';
 
 /**
@@ -19,14 +18,14 @@ import { parseInput } from '../../config/validation.js';
 export const updateDestination: OperationHandler = async (input, ctx) => {
   const request = parseInput(UpdateDestinationInputSchema, input);
   const selected = selectDestinationUpdate(request);
-  const catalog = ctx.catalog ?? new TableCatalog(ctx.settings.SLUICE_CATALOG_DIR);
+  const outside = verifyContextOf(ctx);
   await ctx.registry.update(
     request.DeliveryStreamName,
     request.CurrentDeliveryStreamVersionId,
     request.DestinationId,
     (current) => {
       const merged = mergeDestinationUpdate(current.destination, selected);
-      verifyDestination(merged, catalog);
+      verifyDestination(merged, outside);
       return merged;
     },
   );

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { renderTable, type TableName } from './identifiers.js';
+import { LEDGER_TABLE, type RedshiftDeliveryPlan } from './plan.js';
+import { displayTable, type AttemptRecord } from './request.js';
+
+/**
+ * The delivery ledger: one row per committed load, inserted in the same transaction as the
+ * load's rows, keyed by the load's identity (the batch's plan and the records the attempt
+ * carried). A redelivered batch finds its row and is not loaded again; an attempt killed
+ * before its commit left no row and no rows. The row also keeps the load's outcome — which
+ * records PostgreSQL rejected, and why — so an attempt answered from the ledger says what the
+ * committed one said, and the rejected records still reach the error output.
+ *
+ * The ledger lives beside the data table (`<schema>.sluice_delivery_ledger`, or on the search
+ * path for an unqualified table), created by Sluice when missing.
+ */
+
+/** What a committed load said: records loaded, and the records rejected with the reason. */
+export interface LoadOutcome {
+  loaded: number;
+  /** Indexes into the attempt's records, with the database's message. */
+  failed: { index: number; message: string }[];
+}
+
+/** The ledger table next to `table`. */
+export function ledgerOf(table: TableName): TableName {
+  return table.schema === undefined
+    ? { table: LEDGER_TABLE }
+    : { schema: table.schema, table: LEDGER_TABLE };
+}
+
+/**
+ * The ledger key of an attempt: the batch's load identity and a digest of the positions of
+ * the records it carries (a retry of only some records is another load).
+ */
+export function ledgerKey(plan: RedshiftDeliveryPlan, records: readonly AttemptRecord[]): string {
+  const positions = Buffer.allocUnsafe(records.length * 4);
+  records.forEach((r, i) => positions.writeUInt32BE(r.position, i * 4));
+  const digest = createHash('sha256').update(positions).digest('hex').slice(0, 32);
+  return `${plan.deliveryId}:${records.length}:${digest}`;
+}
+
+/**
+ * Creates the ledger if it does not exist. Looked up first: `CREATE TABLE IF NOT EXISTS` needs
+ * the CREATE privilege even when the table is there, and a loading user may lack it.
+ */
+export async function ensureLedger(client: pg.PoolClient, ledger: TableName): Promise<void> {
+  const name = renderTable(ledger);
+  const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1) AS oid', [name]);
+  if (found.rows[0]?.oid !== null && found.rows[0]?.oid !== undefined) return;
+  try {
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${name} (
+        delivery_id text PRIMARY KEY,
+        stream text NOT NULL,
+        batch_id text NOT NULL,
+        stream_version integer NOT NULL,
+        data_table text NOT NULL,
+        records integer NOT NULL,
+        loaded integer,
+        outcome jsonb,
+        loaded_at timestamptz NOT NULL DEFAULT now()
+      )`,
+    );
+  } catch (error) {
+    // Two processes creating it at once: one wins, the other sees its catalog rows.
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== '42P07') throw error;
+  }
+}
+
+/**
+ * Claims the load's ledger row in the open transaction. The insert waits for another
+ * transaction holding the same key, so two attempts of one batch never both load.
+ *
+ * @returns undefined when claimed (go on and load), or the outcome a committed load recorded.
+ */
+export async function claimLoad(
+  client: pg.PoolClient,
+  ledger: TableName,
+  key: string,
+  plan: RedshiftDeliveryPlan,
+  records: number,
+): Promise<LoadOutcome | undefined> {
+  const name = renderTable(ledger);
+  const claimed = await client.query(
+    `INSERT INTO ${name} (delivery_id, stream, batch_id, stream_version, data_table, records)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_id) DO NOTHING`,
+    [key, plan.stream, plan.batchId, plan.streamVersion, displayTable(plan), records],
+  );
+  if (claimed.rowCount === 1) return undefined;
+  const found = await client.query<{
+    outcome: { loaded: number; failed: [number, string][] } | null;
+  }>(`SELECT outcome FROM ${name} WHERE delivery_id = $1`, [key]);
+  const outcome = found.rows[0]?.outcome;
+  if (outcome === null || outcome === undefined) {
+    throw new Error(`the ledger row ${key} has no outcome`);
+  }
+  return {
+    loaded: outcome.loaded,
+    failed: outcome.failed.map(([index, message]) => ({ index, message })),
+  };
+}
+
+/** Records the load's outcome in its ledger row (committed with the rows). */
+export async function recordOutcome(
+  client: pg.PoolClient,
+  ledger: TableName,
+  key: string,
+  outcome: LoadOutcome,
+): Promise<void> {
+  await client.query(
+    `UPDATE ${renderTable(ledger)} SET loaded = $2, outcome = $3 WHERE delivery_id = $1`,
+    [
+      key,
+      outcome.loaded,
+      JSON.stringify({
+        loaded: outcome.loaded,
+        failed: outcome.failed.map((f) => [f.index, f.message]),
+      }),
+    ],
+  );
+}

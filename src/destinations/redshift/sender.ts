@@ -1,0 +1,375 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { DestinationServices, SendResult } from '../destination-kind.js';
+import type { DatabaseCredentials, RedshiftConnections } from './connections.js';
+import { recordRows } from './copy-rows.js';
+import { renderColumns, renderTable, type TableName } from './identifiers.js';
+import {
+  claimLoad,
+  ensureLedger,
+  ledgerKey,
+  ledgerOf,
+  recordOutcome,
+  type LoadOutcome,
+} from './ledger.js';
+import type { RedshiftDeliveryPlan } from './plan.js';
+import type { AttemptRecord, RedshiftRequest, RequestCredentials } from './request.js';
+
+/**
+ * The direct path's sender: loads one attempt's records into PostgreSQL in one transaction
+ * with its ledger row. Rows PostgreSQL rejects (a data exception or an integrity violation)
+ * are isolated by loading the batch in segments under savepoints, split where the error says
+ * (its line) or in halves, until each bad record is alone; the rest is loaded. Any other error
+ * ends the attempt with nothing committed. It never classifies: the classifier does.
+ */
+
+/** What a load answered (or what the ledger says a committed one answered). */
+export interface RedshiftResponse extends LoadOutcome {
+  /** The ledger key the load was recorded under. */
+  key: string;
+  /** Whether the ledger already held this load (a redelivery): nothing was loaded now. */
+  replayed: boolean;
+}
+
+/** An error of the database or the connection, with every credential scrubbed from its text. */
+export class DatabaseFailure extends Error {
+  override name = 'DatabaseFailure';
+  constructor(
+    message: string,
+    /** SQLSTATE, or Node's socket error code, when there is one. */
+    readonly code: string | undefined,
+    readonly secretProblem = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Records in a COPY stream's pieces: about a mebibyte each. */
+const COPY_PIECE_BYTES = 1 << 20;
+
+/** One record with rows to load. */
+interface LoadItem {
+  index: number;
+  rows: Buffer;
+  lines: number;
+}
+
+/** The sender. */
+export async function sendRedshiftRequest(
+  request: RedshiftRequest,
+  services: DestinationServices,
+): Promise<SendResult<RedshiftResponse>> {
+  const connections = services.redshift;
+  if (connections === undefined) {
+    return {
+      error: new DatabaseFailure(
+        'this process has no database connections for Redshift destinations',
+        undefined,
+      ),
+    };
+  }
+  const secrets: string[] = [];
+  let client: pg.PoolClient | undefined;
+  try {
+    const credentials = await resolveCredentials(request.credentials, connections);
+    secrets.push(credentials.password);
+    const { plan } = request;
+    client = await connections.connect(
+      { host: plan.host, port: plan.port, database: plan.database },
+      credentials,
+    );
+    const response = await load(client, request, connections);
+    client.release();
+    return { response };
+  } catch (error) {
+    // The connection's state is unknown: destroy it (the server rolls back what is open).
+    client?.release(true);
+    return { error: scrubbed(error, secrets) };
+  }
+}
+
+async function resolveCredentials(
+  credentials: RequestCredentials,
+  connections: RedshiftConnections,
+): Promise<DatabaseCredentials> {
+  if ('missing' in credentials) throw new DatabaseFailure(credentials.missing, '28000');
+  if ('secretArn' in credentials) {
+    try {
+      return await connections.secret(credentials.secretArn);
+    } catch (error) {
+      throw new DatabaseFailure((error as Error).message, undefined, true);
+    }
+  }
+  return credentials;
+}
+
+/** One attempt's transaction: claim the ledger row, load, record the outcome, commit. */
+async function load(
+  client: pg.PoolClient,
+  request: RedshiftRequest,
+  connections: RedshiftConnections,
+): Promise<RedshiftResponse> {
+  const { plan, records } = request;
+  const ledger = ledgerOf(plan.table);
+  const ready = `${plan.host}:${plan.port}/${plan.database}/${renderTable(ledger)}`;
+  if (!connections.ledgersReady.has(ready)) {
+    await ensureLedger(client, ledger);
+    connections.ledgersReady.add(ready);
+  }
+  try {
+    const columns = plan.columns ?? (await tableColumns(client, plan.table));
+    const key = ledgerKey(plan, records);
+    await client.query('BEGIN');
+    const earlier = await claimLoad(client, ledger, key, plan, records.length);
+    if (earlier !== undefined) {
+      await client.query('ROLLBACK');
+      return { ...earlier, key, replayed: true };
+    }
+    const rows = new RowConverter(records, plan, columns);
+    const rejected = await loadIsolating(client, copyStatement(plan, columns), rows);
+    const failed = [...rows.failed];
+    failed.push(...rejected);
+    failed.sort((a, b) => a.index - b.index);
+    const outcome = { loaded: records.length - failed.length, failed };
+    await recordOutcome(client, ledger, key, outcome);
+    await client.query('COMMIT');
+    return { ...outcome, key, replayed: false };
+  } catch (error) {
+    // A dropped ledger is created again by the next attempt.
+    connections.ledgersReady.delete(ready);
+    throw error;
+  }
+}
+
+/**
+ * The columns of the table that COPY can fill, in order: identity and generated columns are
+ * left to the table, as Redshift's COPY leaves IDENTITY columns.
+ */
+async function tableColumns(client: pg.PoolClient, table: TableName): Promise<string[]> {
+  const result = await client.query<{ attname: string }>(
+    `SELECT attname FROM pg_attribute
+     WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
+       AND attidentity = '' AND attgenerated = ''
+     ORDER BY attnum`,
+    [renderTable(table)],
+  );
+  return result.rows.map((r) => r.attname);
+}
+
+/** The COPY statement of the plan's format. */
+export function copyStatement(plan: RedshiftDeliveryPlan, columns: readonly string[]): string {
+  const head = `COPY ${renderTable(plan.table)} ${renderColumns(columns)} FROM STDIN`;
+  const format = plan.format;
+  if (format.kind !== 'csv') return head;
+  return `${head} WITH (FORMAT csv, DELIMITER ${literal(format.delimiter)}, QUOTE ${literal(format.quote)}, NULL ${literal(format.nullAs)})`;
+}
+
+/** A string literal that means the same whatever `standard_conforming_strings` is. */
+function literal(value: string): string {
+  return `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}
+
+/** Whether an error is PostgreSQL rejecting rows: a data exception or an integrity violation. */
+export function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/u.test(code);
+}
+
+/**
+ * Loads `items` in segments under a savepoint each; a segment PostgreSQL rejects is rolled
+ * back and split — around the record holding the line the error names, else in halves —
+ * until the bad records are alone. Segments are loaded in order, so rows keep the batch's.
+ *
+ * @returns the records rejected, with the database's message.
+ */
+async function loadIsolating(
+  client: pg.PoolClient,
+  statement: string,
+  rows: RowConverter,
+): Promise<LoadOutcome['failed']> {
+  const rejected: LoadOutcome['failed'] = [];
+  // The first COPY converts records as it streams them, so converting overlaps loading.
+  let error = await tryCopy(client, statement, rows.stream());
+  if (error === undefined) return rejected;
+  rows.finish();
+  const queue: (readonly LoadItem[])[] = [];
+  const split = (segment: readonly LoadItem[], failure: unknown) => {
+    if (segment.length === 1) {
+      rejected.push({ index: (segment[0] as LoadItem).index, message: rowMessage(failure) });
+    } else {
+      queue.unshift(...splitSegment(segment, errorLine(failure)));
+    }
+  };
+  split(rows.items, error);
+  while (queue.length > 0) {
+    const segment = queue.shift() as readonly LoadItem[];
+    error = await tryCopy(client, statement, segment);
+    if (error !== undefined) split(segment, error);
+  }
+  return rejected;
+}
+
+/**
+ * One COPY of `segment` under a savepoint.
+ *
+ * @returns the error when PostgreSQL rejected rows (rolled back to the savepoint), else undefined.
+ * @throws any other error.
+ */
+async function tryCopy(
+  client: pg.PoolClient,
+  statement: string,
+  segment: Iterable<LoadItem>,
+): Promise<unknown> {
+  await client.query('SAVEPOINT sluice_segment');
+  try {
+    await copySegment(client, statement, segment);
+    await client.query('RELEASE SAVEPOINT sluice_segment');
+    return undefined;
+  } catch (error) {
+    if (!isRowError(error)) throw error;
+    await client.query('ROLLBACK TO SAVEPOINT sluice_segment');
+    await client.query('RELEASE SAVEPOINT sluice_segment');
+    return error;
+  }
+}
+
+/**
+ * The attempt's records as rows, converted once, in order, as they are first needed; records
+ * that cannot become rows are noted as failed, records without rows are left out.
+ */
+class RowConverter {
+  /** Records with rows, in order, as far as converted. */
+  readonly items: LoadItem[] = [];
+  readonly failed: LoadOutcome['failed'] = [];
+  private next = 0;
+
+  constructor(
+    private readonly records: readonly AttemptRecord[],
+    private readonly plan: RedshiftDeliveryPlan,
+    private readonly columns: readonly string[],
+  ) {}
+
+  /** Converts and yields the records not converted yet (stopping early keeps the place). */
+  *stream(): Generator<LoadItem> {
+    while (this.next < this.records.length) {
+      const item = this.convertNext();
+      if (item !== undefined) yield item;
+    }
+  }
+
+  /** Converts every record left. */
+  finish(): void {
+    while (this.next < this.records.length) this.convertNext();
+  }
+
+  private convertNext(): LoadItem | undefined {
+    const index = this.next;
+    this.next += 1;
+    const rows = recordRows(
+      (this.records[index] as AttemptRecord).data,
+      this.plan.format,
+      this.columns,
+    );
+    if ('error' in rows) {
+      this.failed.push({ index, message: rows.error });
+      return undefined;
+    }
+    if (rows.rows.length === 0) return undefined;
+    const item = { index, rows: rows.rows, lines: countLines(rows.rows) };
+    this.items.push(item);
+    return item;
+  }
+}
+
+/** Fewest records in a piece of the rest of a segment after a located bad record. */
+const MIN_PIECE = 64;
+
+/**
+ * The segment in pieces: before the record of `line`, that record, and the rest in pieces;
+ * without a line (or one past the segment), two halves.
+ */
+export function splitSegment<T extends { lines: number }>(
+  segment: readonly T[],
+  line: number | undefined,
+): (readonly T[])[] {
+  if (line !== undefined) {
+    let seen = 0;
+    for (let k = 0; k < segment.length; k += 1) {
+      seen += (segment[k] as T).lines;
+      if (line <= seen) {
+        const pieces = [segment.slice(0, k), segment.slice(k, k + 1)];
+        // The rest in pieces of about twice the distance to this bad record: dense bad rows
+        // then cost small re-sends, sparse ones few statements, and no record is sent again
+        // once per bad row before it.
+        const size = Math.max(MIN_PIECE, 2 * (k + 1));
+        for (let at = k + 1; at < segment.length; at += size)
+          pieces.push(segment.slice(at, at + size));
+        return pieces.filter((piece) => piece.length > 0);
+      }
+    }
+  }
+  const half = Math.ceil(segment.length / 2);
+  return [segment.slice(0, half), segment.slice(half)];
+}
+
+/** The line of the COPY data an error names (`COPY t, line 3, column a: …`). */
+function errorLine(error: unknown): number | undefined {
+  const where = (error as { where?: unknown }).where;
+  const line = typeof where === 'string' ? /\bline (\d+)\b/u.exec(where)?.[1] : undefined;
+  return line === undefined ? undefined : Number(line);
+}
+
+/** The message of a rejected row: PostgreSQL's, with its detail, column and SQLSTATE. */
+function rowMessage(error: unknown): string {
+  const e = error as { message?: string; detail?: string; where?: string; code?: string };
+  const column = typeof e.where === 'string' ? /\bcolumn (.*)$/su.exec(e.where)?.[1] : undefined;
+  return `PostgreSQL rejected the row: ${e.message ?? 'unknown error'}${e.detail ? `. ${e.detail}` : ''}${column !== undefined ? ` (column ${column})` : ''} [SQLSTATE ${e.code ?? '?'}]`;
+}
+
+/** One COPY … FROM STDIN of a segment's rows, streamed in pieces of about a mebibyte. */
+async function copySegment(
+  client: pg.PoolClient,
+  statement: string,
+  segment: Iterable<LoadItem>,
+): Promise<void> {
+  const stream = client.query(copyFrom(statement));
+  await pipeline(Readable.from(pieces(segment)), stream);
+}
+
+function* pieces(segment: Iterable<LoadItem>): Generator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for (const item of segment) {
+    parts.push(item.rows);
+    size += item.rows.length;
+    if (size >= COPY_PIECE_BYTES) {
+      yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length > 0)
+    yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
+}
+
+function countLines(rows: Buffer): number {
+  let lines = 0;
+  for (let at = rows.indexOf(0x0a); at >= 0; at = rows.indexOf(0x0a, at + 1)) lines += 1;
+  return lines;
+}
+
+/**
+ * The error as a {@link DatabaseFailure} whose text holds no credential: a driver's message can
+ * quote a connection string, and a server's may echo what it was sent.
+ */
+function scrubbed(error: unknown, secrets: readonly string[]): DatabaseFailure {
+  if (error instanceof DatabaseFailure) return error;
+  const e = error as { message?: unknown; code?: unknown; detail?: unknown };
+  let text = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
+  if (typeof e.detail === 'string' && e.detail !== '') text += `. ${e.detail}`;
+  text = text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/giu, '$1[password]@');
+  for (const secret of secrets) if (secret !== '') text = text.replaceAll(secret, '[password]');
+  return new DatabaseFailure(text, typeof e.code === 'string' ? e.code : undefined);
+}
