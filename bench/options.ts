@@ -23,9 +23,11 @@ export const PHASES = [
   'sustained',
   'split',
   'http',
+  'opensearch',
   'transform-e2e',
   'compression',
   'parquet',
+  'postgres',
 ] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];

@@ -8,6 +8,7 @@ import {
   type CompressionSide,
   type LoopDelay,
 } from './compression-phase.js';
+import type { PostgresResult } from './postgres-phase.js';
 import {
   HTTP_FAIL_EVERY,
   HTTP_INTERVAL_S,
@@ -23,6 +24,8 @@ import {
   type ParquetResult,
   type ParquetSideExtras,
 } from './parquet-phase.js';
+import type { OpenSearchResult } from './opensearch-phase.js';
+import { openSearchSection, openSearchSummaryRow } from './opensearch-report.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
 import type { IngestResult } from './ingest-phase.js';
 import {
@@ -45,6 +48,8 @@ import { TRANSFORM_ROUND_S, TRANSFORM_ROUNDS, type TransformResult } from './tra
 
 /** The targets the summary judges against. */
 export const TARGETS = {
+  /** PostgreSQL: records/s Sluice loads as a share of a bare COPY of the same rows. */
+  postgresShareOfCopy: 0.7,
   /** Acknowledged ingest as a share of the same-run ceiling. */
   ingestShareOfCeiling: 0.4,
   /** Delivered payload rate under the sustained load, MiB/s. */
@@ -114,11 +119,13 @@ export interface BenchResults {
   /** The bare POST reference of the http phase. */
   httpReference: PhaseOutcome<HttpReferenceResult>;
   http: PhaseOutcome<HttpResult>;
+  opensearch: PhaseOutcome<OpenSearchResult>;
   transform: PhaseOutcome<TransformResult>;
   partition: PhaseOutcome<PartitionResult>;
   transformE2e: PhaseOutcome<TransformE2eResult>;
   compression: PhaseOutcome<CompressionResult>;
   parquet: PhaseOutcome<ParquetResult>;
+  postgres: PhaseOutcome<PostgresResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -611,6 +618,9 @@ function summaryRows(results: BenchResults): string[][] {
     rows.push(['HTTP endpoint delivered (role all)', absent(http), httpTarget, failed(http)]);
   }
 
+  const openSearchRow = openSearchSummaryRow(results.opensearch);
+  if (openSearchRow !== undefined) rows.push(openSearchRow);
+
   const { transform, partition, transformE2e } = results;
   const overheadTarget = `≤ ${TARGETS.transformOverhead * 100} % overhead`;
   if (transform.status === 'ok') {
@@ -685,6 +695,19 @@ function summaryRows(results: BenchResults): string[][] {
   } else if (parquet.status !== 'skipped') {
     rows.push(['JSON → Parquet (per core)', absent(parquet), parquetTarget, failed(parquet)]);
   }
+  const { postgres } = results;
+  const postgresTarget = `≥ ${TARGETS.postgresShareOfCopy * 100} % of bare COPY`;
+  if (postgres.status === 'ok') {
+    const r = postgres.value;
+    rows.push([
+      'PostgreSQL load (JSON auto)',
+      `${int.format(r.sluice.recordsPerS)} vs ${int.format(r.bare.recordsPerS)} records/s bare COPY = ${num(r.share * 100)} %; 1 % rejected: ${int.format(r.withFailures.recordsPerS)} records/s`,
+      postgresTarget,
+      verdict(r.share >= TARGETS.postgresShareOfCopy),
+    ]);
+  } else if (postgres.status !== 'skipped') {
+    rows.push(['PostgreSQL load (JSON auto)', absent(postgres), postgresTarget, failed(postgres)]);
+  }
   return rows;
 }
 
@@ -694,6 +717,7 @@ function problemLines(results: BenchResults, limit = 12): string[] {
   for (const outcome of [results.ingest, results.sustained, results.split, results.http]) {
     if (outcome.status === 'ok') all.push(...outcome.value.problems);
   }
+  if (results.opensearch.status === 'ok') all.push(...results.opensearch.value.problems);
   if (results.transformE2e.status === 'ok') {
     const r = results.transformE2e.value;
     all.push(...r.plain.problems, ...r.transformed.problems);
@@ -726,6 +750,7 @@ function contentionWarning(results: BenchResults): string[] {
     ['split', results.split],
     ['http reference', results.httpReference],
     ['http', results.http],
+    ['opensearch', results.opensearch],
   ];
   const { transform, partition, transformE2e } = results;
   if (transform.status === 'ok') {
@@ -768,6 +793,19 @@ function contentionWarning(results: BenchResults): string[] {
   ];
 }
 
+function postgresSection(title: string, outcome: PhaseOutcome<PostgresResult>): string[] {
+  if (outcome.status === 'failed') return [title, `  failed: ${outcome.error}`];
+  if (outcome.status !== 'ok') return [title, `  ${outcome.status}`];
+  const r = outcome.value;
+  return [
+    title,
+    `  records            ${int.format(r.records)} JSON records, ${num(r.recordBytes / r.records, 0)} B mean; delivery timed from the release of a table lock`,
+    `  bare COPY          ${int.format(r.bare.recordsPerS)} records/s (${num(r.bare.seconds, 2)} s, one connection, rows already in COPY text)`,
+    `  Sluice             ${int.format(r.sluice.recordsPerS)} records/s (${num(r.sluice.seconds, 2)} s) = ${num(r.share * 100)} % of bare`,
+    `  1 % rejected       ${int.format(r.withFailures.recordsPerS)} records/s (${num(r.withFailures.seconds, 2)} s); ${int.format(r.withFailures.rejected)} records to the error output, ${int.format(r.withFailures.loaded)} loaded`,
+  ];
+}
+
 /** The whole report as text. */
 export function renderReport(results: BenchResults): string {
   const s = results.setup;
@@ -799,6 +837,11 @@ export function renderReport(results: BenchResults): string {
       results.http,
     ),
     '',
+    ...openSearchSection(
+      '5b. OpenSearch: Sluice (role all) to the OpenSearch test server, beside a bare _bulk of the same documents',
+      results.opensearch,
+    ),
+    '',
     ...transformSection(
       '6. Transform host: the enrich transform through Sluice, beside its record function called directly',
       results.transform,
@@ -822,6 +865,11 @@ export function renderReport(results: BenchResults): string {
     ...parquetSection(
       '10. Parquet: JSON → Parquet through Sluice on worker threads, beside parquetjs-lite alone writing the same rows',
       results.parquet,
+    ),
+    '',
+    ...postgresSection(
+      '11. PostgreSQL: Sluice loading JSON records (Redshift destination, direct path), beside a bare COPY of the same rows',
+      results.postgres,
     ),
     '',
   ];

@@ -15,10 +15,12 @@ import { writeFile } from 'node:fs/promises';
 import { runCeilingPhase } from './ceiling-phase.js';
 import { runCli } from './cli.js';
 import { runCompressionPhase } from './compression-phase.js';
+import { runPostgresPhase } from './postgres-phase.js';
 import { runHttpPhase, runHttpReference } from './http-phase.js';
 import { cleanUpAll } from '../devtools/children.js';
 import type { BenchContext } from './context.js';
 import { runIngestPhase } from './ingest-phase.js';
+import { runOpenSearchPhase } from './opensearch-phase.js';
 import { startInfrastructure, type Infrastructure } from './infrastructure.js';
 import { describeMachine } from './machine.js';
 import { helpText, parseOptions, type BenchOptions, type Phase } from './options.js';
@@ -38,12 +40,21 @@ const STREAMS = {
   sustained: 'bench-sustained',
   split: 'bench-split',
   http: 'bench-http',
+  opensearch: 'bench-opensearch',
   e2ePlain: 'bench-e2e-plain',
   e2eTransform: 'bench-e2e-transform',
 } as const;
 
 /** The phases that run against Redis, s3rver and Sluice processes. */
-const SERVICE_PHASES: readonly Phase[] = ['ingest', 'sustained', 'split', 'http', 'transform-e2e'];
+const SERVICE_PHASES: readonly Phase[] = [
+  'ingest',
+  'sustained',
+  'split',
+  'http',
+  'opensearch',
+  'transform-e2e',
+  'postgres',
+];
 
 /**
  * Runs a phase, turning any failure into a reported outcome, so one broken phase still leaves
@@ -129,11 +140,13 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     split: { status: 'skipped' },
     httpReference: { status: 'skipped' },
     http: { status: 'skipped' },
+    opensearch: { status: 'skipped' },
     transform: { status: 'skipped' },
     partition: { status: 'skipped' },
     transformE2e: { status: 'skipped' },
     compression: { status: 'skipped' },
     parquet: { status: 'skipped' },
+    postgres: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -184,6 +197,14 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
             );
           }
         }
+        if (wanted('opensearch')) {
+          results.opensearch = await attempt(signal, 'opensearch', () =>
+            runOpenSearchPhase(ctx, ready, STREAMS.opensearch),
+          );
+        }
+        if (wanted('postgres')) {
+          results.postgres = await attempt(signal, 'postgres', () => runPostgresPhase(ctx, ready));
+        }
         if (wanted('transform-e2e')) {
           results.transformE2e = await attempt(signal, 'transform-e2e', () =>
             runTransformE2ePhase(ctx, ready, {
@@ -193,7 +214,14 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
           );
         }
       } else {
-        for (const phase of ['ingest', 'sustained', 'split', 'http'] as const) {
+        for (const phase of [
+          'ingest',
+          'sustained',
+          'split',
+          'http',
+          'opensearch',
+          'postgres',
+        ] as const) {
           if (options.phases.includes(phase)) results[phase] = started;
         }
         if (options.phases.includes('transform-e2e')) results.transformE2e = started;
@@ -227,11 +255,13 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results.split,
     results.httpReference,
     results.http,
+    results.opensearch,
     results.transform,
     results.partition,
     results.transformE2e,
     results.compression,
     results.parquet,
+    results.postgres,
   ];
   return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
 }

@@ -1,0 +1,207 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+import { jsonRows } from '../src/destinations/redshift/copy-rows.js';
+import type { BenchContext } from './context.js';
+import { startDeliveryRun } from './delivery-run.js';
+import type { Infrastructure } from './infrastructure.js';
+
+/**
+ * Phase `postgres`: records/s Sluice loads into PostgreSQL (a Redshift destination on the
+ * direct path, `JSON 'auto'`), beside a bare `COPY … FROM STDIN` of the same rows in the same
+ * run (target ≥ 70 %), and once more with 1 % of the records rejected by PostgreSQL, so the
+ * isolation of bad rows and the error output are exercised.
+ *
+ * Delivery alone is timed: the records are ingested while the bench holds a SHARE lock on the
+ * table (every load waits at its COPY), then the lock is released and the clock runs until the
+ * last row is there. The bare COPY is one connection streaming the rows already in COPY's text
+ * format (no JSON to convert), the fastest way PostgreSQL takes them.
+ */
+
+/** What the phase measured. */
+export interface PostgresResult {
+  records: number;
+  recordBytes: number;
+  /** The bare COPY (best of its runs). */
+  bare: { recordsPerS: number; seconds: number };
+  /** Sluice, every record good. */
+  sluice: { recordsPerS: number; seconds: number };
+  /** Sluice with 1 % of the records rejected (to the error output). */
+  withFailures: { recordsPerS: number; seconds: number; rejected: number; loaded: number };
+  /** `sluice.recordsPerS / bare.recordsPerS`. */
+  share: number;
+  cpuShare: Record<string, number | undefined>;
+}
+
+const RECORDS = 200_000;
+const COLUMNS = ['id', 'name', 'amount', 'at', 'tags'];
+const STREAM = 'bench-postgres';
+const ERROR_BUCKET = 'bench';
+
+/** The bench's PostgreSQL: `SLUICE_BENCH_POSTGRES_URL`, else the local one (trust). */
+async function connect(): Promise<{ url: URL; pool: pg.Pool }> {
+  const candidates = process.env.SLUICE_BENCH_POSTGRES_URL
+    ? [process.env.SLUICE_BENCH_POSTGRES_URL]
+    : ['postgres://postgres@127.0.0.1:5432/test', 'postgres://root@127.0.0.1:5432/test'];
+  for (const candidate of candidates) {
+    const url = new URL(candidate);
+    const pool = new pg.Pool({ connectionString: candidate, max: 3 });
+    pool.on('error', () => undefined);
+    try {
+      await pool.query('SELECT 1');
+      return { url, pool };
+    } catch {
+      await pool.end();
+    }
+  }
+  throw new Error('no PostgreSQL answers (set SLUICE_BENCH_POSTGRES_URL)');
+}
+
+function records(failEvery: number | undefined): Buffer[] {
+  return Array.from({ length: RECORDS }, (_, i) =>
+    Buffer.from(
+      `${JSON.stringify({
+        id: failEvery !== undefined && i % failEvery === failEvery - 1 ? `bad-${i}` : i,
+        name: `customer ${i % 997}\twith a tab`,
+        amount: ((i * 37) % 100_000) / 100,
+        at: new Date(1_796_000_000_000 + i * 1000).toISOString(),
+        tags: { tier: i % 3, region: ['eu', 'us', 'ap'][i % 3] },
+      })}\n`,
+    ),
+  );
+}
+
+/** The phase. */
+export async function runPostgresPhase(
+  ctx: BenchContext,
+  infra: Infrastructure,
+): Promise<PostgresResult> {
+  const { url, pool } = await connect();
+  const schema = `bench_pg_${process.pid}`;
+  try {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+    await pool.query(
+      `CREATE TABLE ${schema}.events (id bigint, name text, amount numeric(12,2), at timestamptz, tags jsonb)`,
+    );
+    const good = records(undefined);
+    const recordBytes = good.reduce((sum, r) => sum + r.length, 0);
+    const bare = await bareCopy(pool, `${schema}.events`, good);
+    const sluice = await sluiceLoad(ctx, infra, pool, url, schema, good);
+    const failing = records(100);
+    const withFailures = await sluiceLoad(ctx, infra, pool, url, schema, failing);
+    return {
+      records: RECORDS,
+      recordBytes,
+      bare,
+      sluice: { recordsPerS: sluice.recordsPerS, seconds: sluice.seconds },
+      withFailures,
+      share: sluice.recordsPerS / bare.recordsPerS,
+      cpuShare: sluice.cpuShare,
+    };
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await pool.end();
+  }
+}
+
+/** The best of three bare COPYs of the rows (converted beforehand, untimed). */
+async function bareCopy(pool: pg.Pool, table: string, data: readonly Buffer[]) {
+  const rows: Buffer[] = data.map((record) => {
+    const converted = jsonRows(record.toString('utf8'), COLUMNS, false);
+    if ('error' in converted) throw new Error(converted.error);
+    return converted.rows;
+  });
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < rows.length; i += 5_000) chunks.push(Buffer.concat(rows.slice(i, i + 5_000)));
+  let best = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < 3; run += 1) {
+    await pool.query(`TRUNCATE ${table}`);
+    const client = await pool.connect();
+    try {
+      const started = performance.now();
+      await client.query('BEGIN');
+      await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
+      await client.query('COMMIT');
+      best = Math.min(best, (performance.now() - started) / 1000);
+    } finally {
+      client.release();
+    }
+  }
+  await pool.query(`TRUNCATE ${table}`);
+  return { recordsPerS: rows.length / best, seconds: best };
+}
+
+/** Sluice delivering `data`: ingested behind a table lock, timed from its release. */
+async function sluiceLoad(
+  ctx: BenchContext,
+  infra: Infrastructure,
+  pool: pg.Pool,
+  url: URL,
+  schema: string,
+  data: readonly Buffer[],
+) {
+  await pool.query(`TRUNCATE ${schema}.events`);
+  const run = await startDeliveryRun(ctx, infra, STREAM, { inFlight: 8 });
+  const lock = await pool.connect();
+  try {
+    await run.client.call('CreateDeliveryStream', {
+      DeliveryStreamName: STREAM,
+      RedshiftDestinationConfiguration: {
+        RoleARN: 'arn:aws:iam::123456789012:role/bench',
+        ClusterJDBCURL: `jdbc:postgresql://${url.hostname}:${url.port || 5432}${url.pathname}`,
+        CopyCommand: {
+          DataTableName: `${schema}.events`,
+          DataTableColumns: COLUMNS.join(','),
+          CopyOptions: "JSON 'auto' TIMEFORMAT 'auto'",
+        },
+        Username: decodeURIComponent(url.username) || 'postgres',
+        Password: decodeURIComponent(url.password) || 'trust-auth',
+        RetryOptions: { DurationInSeconds: 60 },
+        S3Configuration: {
+          RoleARN: 'arn:aws:iam::123456789012:role/bench',
+          BucketARN: `arn:aws:s3:::${ERROR_BUCKET}`,
+          BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 1 },
+        },
+      },
+    });
+    await lock.query('BEGIN');
+    await lock.query(`LOCK TABLE ${schema}.events IN SHARE MODE`);
+    for (let i = 0; i < data.length; i += 500) {
+      await run.client.call('PutRecordBatch', {
+        DeliveryStreamName: STREAM,
+        Records: data.slice(i, i + 500).map((r) => ({ Data: r.toString('base64') })),
+      });
+    }
+    // Every batch sealed (the last by age) and waiting at the lock.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    run.procs.start();
+    const started = performance.now();
+    await lock.query('COMMIT');
+    const expected = data.filter((r) => !r.includes('"bad-')).length;
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const stats = await infra.client.hget(`sluice:{${STREAM}}:stats`, 'backlogRecords');
+      if (Number(stats ?? 0) === 0) break;
+      if (Date.now() > deadline || run.phase.signal.aborted)
+        throw new Error('delivery did not finish');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const counted = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
+    const loaded = Number(counted.rows[0]?.n);
+    if (loaded !== expected) throw new Error(`loaded ${loaded} rows, expected ${expected}`);
+    return {
+      recordsPerS: data.length / seconds,
+      seconds,
+      rejected: data.length - loaded,
+      loaded,
+      cpuShare: run.procs.cpuShares(),
+    };
+  } finally {
+    lock.release();
+    await run.close();
+  }
+}
