@@ -1,33 +1,39 @@
-import { Agent, request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { gunzipSync } from 'node:zlib';
+import type { Agent } from 'node:http';
 
-import { SETTINGS } from '../src/config/env.js';
-import { parseErrorRecords } from '../src/error-output/error-records.js';
-import type { S3Server } from '../devtools/s3-server.js';
-import { nowMs } from './clock.js';
-import { phaseSignal, type BenchContext } from './context.js';
-import { FirehoseHttp, type HttpReply, type SignedBody } from './firehose-http.js';
-import {
-  launchBenchReceiver,
-  SeqBytes,
-  seqOfRecord,
-  seqPrefix,
-  writeSeqBase64,
-  type ReceiverCounters,
-} from './http-receiver.js';
+import type { BenchContext } from './context.js';
 import { waitUntilActive } from './control-plane.js';
+import { deliveryRunFigures, type DeliveryRunFigures } from './delivery-figures.js';
+import { runMeasuredLoad } from './delivery-load.js';
+import { startDeliveryRunWith, type DeliveryRun } from './delivery-run.js';
+import { waitForDelivery } from './delivery-wait.js';
+import {
+  ensureBucket,
+  errorOutputFigures,
+  readErrorOutput,
+  type ErrorOutputFigures,
+} from './error-output.js';
+import type { FirehoseHttp } from './firehose-http.js';
+import { launchBenchReceiver, type ReceiverCounters } from './http-receiver.js';
 import type { Infrastructure } from './infrastructure.js';
-import { runClosedLoop, type LoadProgress } from './load.js';
-import { ProcessSampler } from './process-sampler.js';
-import { say, startProgress } from './progress.js';
-import { putOutcome, requestResponses } from './put-outcome.js';
-import type { PreparedBody } from './records.js';
-import { sha256Hex, type SigningIdentity } from './sigv4.js';
-import { passedThroughSettings, startSluice, type SluiceProcess } from './sluice-process.js';
-import { MIB, percentile } from './stats.js';
-import { StreamStatsSampler, type StreamStatsSample } from './stream-stats.js';
+import { rateFigures, type RateFigures } from './rate-figures.js';
+import { postOnce } from './reference-post.js';
+import { accountRecords, type RecordAccounting } from './record-accounting.js';
+import { countError, runReferenceLoad, type ReferenceTotals } from './reference-load.js';
+import { deliveryConcurrency, recordsPerBatch } from './reference-shape.js';
+import {
+  numberedRecordGroups,
+  StampingFirehose,
+  stampTemplates,
+  type StampTemplate,
+} from './stamping-firehose.js';
 import { throughputFigures, type ThroughputFigures } from './throughput.js';
+
+// Shared with the opensearch phase in their own modules; still exported here for the report and
+// the bench's unit tests, which import them from this module.
+export type { RateFigures } from './rate-figures.js';
+export { accountRecords } from './record-accounting.js';
+export { recordsPerBatch } from './reference-shape.js';
+export { StampingFirehose, stampTemplates, type StampTemplate } from './stamping-firehose.js';
 
 /**
  * The http phase: Sluice delivering to a Firehose HTTP endpoint on loopback (the bench's own
@@ -58,24 +64,10 @@ export const HTTP_REFERENCE_S = 5;
 export const HTTP_INGEST_S = 5;
 /** Distinct reference bodies, reused round-robin with a new request id each time. */
 const REFERENCE_BODIES = 4;
-/** Stream counters are read this often while waiting for delivery. */
-const SAMPLE_PERIOD_MS = 200;
 /** A drain window with fewer accepted requests than this gives no drain rate. */
 const MIN_DRAIN_REQUESTS = 10;
-/** How often the drain reports progress. */
-const DRAIN_PROGRESS_MS = 5_000;
 /** `User-Agent` Firehose sends. */
 const FIREHOSE_USER_AGENT = 'Amazon Kinesis Data Firehose Agent/1.0';
-
-/** A rate over a window. */
-export interface RateFigures {
-  durationS: number;
-  requests: number;
-  records: number;
-  recordsPerS: number;
-  /** Payload (base64-decoded record bytes) per second. */
-  mibS: number;
-}
 
 /** What the bare POST reference measured. */
 export interface HttpReferenceResult {
@@ -98,30 +90,8 @@ export interface HttpReferenceResult {
   cpuShare: Record<string, number | undefined>;
 }
 
-/** Every acknowledged record accounted for, by sequence number. */
-export interface HttpAccounting {
-  /** Records PutRecordBatch acknowledged. */
-  acknowledged: number;
-  /** Acknowledged records the receiver accepted (at least once). */
-  accepted: number;
-  /** Acknowledged records found in the error output (at least once). */
-  inErrorOutput: number;
-  /** Acknowledged records neither accepted nor in the error output. */
-  lost: number;
-  /** Copies beyond the first, over accepted and error output together. */
-  duplicated: number;
-  /** Records sent but not acknowledged (no reply, or an error) that arrived anyway. */
-  unacknowledgedArrived: number;
-  /** Error-output records whose batch the receiver did not fail on purpose. */
-  errorNotDeliberate: number;
-  /** Records of deliberately failed batches missing from the error output. */
-  deliberateNotInErrorOutput: number;
-  /** Records the receiver or the error output had that were never sent. */
-  neverSent: number;
-}
-
 /** What the http phase measured on Sluice. */
-export interface HttpResult {
+export interface HttpResult extends DeliveryRunFigures, ErrorOutputFigures {
   stream: string;
   deliveryConcurrency: number;
   /** The acknowledged load, closed-loop at `--concurrency`. */
@@ -137,163 +107,9 @@ export interface HttpResult {
   recordsPerBatch: number;
   /** Requests answered 500 on purpose (retries included), distinct batches and their records. */
   deliberate: { requests: number; batches: number; records: number };
-  errorOutput: { objects: number; records: number; codes: Record<string, number> };
-  /** The error output holds exactly the records of the deliberately failed batches. */
-  errorOutputMatches: boolean;
-  accounting: HttpAccounting;
-  /** From the end of the load until the stream's counters showed every record done. */
-  settledAfterS: number | undefined;
-  deadRecords: number;
+  accounting: RecordAccounting;
   /** Requests the receiver refused as not Firehose requests. */
   rejectedRequests: number;
-  rssMaxMib: Record<string, number | undefined>;
-  /** Average CPU per process while Sluice delivered after the load, as a share of one core. */
-  cpuShare: Record<string, number | undefined>;
-  /** Average CPU per process during the load. */
-  ingestCpuShare: Record<string, number | undefined>;
-  problems: string[];
-}
-
-/** Sluice's delivery concurrency in this run: the passed-through setting or its default. */
-export function deliveryConcurrency(): number {
-  const text =
-    passedThroughSettings().SLUICE_DELIVERY_CONCURRENCY ??
-    SETTINGS.SLUICE_DELIVERY_CONCURRENCY.default;
-  const value = Number(text);
-  return Number.isInteger(value) && value > 0
-    ? value
-    : Number(SETTINGS.SLUICE_DELIVERY_CONCURRENCY.default);
-}
-
-/** A PutRecordBatch body whose records start with a sequence number to stamp on each send. */
-export interface StampTemplate extends PreparedBody {
-  /** Byte offset of each record's base64 `Data` in {@link PreparedBody.buffer}. */
-  readonly dataOffsets: readonly number[];
-  /** Each record's bytes, with sequence number 0. */
-  readonly records: readonly Buffer[];
-}
-
-/**
- * The bench's prepared bodies with `{"seq":"000000000000000",` put in front of each event
- * (`{"seq":"…","event_id":…}` stays a JSON line), for {@link StampingFirehose} to number.
- */
-export function stampTemplates(stream: string, bodies: readonly PreparedBody[]): StampTemplate[] {
-  const zero = seqPrefix(0);
-  return bodies.map((body) => {
-    const parsed = JSON.parse(body.buffer.toString('utf8')) as { Records: { Data: string }[] };
-    let text = `{"DeliveryStreamName":${JSON.stringify(stream)},"Records":[`;
-    const dataOffsets: number[] = [];
-    const records: Buffer[] = [];
-    parsed.Records.forEach(({ Data }, i) => {
-      const event = Buffer.from(Data, 'base64');
-      // `{"event_id":…}` → `{"seq":"…","event_id":…}`.
-      const record = Buffer.concat([zero, Buffer.from(','), event.subarray(1)]);
-      records.push(record);
-      text += `${i > 0 ? ',' : ''}{"Data":"`;
-      dataOffsets.push(text.length);
-      text += `${record.toString('base64')}"}`;
-    });
-    const buffer = Buffer.from(`${text}]}`, 'latin1');
-    const recordBytes = records.map((r) => r.length);
-    return {
-      buffer,
-      sha256: sha256Hex(buffer),
-      recordBytes,
-      payloadBytes: recordBytes.reduce((sum, n) => sum + n, 0),
-      dataOffsets,
-      records,
-    };
-  });
-}
-
-/**
- * Records per batch Sluice seals from these bodies at `sizeMb`: it appends a request's records
- * whole and seals once the buffer reaches the size, so a batch is that many requests' records.
- */
-export function recordsPerBatch(templates: readonly PreparedBody[], sizeMb: number): number {
-  let bytes = 0;
-  let records = 0;
-  for (let i = 0; bytes < sizeMb * MIB; i += 1) {
-    const body = templates[i % templates.length];
-    if (body === undefined || body.payloadBytes === 0) break;
-    bytes += body.payloadBytes;
-    records += body.recordBytes.length;
-  }
-  return records;
-}
-
-/** Per record: not sent (0), sent without acknowledgement (1), acknowledged (2). */
-const SENT = 1;
-const ACKNOWLEDGED = 2;
-
-/**
- * The Firehose client of the load, numbering records as it sends them: each PutRecordBatch is a
- * copy of its template with the next sequence numbers written over the old ones (re-signed,
- * since the signature covers the body's hash), and each record's outcome is remembered.
- *
- * Copies are reused once their request is answered: every sequence number in a copy is
- * rewritten on each use, and allocating a fresh third of a MiB per request would cost the load
- * generator more than everything else it does for the request.
- */
-export class StampingFirehose extends FirehoseHttp {
-  /** Per sequence number: {@link SENT} or {@link ACKNOWLEDGED}. */
-  readonly states = new SeqBytes();
-  /** The next sequence number. */
-  next = 0;
-  private readonly templates: ReadonlyMap<SignedBody, StampTemplate>;
-  /** Answered copies per template, ready for their next use. */
-  private readonly spares = new Map<StampTemplate, Buffer[]>();
-
-  constructor(
-    url: string,
-    identity: SigningIdentity,
-    maxSockets: number,
-    templates: readonly StampTemplate[],
-  ) {
-    super(url, identity, maxSockets);
-    this.templates = new Map(templates.map((t) => [t, t]));
-  }
-
-  /** Sends `body`'s template with fresh sequence numbers; resolves and rejects as the base. */
-  override async putRecordBatch(body: SignedBody, timeoutMs: number): Promise<HttpReply> {
-    const template = this.templates.get(body);
-    if (template === undefined) throw new Error('StampingFirehose: body is not a stamp template');
-    const first = this.next;
-    this.next += template.dataOffsets.length;
-    let spares = this.spares.get(template);
-    if (spares === undefined) {
-      spares = [];
-      this.spares.set(template, spares);
-    }
-    const copy = spares.pop() ?? Buffer.from(template.buffer);
-    template.dataOffsets.forEach((offset, i) => writeSeqBase64(copy, offset, first + i));
-    const mark = (state: (i: number) => number): void => {
-      for (let i = 0; i < template.dataOffsets.length; i += 1) this.states.set(first + i, state(i));
-    };
-    let reply: HttpReply;
-    try {
-      reply = await this.post('PutRecordBatch', copy, sha256Hex(copy), timeoutMs);
-    } catch (error) {
-      // Not reused: a request that failed may still be writing the copy.
-      mark(() => SENT);
-      throw error;
-    }
-    spares.push(copy);
-    const outcome = putOutcome(reply, template);
-    if (outcome.failedRecords === 0) {
-      mark(() => ACKNOWLEDGED);
-    } else if (reply.status !== 200) {
-      mark(() => SENT);
-    } else {
-      const responses = requestResponses(reply, template.dataOffsets.length);
-      mark((i) => {
-        if (typeof responses === 'string') return SENT;
-        const code = (responses[i] as { ErrorCode?: unknown } | null)?.ErrorCode;
-        return typeof code === 'string' && code !== '' ? SENT : ACKNOWLEDGED;
-      });
-    }
-    return reply;
-  }
 }
 
 /** A Firehose HTTP endpoint request body with fixed-width places for its id and timestamp. */
@@ -316,27 +132,15 @@ function referenceBodies(
   perBody: number,
   count: number,
 ): ReferenceBody[] {
-  const all = templates.flatMap((t) => t.records);
-  const bodies: ReferenceBody[] = [];
-  let seq = 0;
-  for (let b = 0; b < count; b += 1) {
-    const parts: string[] = [];
-    let payloadBytes = 0;
-    for (let r = 0; r < perBody; r += 1) {
-      const record = Buffer.from(all[seq % all.length] ?? Buffer.alloc(0));
-      seqPrefix(seq).copy(record, 0);
-      seq += 1;
-      payloadBytes += record.length;
-      parts.push(`{"data":"${record.toString('base64')}"}`);
-    }
-    const head = `{"requestId":"${'0'.repeat(36)}","timestamp":${'0'.repeat(13)},"records":[`;
-    bodies.push({
-      buffer: Buffer.from(`${head}${parts.join(',')}]}`, 'latin1'),
-      records: perBody,
-      payloadBytes,
-    });
-  }
-  return bodies;
+  const head = `{"requestId":"${'0'.repeat(36)}","timestamp":${'0'.repeat(13)},"records":[`;
+  return numberedRecordGroups(templates, perBody, count).map((records) => {
+    const data = records.map((record) => `{"data":"${record.toString('base64')}"}`);
+    return {
+      buffer: Buffer.from(`${head}${data.join(',')}]}`, 'latin1'),
+      records: records.length,
+      payloadBytes: records.reduce((sum, record) => sum + record.length, 0),
+    };
+  });
 }
 
 /** A request id of UUID shape, `n` in its last 12 hex digits: deterministic, so runs compare. */
@@ -344,40 +148,13 @@ function referenceRequestId(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 }
 
-/** One POST's result. */
-type PostResult = { status: number; latencyMs: number } | { error: string };
-
-/** POSTs `body` with Firehose's headers over `agent`; never rejects. */
-function postOnce(
-  agent: Agent,
-  url: URL,
-  body: Buffer,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<PostResult> {
-  const sentMs = nowMs();
-  return new Promise<PostResult>((resolve) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: Number(url.port),
-        path: url.pathname,
-        method: 'POST',
-        agent,
-        headers: { ...headers, 'content-length': String(body.length) },
-      },
-      (res) => {
-        res.resume();
-        res.once('error', (error) => resolve({ error: error.message }));
-        res.once('end', () =>
-          resolve({ status: res.statusCode ?? 0, latencyMs: nowMs() - sentMs }),
-        );
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no reply within ${timeoutMs} ms`)));
-    req.once('error', (error) => resolve({ error: error.message }));
-    req.end(body);
-  });
+/** The reference's counts over one window. */
+interface HttpReferenceTotals extends ReferenceTotals {
+  acceptedRequests: number;
+  records: number;
+  bytes: number;
+  /** Requests answered 500 on purpose. */
+  failed: number;
 }
 
 /**
@@ -399,17 +176,8 @@ export async function runHttpReference(
     accessKey: ACCESS_KEY,
     failEvery: HTTP_FAIL_EVERY,
   });
-  const phase = phaseSignal(ctx.signal, [receiver.child]);
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: concurrency,
-    maxFreeSockets: concurrency,
-  });
-  phase.signal.addEventListener('abort', () => agent.destroy(), { once: true });
-  const procs = new ProcessSampler(new Map([['http receiver', receiver.child.pid]]));
   const url = new URL(receiver.url);
   const timeoutMs = options.requestTimeoutS * 1000;
-  let sent = 0;
   const baseHeaders = {
     'content-type': 'application/json',
     'user-agent': FIREHOSE_USER_AGENT,
@@ -419,110 +187,69 @@ export async function runHttpReference(
     'x-amz-firehose-common-attributes': '{"commonAttributes":{}}',
   };
 
-  const run = async (durationMs: number) => {
-    const totals = {
-      startMs: nowMs(),
-      endMs: nowMs(),
-      requests: 0,
-      acceptedRequests: 0,
-      records: 0,
-      bytes: 0,
-      failed: 0,
-      errors: new Map<string, number>(),
-      latencies: [] as number[],
-    };
-    const endAt = totals.startMs + durationMs;
-    const sender = async (): Promise<void> => {
-      while (nowMs() < endAt && !phase.signal.aborted) {
-        const n = sent;
-        sent += 1;
-        const template = bodies[n % bodies.length];
-        if (template === undefined) throw new Error('no reference bodies');
-        const requestId = referenceRequestId(n);
-        const body = Buffer.from(template.buffer);
-        body.write(requestId, REQUEST_ID_AT, 'latin1');
-        body.write(String(Math.trunc(Date.now())).padStart(13, '0'), TIMESTAMP_AT, 'latin1');
-        const result = await postOnce(
-          agent,
-          url,
-          body,
-          { ...baseHeaders, 'x-amz-firehose-request-id': requestId },
-          timeoutMs,
-        );
-        totals.requests += 1;
-        totals.endMs = Math.max(totals.endMs, nowMs());
-        if ('error' in result) {
-          totals.errors.set(result.error, (totals.errors.get(result.error) ?? 0) + 1);
-          continue;
-        }
-        totals.latencies.push(result.latencyMs);
-        if (result.status === 200) {
-          totals.acceptedRequests += 1;
-          totals.records += template.records;
-          totals.bytes += template.payloadBytes;
-        } else if (result.status === 500) {
-          totals.failed += 1;
-        } else {
-          const reason = `HTTP ${result.status}`;
-          totals.errors.set(reason, (totals.errors.get(reason) ?? 0) + 1);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, sender));
-    return totals;
+  const send = async (n: number, agent: Agent, totals: HttpReferenceTotals): Promise<void> => {
+    const template = bodies[n % bodies.length];
+    if (template === undefined) throw new Error('no reference bodies');
+    const requestId = referenceRequestId(n);
+    const body = Buffer.from(template.buffer);
+    body.write(requestId, REQUEST_ID_AT, 'latin1');
+    body.write(String(Math.trunc(Date.now())).padStart(13, '0'), TIMESTAMP_AT, 'latin1');
+    const result = await postOnce(
+      agent,
+      url,
+      body,
+      { ...baseHeaders, 'x-amz-firehose-request-id': requestId },
+      timeoutMs,
+    );
+    if ('error' in result) {
+      countError(totals.errors, result.error);
+      return;
+    }
+    totals.latencies.push(result.latencyMs);
+    if (result.status === 200) {
+      totals.acceptedRequests += 1;
+      totals.records += template.records;
+      totals.bytes += template.payloadBytes;
+    } else if (result.status === 500) {
+      totals.failed += 1;
+    } else {
+      countError(totals.errors, `HTTP ${result.status}`);
+    }
   };
 
   try {
-    if (options.warmupS > 0) {
-      say(`http reference: warming up for ${options.warmupS} s`);
-      await run(options.warmupS * 1000);
-    }
-    say(
-      `http reference: bare POST of ${perBody}-record bodies, ${concurrency} in flight, for ${HTTP_REFERENCE_S} s`,
+    const { totals, latencyP50Ms, latencyP99Ms, cpuShare } = await runReferenceLoad(ctx, {
+      label: 'http reference',
+      sending: `bare POST of ${perBody}-record bodies`,
+      target: { name: 'http receiver', child: receiver.child },
+      concurrency,
+      seconds: HTTP_REFERENCE_S,
+      totals: (common) => ({ ...common, acceptedRequests: 0, records: 0, bytes: 0, failed: 0 }),
+      send,
+    });
+    const accepted = rateFigures(
+      totals.acceptedRequests,
+      totals.records,
+      totals.bytes,
+      totals.endMs - totals.startMs,
     );
-    procs.start();
-    const totals = await run(HTTP_REFERENCE_S * 1000);
-    procs.stop();
-    const crashed = phase.crashed();
-    if (crashed) throw new Error(`during the load: ${crashed.describeExit()}`);
-    ctx.signal.throwIfAborted();
-    const durationS = Math.max(1e-3, (totals.endMs - totals.startMs) / 1000);
     const first = bodies[0];
     return {
       concurrency,
       recordsPerRequest: perBody,
       bodyKiB: first === undefined ? 0 : first.buffer.length / 1024,
-      accepted: {
-        durationS,
-        requests: totals.acceptedRequests,
-        records: totals.records,
-        recordsPerS: totals.records / durationS,
-        mibS: totals.bytes / MIB / durationS,
-      },
+      accepted,
       requests: totals.requests,
-      requestsPerS: totals.requests / durationS,
+      requestsPerS: totals.requests / accepted.durationS,
       failedRequests: totals.failed,
       errors: Object.fromEntries(totals.errors),
-      latencyP50Ms: percentile(totals.latencies, 50),
-      latencyP99Ms: percentile(totals.latencies, 99),
+      latencyP50Ms,
+      latencyP99Ms,
       receiver: await receiver.counters(),
-      cpuShare: procs.cpuShares(totals.startMs, totals.endMs),
+      cpuShare,
     };
   } finally {
-    procs.stop();
-    phase.dispose();
-    agent.destroy();
     await receiver.stop();
-  }
-}
-
-/** Creates the bucket unless it is there already (a bench run creates it once). */
-async function ensureBucket(s3: S3Server, bucket: string): Promise<void> {
-  try {
-    await s3.createBucket(bucket);
-  } catch (error) {
-    const name = (error as { name?: unknown }).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
   }
 }
 
@@ -549,108 +276,8 @@ async function createHttpStream(client: FirehoseHttp, name: string, url: string)
   await waitUntilActive(client, name);
 }
 
-/** The error output: every record's sequence number, and the error codes. */
-interface ErrorOutputRead {
-  objects: number;
-  records: number;
-  codes: Record<string, number>;
-  /** Copies per sequence number. */
-  tally: SeqBytes;
-  /** Records without a bench sequence number. */
-  untallied: number;
-}
-
-/** Reads every error-output object of the bucket (NDJSON, gzip-compressed or not). */
-async function readErrorOutput(s3: S3Server, bucket: string): Promise<ErrorOutputRead> {
-  const read: ErrorOutputRead = {
-    objects: 0,
-    records: 0,
-    codes: {},
-    tally: new SeqBytes(),
-    untallied: 0,
-  };
-  for (const key of await s3.listKeys(bucket)) {
-    const object = await s3.getObject(bucket, key);
-    const gzipped =
-      object.contentEncoding === 'gzip' || (object.body[0] === 0x1f && object.body[1] === 0x8b);
-    read.objects += 1;
-    for (const record of parseErrorRecords(gzipped ? gunzipSync(object.body) : object.body)) {
-      read.records += 1;
-      read.codes[record.code] = (read.codes[record.code] ?? 0) + 1;
-      const seq = seqOfRecord(record.rawData);
-      if (seq === undefined) read.untallied += 1;
-      else read.tally.set(seq, Math.min(255, read.tally.at(seq) + 1));
-    }
-  }
-  return read;
-}
-
-/**
- * Matches every record sent with what the receiver accepted and what the error output holds,
- * by sequence number.
- */
-export function accountRecords(
-  sent: { states: SeqBytes; next: number },
-  accepted: Uint8Array,
-  failed: Uint8Array,
-  errors: SeqBytes,
-): HttpAccounting {
-  const a: HttpAccounting = {
-    acknowledged: 0,
-    accepted: 0,
-    inErrorOutput: 0,
-    lost: 0,
-    duplicated: 0,
-    unacknowledgedArrived: 0,
-    errorNotDeliberate: 0,
-    deliberateNotInErrorOutput: 0,
-    neverSent: 0,
-  };
-  const end = Math.max(sent.next, accepted.length, failed.length);
-  for (let seq = 0; seq < end; seq += 1) {
-    const state = sent.states.at(seq);
-    const got = accepted[seq] ?? 0;
-    const errored = errors.at(seq);
-    const copies = got + errored;
-    const deliberate = (failed[seq] ?? 0) !== 0;
-    if (errored > 0 && !deliberate) a.errorNotDeliberate += errored;
-    if (deliberate && errored === 0) a.deliberateNotInErrorOutput += 1;
-    if (state === ACKNOWLEDGED) {
-      a.acknowledged += 1;
-      if (got > 0) a.accepted += 1;
-      if (errored > 0) a.inErrorOutput += 1;
-      if (copies === 0) a.lost += 1;
-      else a.duplicated += copies - 1;
-    } else if (state === SENT) {
-      if (copies > 0) a.unacknowledgedArrived += 1;
-    } else if (copies > 0) {
-      a.neverSent += 1;
-    }
-  }
-  // The error output may name sequence numbers past everything else (it should not).
-  for (let seq = end; seq < errors.bytes.length; seq += 1) {
-    const errored = errors.at(seq);
-    if (errored > 0) {
-      a.neverSent += 1;
-      a.errorNotDeliberate += errored;
-    }
-  }
-  return a;
-}
-
-function rate(requests: number, records: number, bytes: number, ms: number): RateFigures {
-  const durationS = Math.max(1e-3, ms / 1000);
-  return {
-    durationS,
-    requests,
-    records,
-    recordsPerS: records / durationS,
-    mibS: bytes / MIB / durationS,
-  };
-}
-
 /** The accounting in a few lines, for a failed phase's message. */
-function accountingText(a: HttpAccounting): string {
+function accountingText(a: RecordAccounting): string {
   return [
     `acknowledged ${a.acknowledged}: accepted by the receiver ${a.accepted}, in the error output ${a.inErrorOutput}, lost ${a.lost}, duplicated ${a.duplicated}`,
     `unacknowledged but arrived ${a.unacknowledgedArrived}; error output not failed on purpose ${a.errorNotDeliberate}; deliberately failed but not in the error output ${a.deliberateNotInErrorOutput}; never sent ${a.neverSent}`,
@@ -673,108 +300,46 @@ export async function runHttpPhase(
 ): Promise<HttpResult> {
   const { options } = ctx;
   const templates = stampTemplates(stream, ctx.bodiesFor(stream));
-  await infra.reset();
   await ensureBucket(infra.s3, HTTP_ERROR_BUCKET);
   const receiver = await launchBenchReceiver({
     accessKey: ACCESS_KEY,
     failEvery: HTTP_FAIL_EVERY,
   });
-  let service: SluiceProcess | undefined;
-  let sampler: StreamStatsSampler | undefined;
-  let procs: ProcessSampler | undefined;
-  let phase: ReturnType<typeof phaseSignal> | undefined;
-  let client: StampingFirehose | undefined;
+  let run: DeliveryRun<StampingFirehose> | undefined;
   try {
-    service = await startSluice({
-      role: 'all',
-      redisUrl: infra.redis.server.url,
-      s3Env: infra.s3.sluiceEnv,
-      maxBacklogMb: options.maxBacklogMb,
+    run = await startDeliveryRunWith(ctx, infra, stream, {
+      client: (url) => new StampingFirehose(url, ctx.identity, options.concurrency, templates),
+      target: { name: 'http receiver', child: receiver.child },
     });
-    if (service.url === undefined) throw new Error(`${service.child.name} does not serve the API`);
-    phase = phaseSignal(ctx.signal, [service.child, infra.redis.server.child, receiver.child]);
-    const stamping = new StampingFirehose(
-      service.url,
-      ctx.identity,
-      options.concurrency,
-      templates,
-    );
-    client = stamping;
-    phase.signal.addEventListener('abort', () => stamping.close(), { once: true });
-    sampler = new StreamStatsSampler(infra.client, stream, SAMPLE_PERIOD_MS);
-    procs = new ProcessSampler(
-      new Map([
-        [service.child.name, service.child.pid],
-        ['http receiver', receiver.child.pid],
-        ...infra.processes(),
-      ]),
-    );
-
-    await createHttpStream(stamping, stream, receiver.url);
-    sampler.start();
-    procs.start();
-    say(`http: ${options.concurrency} in flight into Sluice for ${HTTP_INGEST_S} s`);
-    const progress: LoadProgress = { requests: 0, acceptedBytes: 0, failedRecords: 0 };
-    const stopProgress = startProgress('http', progress, sampler);
-    const load = await runClosedLoop({
-      client: stamping,
-      bodies: templates,
-      concurrency: options.concurrency,
-      durationMs: HTTP_INGEST_S * 1000,
-      timeoutMs: options.requestTimeoutS * 1000,
-      signal: phase.signal,
-      progress,
-    });
-    stopProgress();
-    const loadEndMs = nowMs();
+    await createHttpStream(run.client, stream, receiver.url);
+    const measured = await runMeasuredLoad(ctx, run, 'http', templates, HTTP_INGEST_S);
+    const { load, loadEndMs } = measured;
     const atLoadEnd = await receiver.counters();
-
-    say(
-      `http: waiting up to ${options.drainTimeoutS} s for ${load.acceptedRecords} records to be delivered or written to the error output`,
-    );
-    const deadline = loadEndMs + options.drainTimeoutS * 1000;
-    const settled = (s: StreamStatsSample | undefined): boolean =>
-      s !== undefined &&
-      s.atMs > loadEndMs &&
-      s.backlogRecords === 0 &&
-      s.deliveredRecords + s.deadRecords >= load.acceptedRecords;
-    let nextProgressMs = loadEndMs + DRAIN_PROGRESS_MS;
-    while (!settled(sampler.latest()) && nowMs() < deadline && !phase.signal.aborted) {
-      await sleep(SAMPLE_PERIOD_MS);
-      if (nowMs() >= nextProgressMs) {
-        nextProgressMs += DRAIN_PROGRESS_MS;
+    const wait = await waitForDelivery(ctx, run, measured, {
+      label: 'http',
+      doneAs: 'delivered',
+      progress: async () => {
         const c = await receiver.counters();
-        const s = sampler.latest();
-        say(
-          `http drain ${((nowMs() - loadEndMs) / 1000).toFixed(0)} s: receiver accepted ${c.acceptedRecords} records, failed ${c.failedRequests} requests on purpose; backlog ${((s?.backlogBytes ?? 0) / MIB).toFixed(0)} MiB`,
-        );
-      }
-    }
-    const samples = await sampler.stop();
-    const settledAt = samples.find((s) => settled(s));
-    procs.stop();
-    const crashed = phase.crashed();
-    if (crashed) throw new Error(`during the phase: ${crashed.describeExit()}`);
-    ctx.signal.throwIfAborted();
+        return `receiver accepted ${c.acceptedRecords} records, failed ${c.failedRequests} requests on purpose`;
+      },
+    });
+    const { settledAt, last } = wait;
 
     const tallies = await receiver.tallies();
     const c = tallies.counters;
     const errors = await readErrorOutput(infra.s3, HTTP_ERROR_BUCKET);
-    const accounting = accountRecords(stamping, tallies.accepted, tallies.failed, errors.tally);
-    const last = samples[samples.length - 1];
+    const accounting = accountRecords(run.client, tallies.accepted, tallies.failed, errors.tally);
     const drainRequests = c.acceptedRequests - atLoadEnd.acceptedRequests;
     const lastAcceptedMs = c.lastAcceptedMs ?? loadEndMs;
     const deliveredDrain =
       drainRequests >= MIN_DRAIN_REQUESTS && lastAcceptedMs > loadEndMs
-        ? rate(
+        ? rateFigures(
             drainRequests,
             c.acceptedRecords - atLoadEnd.acceptedRecords,
             c.acceptedBytes - atLoadEnd.acceptedBytes,
             lastAcceptedMs - loadEndMs,
           )
         : undefined;
-    const cpuFrom = deliveredDrain ? loadEndMs : load.startMs;
-    const cpuTo = deliveredDrain ? lastAcceptedMs : (settledAt?.atMs ?? nowMs());
     const batches = c.acceptedRequests + c.failedBatches;
 
     if (accounting.lost > 0) {
@@ -790,7 +355,7 @@ export async function runHttpPhase(
       stream,
       deliveryConcurrency: deliveryConcurrency(),
       ingest: throughputFigures(load),
-      deliveredOverall: rate(
+      deliveredOverall: rateFigures(
         c.acceptedRequests,
         c.acceptedRecords,
         c.acceptedBytes,
@@ -803,27 +368,13 @@ export async function runHttpPhase(
         batches: c.failedBatches,
         records: c.failedBatchRecords,
       },
-      errorOutput: { objects: errors.objects, records: errors.records, codes: errors.codes },
-      errorOutputMatches:
-        errors.records === c.failedBatchRecords &&
-        errors.untallied === 0 &&
-        accounting.errorNotDeliberate === 0 &&
-        accounting.deliberateNotInErrorOutput === 0,
+      ...errorOutputFigures(errors, accounting, c.failedBatchRecords),
       accounting,
-      settledAfterS: settledAt ? Math.max(0, settledAt.atMs - loadEndMs) / 1000 : undefined,
-      deadRecords: last?.deadRecords ?? 0,
       rejectedRequests: c.rejectedRequests,
-      rssMaxMib: procs.maxRssMib(),
-      cpuShare: procs.cpuShares(cpuFrom, cpuTo),
-      ingestCpuShare: procs.cpuShares(load.startMs, load.endMs),
-      problems: service.problems.map((line) => `${service?.child.name ?? 'sluice'}: ${line}`),
+      ...deliveryRunFigures(run, measured, wait, deliveredDrain ? lastAcceptedMs : undefined),
     };
   } finally {
-    sampler?.cancel();
-    procs?.stop();
-    phase?.dispose();
-    client?.close();
-    await service?.stop();
+    await run?.close();
     await receiver.stop();
   }
 }

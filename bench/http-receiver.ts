@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 import { z } from 'zod';
 
-import { Child } from '../devtools/children.js';
-import { reportPort, waitForPort } from '../devtools/ipc-port.js';
+import type { Child } from '../devtools/children.js';
 import { nowMs } from './clock.js';
+import { launchIpcChild, runWhenScript, serveParent } from './ipc-child-process.js';
 import { listenOnLoopback } from '../devtools/free-port.js';
 
 /**
@@ -41,10 +41,6 @@ export const SEQ_PREFIX_BASE64_CHARS = (SEQ_PREFIX_BYTES / 3) * 4;
 const MAX_TALLIED_SEQ = 1 << 28;
 /** Bodies above this get 413, as an endpoint protects itself (Sluice sends at most 64 MiB). */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
-/** How long the parent waits for the receiver to answer a question over IPC. */
-const IPC_TIMEOUT_MS = 15_000;
-/** How long the receiver process may take to start. */
-const READY_TIMEOUT_MS = 15_000;
 
 /**
  * The first {@link SEQ_PREFIX_BYTES} bytes of the bench record with sequence number `seq`:
@@ -443,9 +439,9 @@ export async function startBenchReceiver(
   };
 }
 
-/** A question from the parent, with an id its answer repeats. */
-type Question = { id: number; ask: 'counters' | 'tallies' };
-/** The child's answer to a {@link Question}. */
+/** What the parent asks the receiver process. */
+type Ask = 'counters' | 'tallies';
+/** The child's answer to a question. */
 type Reply = { id: number; counters: ReceiverCounters } | { id: number; tallies: ReceiverTallies };
 
 /** A receiver running in its own process, from {@link launchBenchReceiver}. */
@@ -461,61 +457,26 @@ export interface BenchReceiverProcess {
   stop(): Promise<void>;
 }
 
-const THIS_SCRIPT = fileURLToPath(import.meta.url);
-
 /**
  * Starts a receiver in a child process (this module as its script) on a free loopback port;
- * the parent asks it for counters and tallies over the IPC channel (structured clone, so the
- * tallies travel as bytes, not JSON).
+ * the parent asks it for counters and tallies over the IPC channel.
  *
  * @throws when the child does not report its port within 15 seconds.
  */
 export async function launchBenchReceiver(
   options: BenchReceiverOptions,
 ): Promise<BenchReceiverProcess> {
-  const child = new Child(
+  const ipc = await launchIpcChild<Ask, Reply>(
     'http receiver',
-    process.execPath,
-    [THIS_SCRIPT, JSON.stringify(options)],
-    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' },
+    fileURLToPath(import.meta.url),
+    options,
   );
-  const port = await waitForPort(child, READY_TIMEOUT_MS);
-  let nextId = 0;
-  const ask = <T>(what: Question['ask'], pick: (reply: Reply) => T | undefined): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = (nextId += 1);
-      const timer = setTimeout(
-        () => done(new Error(`http receiver did not answer within ${IPC_TIMEOUT_MS} ms`)),
-        IPC_TIMEOUT_MS,
-      );
-      const onMessage = (message: unknown): void => {
-        const reply = message as Reply | null;
-        if (reply?.id !== id) return;
-        const value = pick(reply);
-        done(value === undefined ? new Error(`http receiver answered ${what} wrongly`) : value);
-      };
-      const onExit = (): void => done(new Error(`${child.describeExit()}`));
-      function done(outcome: T | Error): void {
-        clearTimeout(timer);
-        child.process.off('message', onMessage);
-        child.process.off('exit', onExit);
-        if (outcome instanceof Error) reject(outcome);
-        else resolve(outcome);
-      }
-      child.process.on('message', onMessage);
-      child.process.once('exit', onExit);
-      child.process.send({ id, ask: what } satisfies Question, (error) => {
-        if (error) done(error);
-      });
-    });
   return {
-    url: `http://127.0.0.1:${port}/`,
-    child,
-    counters: () => ask('counters', (r) => ('counters' in r ? r.counters : undefined)),
-    tallies: () => ask('tallies', (r) => ('tallies' in r ? r.tallies : undefined)),
-    async stop() {
-      await child.stop(5_000);
-    },
+    url: `http://127.0.0.1:${ipc.port}/`,
+    child: ipc.child,
+    counters: () => ipc.ask('counters', (r) => ('counters' in r ? r.counters : undefined)),
+    tallies: () => ipc.ask('tallies', (r) => ('tallies' in r ? r.tallies : undefined)),
+    stop: () => ipc.stop(),
   };
 }
 
@@ -523,24 +484,14 @@ export async function launchBenchReceiver(
 async function runChild(optionsJson: string | undefined): Promise<void> {
   const options = BenchReceiverOptionsSchema.parse(JSON.parse(optionsJson ?? '{}'));
   const server = await startBenchReceiver(options);
-  process.on('message', (message: unknown) => {
-    const question = message as Question | null;
-    if (question === null || typeof question.id !== 'number') return;
-    const reply: Reply =
+  serveParent<Ask, Reply>(
+    Number(new URL(server.url).port),
+    (question) =>
       question.ask === 'tallies'
         ? { id: question.id, tallies: server.state.tallies() }
-        : { id: question.id, counters: server.state.counters() };
-    process.send?.(reply);
-  });
-  process.once('SIGTERM', () => {
-    void server.close().then(() => process.exit(0));
-  });
-  reportPort(Number(new URL(server.url).port));
+        : { id: question.id, counters: server.state.counters() },
+    () => server.close(),
+  );
 }
 
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  runChild(process.argv[2]).catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  });
-}
+runWhenScript(import.meta.url, runChild);

@@ -1,36 +1,35 @@
-import { Agent, request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { gunzipSync } from 'node:zlib';
+import type { Agent } from 'node:http';
 
-import { parseErrorRecords } from '../src/error-output/error-records.js';
-import type { S3Server } from '../devtools/s3-server.js';
-import { nowMs } from './clock.js';
-import { phaseSignal, type BenchContext } from './context.js';
+import type { BenchContext } from './context.js';
 import { waitUntilActive } from './control-plane.js';
-import type { FirehoseHttp } from './firehose-http.js';
+import { deliveryRunFigures, type DeliveryRunFigures } from './delivery-figures.js';
+import { runMeasuredLoad } from './delivery-load.js';
+import { startDeliveryRunWith, type DeliveryRun } from './delivery-run.js';
+import { waitForDelivery } from './delivery-wait.js';
 import {
-  accountRecords,
-  deliveryConcurrency,
-  recordsPerBatch,
-  StampingFirehose,
-  stampTemplates,
-  type HttpAccounting,
-  type RateFigures,
-  type StampTemplate,
-} from './http-phase.js';
-import { SeqBytes, seqOfRecord, seqPrefix } from './http-receiver.js';
+  ensureBucket,
+  errorOutputFigures,
+  readErrorOutput,
+  type ErrorOutputFigures,
+} from './error-output.js';
+import type { FirehoseHttp } from './firehose-http.js';
 import type { Infrastructure } from './infrastructure.js';
-import { runClosedLoop, type LoadProgress } from './load.js';
 import {
   launchBenchCluster,
   type BenchClusterProcess,
   type IndexCounters,
 } from './opensearch-server-process.js';
-import { ProcessSampler } from './process-sampler.js';
-import { say, startProgress } from './progress.js';
-import { startSluice, type SluiceProcess } from './sluice-process.js';
-import { MIB, percentile } from './stats.js';
-import { StreamStatsSampler, type StreamStatsSample } from './stream-stats.js';
+import { rateFigures, type RateFigures } from './rate-figures.js';
+import { postOnce } from './reference-post.js';
+import { accountRecords, type RecordAccounting } from './record-accounting.js';
+import { countError, runReferenceLoad, type ReferenceTotals } from './reference-load.js';
+import { deliveryConcurrency, recordsPerBatch } from './reference-shape.js';
+import {
+  numberedRecordGroups,
+  StampingFirehose,
+  stampTemplates,
+  type StampTemplate,
+} from './stamping-firehose.js';
 import { throughputFigures, type ThroughputFigures } from './throughput.js';
 
 /**
@@ -65,12 +64,8 @@ export const OPENSEARCH_REFERENCE_S = 5;
 export const OPENSEARCH_INGEST_S = 5;
 /** Distinct reference bodies, reused round-robin (their documents overwrite themselves). */
 const REFERENCE_BODIES = 4;
-/** Stream counters are read this often while waiting for delivery. */
-const SAMPLE_PERIOD_MS = 200;
 /** A drain window with fewer indexed documents than this gives no drain rate. */
 const MIN_DRAIN_DOCUMENTS = 10_000;
-/** How often the drain reports progress. */
-const DRAIN_PROGRESS_MS = 5_000;
 
 /** What the bare `_bulk` reference measured. */
 export interface OpenSearchReferenceResult {
@@ -92,7 +87,7 @@ export interface OpenSearchReferenceResult {
 }
 
 /** What the phase measured. */
-export interface OpenSearchResult {
+export interface OpenSearchResult extends DeliveryRunFigures, ErrorOutputFigures {
   stream: string;
   deliveryConcurrency: number;
   reference: OpenSearchReferenceResult;
@@ -109,20 +104,11 @@ export interface OpenSearchResult {
   failedOnPurpose: { items: number; records: number };
   /** Items that failed otherwise, by status (429/5xx would be retried). */
   failedOther: Record<string, number>;
-  errorOutput: { objects: number; records: number; codes: Record<string, number> };
-  /** The error output holds exactly the documents failed on purpose. */
-  errorOutputMatches: boolean;
   /** Documents in Sluice's index at the end. */
   documentsInIndex: number;
   /** Items that overwrote a document already there (a resend with the same `_id`). */
   overwrites: number;
-  accounting: HttpAccounting;
-  settledAfterS: number | undefined;
-  deadRecords: number;
-  rssMaxMib: Record<string, number | undefined>;
-  cpuShare: Record<string, number | undefined>;
-  ingestCpuShare: Record<string, number | undefined>;
-  problems: string[];
+  accounting: RecordAccounting;
 }
 
 /** One `_bulk` body of the reference. */
@@ -142,16 +128,10 @@ function referenceBodies(
   perBody: number,
   count: number,
 ): ReferenceBody[] {
-  const all = templates.flatMap((t) => t.records);
-  const bodies: ReferenceBody[] = [];
-  let seq = 0;
-  for (let b = 0; b < count; b += 1) {
+  return numberedRecordGroups(templates, perBody, count).map((records, b) => {
     const parts: Buffer[] = [];
     let payloadBytes = 0;
-    for (let r = 0; r < perBody; r += 1) {
-      const record = Buffer.from(all[seq % all.length] ?? Buffer.alloc(0));
-      seqPrefix(seq).copy(record, 0);
-      seq += 1;
+    records.forEach((record, r) => {
       let end = record.length;
       while (end > 0 && (record[end - 1] === 0x0a || record[end - 1] === 0x0d)) end -= 1;
       const id = `reference${String(b).padStart(4, '0')}${'0'.repeat(19)}-${r}`;
@@ -161,10 +141,9 @@ function referenceBodies(
         Buffer.from('\n'),
       );
       payloadBytes += end;
-    }
-    bodies.push({ buffer: Buffer.concat(parts), documents: perBody, payloadBytes });
-  }
-  return bodies;
+    });
+    return { buffer: Buffer.concat(parts), documents: records.length, payloadBytes };
+  });
 }
 
 /** One `_bulk`'s result: statuses counted, or why it failed as a whole. */
@@ -177,56 +156,45 @@ interface BulkAnswer {
 }
 
 /** POSTs one `_bulk` and reads its answer as a client must (every item's status); never rejects. */
-function bulkOnce(agent: Agent, url: URL, body: Buffer, timeoutMs: number): Promise<BulkResult> {
-  const sentMs = nowMs();
-  return new Promise<BulkResult>((resolve) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: Number(url.port),
-        path: '/_bulk',
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/x-ndjson',
-          'content-length': String(body.length),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('error', (error) => resolve({ error: error.message }));
-        res.once('end', () => {
-          const status = res.statusCode ?? 0;
-          const latencyMs = nowMs() - sentMs;
-          if (status !== 200) {
-            resolve({ error: `HTTP ${status}` });
-            return;
-          }
-          let answer: BulkAnswer;
-          try {
-            answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as BulkAnswer;
-          } catch {
-            resolve({ error: 'answer is not JSON' });
-            return;
-          }
-          let indexed = 0;
-          let failedOnPurpose = 0;
-          let other = 0;
-          for (const item of answer.items ?? []) {
-            const itemStatus = item.index?.status ?? 0;
-            if (itemStatus === 200 || itemStatus === 201) indexed += 1;
-            else if (itemStatus === 400) failedOnPurpose += 1;
-            else other += 1;
-          }
-          resolve({ status, latencyMs, indexed, failedOnPurpose, other });
-        });
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no reply within ${timeoutMs} ms`)));
-    req.once('error', (error) => resolve({ error: error.message }));
-    req.end(body);
-  });
+async function bulkOnce(
+  agent: Agent,
+  url: URL,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<BulkResult> {
+  const result = await postOnce(
+    agent,
+    url,
+    body,
+    { 'content-type': 'application/x-ndjson' },
+    timeoutMs,
+  );
+  if ('error' in result) return result;
+  const { status, latencyMs } = result;
+  if (status !== 200) return { error: `HTTP ${status}` };
+  let answer: BulkAnswer;
+  try {
+    answer = JSON.parse(result.answer.toString('utf8')) as BulkAnswer;
+  } catch {
+    return { error: 'answer is not JSON' };
+  }
+  let indexed = 0;
+  let failedOnPurpose = 0;
+  let other = 0;
+  for (const item of answer.items ?? []) {
+    const itemStatus = item.index?.status ?? 0;
+    if (itemStatus === 200 || itemStatus === 201) indexed += 1;
+    else if (itemStatus === 400) failedOnPurpose += 1;
+    else other += 1;
+  }
+  return { status, latencyMs, indexed, failedOnPurpose, other };
+}
+
+/** The reference's counts over one window. */
+interface OpenSearchReferenceTotals extends ReferenceTotals {
+  indexed: number;
+  bytes: number;
+  failedOnPurpose: number;
 }
 
 /**
@@ -240,101 +208,54 @@ async function runReference(
   cluster: BenchClusterProcess,
   templates: readonly StampTemplate[],
 ): Promise<OpenSearchReferenceResult> {
-  const { options } = ctx;
   const perBody = recordsPerBatch(templates, OPENSEARCH_SIZE_MB);
   const bodies = referenceBodies(templates, perBody, REFERENCE_BODIES);
   const concurrency = deliveryConcurrency();
-  const phase = phaseSignal(ctx.signal, [cluster.child]);
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: concurrency,
-    maxFreeSockets: concurrency,
-  });
-  phase.signal.addEventListener('abort', () => agent.destroy(), { once: true });
-  const procs = new ProcessSampler(new Map([['opensearch server', cluster.child.pid]]));
-  const url = new URL(cluster.url);
-  const timeoutMs = options.requestTimeoutS * 1000;
-  let sent = 0;
+  const url = new URL('/_bulk', cluster.url);
+  const timeoutMs = ctx.options.requestTimeoutS * 1000;
 
-  const run = async (durationMs: number) => {
-    const totals = {
-      startMs: nowMs(),
-      endMs: nowMs(),
-      requests: 0,
-      indexed: 0,
-      bytes: 0,
-      failedOnPurpose: 0,
-      errors: new Map<string, number>(),
-      latencies: [] as number[],
-    };
-    const endAt = totals.startMs + durationMs;
-    const sender = async (): Promise<void> => {
-      while (nowMs() < endAt && !phase.signal.aborted) {
-        const body = bodies[sent % bodies.length];
-        sent += 1;
-        if (body === undefined) throw new Error('no reference bodies');
-        const result = await bulkOnce(agent, url, body.buffer, timeoutMs);
-        totals.requests += 1;
-        totals.endMs = Math.max(totals.endMs, nowMs());
-        if ('error' in result) {
-          totals.errors.set(result.error, (totals.errors.get(result.error) ?? 0) + 1);
-          continue;
-        }
-        totals.latencies.push(result.latencyMs);
-        totals.indexed += result.indexed;
-        totals.bytes += (body.payloadBytes * result.indexed) / body.documents;
-        totals.failedOnPurpose += result.failedOnPurpose;
-        if (result.other > 0) {
-          totals.errors.set('item failed', (totals.errors.get('item failed') ?? 0) + result.other);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, sender));
-    return totals;
+  const send = async (n: number, agent: Agent, totals: OpenSearchReferenceTotals) => {
+    const body = bodies[n % bodies.length];
+    if (body === undefined) throw new Error('no reference bodies');
+    const result = await bulkOnce(agent, url, body.buffer, timeoutMs);
+    if ('error' in result) {
+      countError(totals.errors, result.error);
+      return;
+    }
+    totals.latencies.push(result.latencyMs);
+    totals.indexed += result.indexed;
+    totals.bytes += (body.payloadBytes * result.indexed) / body.documents;
+    totals.failedOnPurpose += result.failedOnPurpose;
+    if (result.other > 0) countError(totals.errors, 'item failed', result.other);
   };
 
-  try {
-    if (options.warmupS > 0) {
-      say(`opensearch reference: warming up for ${options.warmupS} s`);
-      await run(options.warmupS * 1000);
-    }
-    say(
-      `opensearch reference: bare _bulk of ${perBody}-document bodies, ${concurrency} in flight, for ${OPENSEARCH_REFERENCE_S} s`,
-    );
-    procs.start();
-    const totals = await run(OPENSEARCH_REFERENCE_S * 1000);
-    procs.stop();
-    const crashed = phase.crashed();
-    if (crashed) throw new Error(`during the reference: ${crashed.describeExit()}`);
-    ctx.signal.throwIfAborted();
-    const first = bodies[0];
-    return {
-      concurrency,
-      documentsPerRequest: perBody,
-      bodyKiB: first === undefined ? 0 : first.buffer.length / 1024,
-      indexed: rate(totals.requests, totals.indexed, totals.bytes, totals.endMs - totals.startMs),
-      requests: totals.requests,
-      failedOnPurpose: totals.failedOnPurpose,
-      errors: Object.fromEntries(totals.errors),
-      latencyP50Ms: percentile(totals.latencies, 50),
-      latencyP99Ms: percentile(totals.latencies, 99),
-      cpuShare: procs.cpuShares(totals.startMs, totals.endMs),
-    };
-  } finally {
-    procs.stop();
-    phase.dispose();
-    agent.destroy();
-  }
-}
-
-/** Creates the bucket unless it is there already. */
-async function ensureBucket(s3: S3Server, bucket: string): Promise<void> {
-  try {
-    await s3.createBucket(bucket);
-  } catch (error) {
-    const name = (error as { name?: unknown }).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
-  }
+  const { totals, latencyP50Ms, latencyP99Ms, cpuShare } = await runReferenceLoad(ctx, {
+    label: 'opensearch reference',
+    sending: `bare _bulk of ${perBody}-document bodies`,
+    target: { name: 'opensearch server', child: cluster.child },
+    concurrency,
+    seconds: OPENSEARCH_REFERENCE_S,
+    totals: (common) => ({ ...common, indexed: 0, bytes: 0, failedOnPurpose: 0 }),
+    send,
+  });
+  const first = bodies[0];
+  return {
+    concurrency,
+    documentsPerRequest: perBody,
+    bodyKiB: first === undefined ? 0 : first.buffer.length / 1024,
+    indexed: rateFigures(
+      totals.requests,
+      totals.indexed,
+      totals.bytes,
+      totals.endMs - totals.startMs,
+    ),
+    requests: totals.requests,
+    failedOnPurpose: totals.failedOnPurpose,
+    errors: Object.fromEntries(totals.errors),
+    latencyP50Ms,
+    latencyP99Ms,
+    cpuShare,
+  };
 }
 
 /**
@@ -368,52 +289,6 @@ async function createOpenSearchStream(
   await waitUntilActive(client, name);
 }
 
-/** The error output: every record's sequence number, and the error codes. */
-interface ErrorOutputRead {
-  objects: number;
-  records: number;
-  codes: Record<string, number>;
-  tally: SeqBytes;
-  untallied: number;
-}
-
-/** Reads every `AmazonOpenSearchService-failed/` object of the bucket (gzip or not). */
-async function readErrorOutput(s3: S3Server, bucket: string): Promise<ErrorOutputRead> {
-  const read: ErrorOutputRead = {
-    objects: 0,
-    records: 0,
-    codes: {},
-    tally: new SeqBytes(),
-    untallied: 0,
-  };
-  for (const key of await s3.listKeys(bucket)) {
-    if (!key.startsWith(ERROR_PREFIX)) continue;
-    const object = await s3.getObject(bucket, key);
-    const gzipped =
-      object.contentEncoding === 'gzip' || (object.body[0] === 0x1f && object.body[1] === 0x8b);
-    read.objects += 1;
-    for (const record of parseErrorRecords(gzipped ? gunzipSync(object.body) : object.body)) {
-      read.records += 1;
-      read.codes[record.code] = (read.codes[record.code] ?? 0) + 1;
-      const seq = seqOfRecord(record.rawData);
-      if (seq === undefined) read.untallied += 1;
-      else read.tally.set(seq, Math.min(255, read.tally.at(seq) + 1));
-    }
-  }
-  return read;
-}
-
-function rate(requests: number, records: number, bytes: number, ms: number): RateFigures {
-  const durationS = Math.max(1e-3, ms / 1000);
-  return {
-    durationS,
-    requests,
-    records,
-    recordsPerS: records / durationS,
-    mibS: bytes / MIB / durationS,
-  };
-}
-
 function indexed(counters: IndexCounters | undefined): number {
   return (counters?.created ?? 0) + (counters?.updated ?? 0);
 }
@@ -436,110 +311,48 @@ export async function runOpenSearchPhase(
 ): Promise<OpenSearchResult> {
   const { options } = ctx;
   const templates = stampTemplates(stream, ctx.bodiesFor(stream));
-  await infra.reset();
   await ensureBucket(infra.s3, OPENSEARCH_ERROR_BUCKET);
   const cluster = await launchBenchCluster({
     failEvery: OPENSEARCH_FAIL_EVERY,
     tallyIndex: OPENSEARCH_INDEX,
   });
-  let service: SluiceProcess | undefined;
-  let sampler: StreamStatsSampler | undefined;
-  let procs: ProcessSampler | undefined;
-  let phase: ReturnType<typeof phaseSignal> | undefined;
-  let client: StampingFirehose | undefined;
+  let run: DeliveryRun<StampingFirehose> | undefined;
   let reference: OpenSearchReferenceResult | undefined;
   try {
     reference = await runReference(ctx, cluster, templates);
     await cluster.reset();
 
-    service = await startSluice({
-      role: 'all',
-      redisUrl: infra.redis.server.url,
-      s3Env: infra.s3.sluiceEnv,
-      maxBacklogMb: options.maxBacklogMb,
+    run = await startDeliveryRunWith(ctx, infra, stream, {
+      client: (url) => new StampingFirehose(url, ctx.identity, options.concurrency, templates),
+      target: { name: 'opensearch server', child: cluster.child },
     });
-    if (service.url === undefined) throw new Error(`${service.child.name} does not serve the API`);
-    phase = phaseSignal(ctx.signal, [service.child, infra.redis.server.child, cluster.child]);
-    const stamping = new StampingFirehose(
-      service.url,
-      ctx.identity,
-      options.concurrency,
-      templates,
-    );
-    client = stamping;
-    phase.signal.addEventListener('abort', () => stamping.close(), { once: true });
-    sampler = new StreamStatsSampler(infra.client, stream, SAMPLE_PERIOD_MS);
-    procs = new ProcessSampler(
-      new Map([
-        [service.child.name, service.child.pid],
-        ['opensearch server', cluster.child.pid],
-        ...infra.processes(),
-      ]),
-    );
-
-    await createOpenSearchStream(stamping, stream, cluster.url);
-    sampler.start();
-    procs.start();
-    say(`opensearch: ${options.concurrency} in flight into Sluice for ${OPENSEARCH_INGEST_S} s`);
-    const progress: LoadProgress = { requests: 0, acceptedBytes: 0, failedRecords: 0 };
-    const stopProgress = startProgress('opensearch', progress, sampler);
-    const load = await runClosedLoop({
-      client: stamping,
-      bodies: templates,
-      concurrency: options.concurrency,
-      durationMs: OPENSEARCH_INGEST_S * 1000,
-      timeoutMs: options.requestTimeoutS * 1000,
-      signal: phase.signal,
-      progress,
-    });
-    stopProgress();
-    const loadEndMs = nowMs();
+    await createOpenSearchStream(run.client, stream, cluster.url);
+    const measured = await runMeasuredLoad(ctx, run, 'opensearch', templates, OPENSEARCH_INGEST_S);
+    const { load, loadEndMs } = measured;
     const atLoadEnd = (await cluster.counters()).indices[OPENSEARCH_INDEX];
-
-    say(
-      `opensearch: waiting up to ${options.drainTimeoutS} s for ${load.acceptedRecords} records to be indexed or written to the error output`,
-    );
-    const deadline = loadEndMs + options.drainTimeoutS * 1000;
-    const settled = (s: StreamStatsSample | undefined): boolean =>
-      s !== undefined &&
-      s.atMs > loadEndMs &&
-      s.backlogRecords === 0 &&
-      s.deliveredRecords + s.deadRecords >= load.acceptedRecords;
-    let nextProgressMs = loadEndMs + DRAIN_PROGRESS_MS;
-    while (!settled(sampler.latest()) && nowMs() < deadline && !phase.signal.aborted) {
-      await sleep(SAMPLE_PERIOD_MS);
-      if (nowMs() >= nextProgressMs) {
-        nextProgressMs += DRAIN_PROGRESS_MS;
+    const wait = await waitForDelivery(ctx, run, measured, {
+      label: 'opensearch',
+      doneAs: 'indexed',
+      progress: async () => {
         const c = (await cluster.counters()).indices[OPENSEARCH_INDEX];
-        const s = sampler.latest();
-        say(
-          `opensearch drain ${((nowMs() - loadEndMs) / 1000).toFixed(0)} s: ${indexed(c)} documents indexed, ${c?.failedOnPurpose ?? 0} failed on purpose; backlog ${((s?.backlogBytes ?? 0) / MIB).toFixed(0)} MiB`,
-        );
-      }
-    }
-    const samples = await sampler.stop();
-    const settledAt = samples.find((s) => settled(s));
-    procs.stop();
-    const crashed = phase.crashed();
-    if (crashed) throw new Error(`during the phase: ${crashed.describeExit()}`);
-    ctx.signal.throwIfAborted();
+        return `${indexed(c)} documents indexed, ${c?.failedOnPurpose ?? 0} failed on purpose`;
+      },
+    });
+    const { settledAt, last } = wait;
 
     const tallies = await cluster.tallies();
     const counters = await cluster.counters();
     const c = tallies.counters;
-    const errors = await readErrorOutput(infra.s3, OPENSEARCH_ERROR_BUCKET);
-    const accounting = accountRecords(stamping, tallies.indexed, tallies.failed, errors.tally);
+    const errors = await readErrorOutput(infra.s3, OPENSEARCH_ERROR_BUCKET, ERROR_PREFIX);
+    const accounting = accountRecords(run.client, tallies.indexed, tallies.failed, errors.tally);
     const failedRecords = tallies.failed.reduce((sum, flag) => sum + flag, 0);
-    const last = samples[samples.length - 1];
     const drainDocuments = indexed(c) - indexed(atLoadEnd);
     const lastIndexedMs = c.lastIndexedMs ?? loadEndMs;
     const drainBytes = c.indexedBytes - (atLoadEnd?.indexedBytes ?? 0);
     const deliveredDrain =
       drainDocuments >= MIN_DRAIN_DOCUMENTS && lastIndexedMs > loadEndMs
-        ? rate(0, drainDocuments, drainBytes, lastIndexedMs - loadEndMs)
+        ? rateFigures(0, drainDocuments, drainBytes, lastIndexedMs - loadEndMs)
         : undefined;
-    const cpuFrom = deliveredDrain ? loadEndMs : load.startMs;
-    const cpuTo = deliveredDrain ? lastIndexedMs : (settledAt?.atMs ?? nowMs());
 
     if (accounting.lost > 0) {
       throw new Error(
@@ -554,7 +367,7 @@ export async function runOpenSearchPhase(
       deliveryConcurrency: deliveryConcurrency(),
       reference,
       ingest: throughputFigures(load),
-      deliveredOverall: rate(
+      deliveredOverall: rateFigures(
         counters.bulkRequests,
         indexed(c),
         c.indexedBytes,
@@ -565,21 +378,11 @@ export async function runOpenSearchPhase(
       documentsPerRequest: counters.bulkRequests === 0 ? 0 : c.items / counters.bulkRequests,
       failedOnPurpose: { items: c.failedOnPurpose, records: failedRecords },
       failedOther: c.failedOther,
-      errorOutput: { objects: errors.objects, records: errors.records, codes: errors.codes },
-      errorOutputMatches:
-        errors.records === failedRecords &&
-        errors.untallied === 0 &&
-        accounting.errorNotDeliberate === 0 &&
-        accounting.deliberateNotInErrorOutput === 0,
+      ...errorOutputFigures(errors, accounting, failedRecords),
       documentsInIndex: c.created,
       overwrites: c.updated,
       accounting,
-      settledAfterS: settledAt ? Math.max(0, settledAt.atMs - loadEndMs) / 1000 : undefined,
-      deadRecords: last?.deadRecords ?? 0,
-      rssMaxMib: procs.maxRssMib(),
-      cpuShare: procs.cpuShares(cpuFrom, cpuTo),
-      ingestCpuShare: procs.cpuShares(load.startMs, load.endMs),
-      problems: service.problems.map((line) => `${service?.child.name ?? 'sluice'}: ${line}`),
+      ...deliveryRunFigures(run, measured, wait, deliveredDrain ? lastIndexedMs : undefined),
     };
   } catch (error) {
     if (reference === undefined) throw error;
@@ -589,11 +392,7 @@ export async function runOpenSearchPhase(
       { cause: error },
     );
   } finally {
-    sampler?.cancel();
-    procs?.stop();
-    phase?.dispose();
-    client?.close();
-    await service?.stop();
+    await run?.close();
     await cluster.stop();
   }
 }

@@ -1,4 +1,3 @@
-import type { RateFigures } from './http-phase.js';
 import {
   OPENSEARCH_FAIL_EVERY,
   OPENSEARCH_INTERVAL_S,
@@ -6,6 +5,8 @@ import {
   OPENSEARCH_SIZE_MB,
   type OpenSearchResult,
 } from './opensearch-phase.js';
+import type { RateFigures } from './rate-figures.js';
+import { counts, cpuText, int, ms, num, rssText } from './report-format.js';
 
 /**
  * The opensearch phase's part of the printed report: its section and its summary row. Kept
@@ -18,30 +19,6 @@ type Outcome =
   | { status: 'failed'; error: string }
   | { status: 'interrupted' }
   | { status: 'skipped' };
-
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-function num(value: number | undefined, digits = 1): string {
-  if (value === undefined || Number.isNaN(value)) return 'n/a';
-  if (!Number.isFinite(value)) return '∞';
-  return value.toFixed(digits);
-}
-
-function ms(value: number | undefined): string {
-  return value === undefined ? 'n/a' : `${num(value, 1)} ms`;
-}
-
-function shares(values: Record<string, number | undefined>, unit: string, scale = 1): string {
-  return Object.entries(values)
-    .map(([name, v]) => `${name} ${num(v === undefined ? undefined : v * scale, 0)}${unit}`)
-    .join(', ');
-}
-
-function counts(values: Record<string, number>): string {
-  return Object.entries(values)
-    .map(([key, n]) => `${key}: ${int.format(n)}`)
-    .join('; ');
-}
 
 function rateText(r: RateFigures): string {
   return `${int.format(r.recordsPerS)} documents/s, ${num(r.mibS)} MiB/s`;
@@ -81,9 +58,9 @@ export function openSearchSection(title: string, outcome: Outcome): string[] {
   ].filter((x) => x !== '');
   lines.push(
     `  bare _bulk         ${rateText(ref.indexed)}  (${int.format(ref.requests)} requests of ${int.format(ref.documentsPerRequest)} documents, ${num(ref.bodyKiB / 1024)} MiB, ${ref.concurrency} in flight over keep-alive, over ${num(ref.indexed.durationS)} s)`,
-    `                     p50 ${ms(ref.latencyP50Ms)}, p99 ${ms(ref.latencyP99Ms)}; ${int.format(ref.failedOnPurpose)} items answered 400 on purpose${refErrors === '' ? '' : `; failed otherwise: ${refErrors}`}; CPU ${shares(ref.cpuShare, ' %', 100)}`,
+    `                     p50 ${ms(ref.latencyP50Ms)}, p99 ${ms(ref.latencyP99Ms)}; ${int.format(ref.failedOnPurpose)} items answered 400 on purpose${refErrors === '' ? '' : `; failed otherwise: ${refErrors}`}; CPU ${cpuText(ref.cpuShare)}`,
     `  ingest             ${num(r.ingest.mibS)} MiB/s acknowledged (${int.format(r.ingest.acceptedRecords)} records over ${num(r.ingest.durationS)} s, ${int.format(r.ingest.failedRecords)} failed); SLUICE_DELIVERY_CONCURRENCY ${r.deliveryConcurrency}`,
-    `                     CPU ${shares(r.ingestCpuShare, ' %', 100)}`,
+    `                     CPU ${cpuText(r.ingestCpuShare)}`,
     r.deliveredDrain
       ? `  delivered          ${rateText(r.deliveredDrain)}${share(r.deliveredDrain)}  (after the load: ${int.format(r.deliveredDrain.records)} documents in ${num(r.deliveredDrain.durationS)} s)`
       : '  delivered          n/a after the load (too little left to deliver when it ended)',
@@ -92,8 +69,8 @@ export function openSearchSection(title: string, outcome: Outcome): string[] {
     `  error output       ${int.format(r.errorOutput.records)} records in ${int.format(r.errorOutput.objects)} objects (${counts(r.errorOutput.codes)}): ${r.errorOutputMatches ? 'exactly the documents failed on purpose' : `NOT the documents failed on purpose (${int.format(a.errorNotDeliberate)} not failed on purpose, ${int.format(a.deliberateNotInErrorOutput)} failed on purpose missing)`}`,
     `  accounting         ${int.format(a.acknowledged)} acknowledged: ${int.format(a.accepted)} indexed + ${int.format(a.inErrorOutput)} in the error output; lost ${int.format(a.lost)}, copies beyond the first ${int.format(a.duplicated)} (documents in the index ${int.format(r.documentsInIndex)}, overwrites ${int.format(r.overwrites)})${extras.length > 0 ? `; ${extras.join(', ')}` : ''}`,
     `  settled            ${r.settledAfterS === undefined ? 'NOT within --drain-timeout' : `${num(r.settledAfterS, 2)} s after the load`}`,
-    `  RSS max            ${shares(r.rssMaxMib, ' MiB')}`,
-    `  CPU (1 core = 100) ${shares(r.cpuShare, ' %', 100)}  (${r.deliveredDrain ? 'while delivering after the load' : 'whole phase'})`,
+    `  RSS max            ${rssText(r.rssMaxMib)}`,
+    `  CPU (1 core = 100) ${cpuText(r.cpuShare)}  (${r.deliveredDrain ? 'while delivering after the load' : 'whole phase'})`,
   );
   return lines;
 }

@@ -1,13 +1,13 @@
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 import { z } from 'zod';
 
-import { Child } from '../devtools/children.js';
-import { reportPort, waitForPort } from '../devtools/ipc-port.js';
+import type { Child } from '../devtools/children.js';
 import { startOpenSearchServer } from '../devtools/opensearch/server.js';
 import type { ItemOutcome } from '../devtools/opensearch/types.js';
 import { nowMs } from './clock.js';
 import { SeqBytes } from './http-receiver.js';
+import { launchIpcChild, runWhenScript, serveParent } from './ipc-child-process.js';
 
 /**
  * The opensearch phase's cluster: the OpenSearch test server (`devtools/opensearch/`) in a child
@@ -22,10 +22,6 @@ import { SeqBytes } from './http-receiver.js';
  * answers a document its mapping refuses, so it must end in the error output.
  */
 
-/** How long the parent waits for an answer over IPC. */
-const IPC_TIMEOUT_MS = 15_000;
-/** How long the process may take to start. */
-const READY_TIMEOUT_MS = 15_000;
 /** Sequence numbers at or above this are not tallied (a bound on the tallies' memory). */
 const MAX_TALLIED_SEQ = 1 << 28;
 
@@ -171,9 +167,9 @@ function approximateBytes(document: unknown): number {
   return bytes;
 }
 
-/** A question from the parent, with an id its answer repeats. */
-type Question = { id: number; ask: 'counters' | 'tallies' | 'reset' };
-/** The child's answer to a {@link Question}. */
+/** What the parent asks the cluster process. */
+type Ask = 'counters' | 'tallies' | 'reset';
+/** The child's answer to a question. */
 type Reply =
   | { id: number; counters: ClusterCounters }
   | { id: number; tallies: ClusterTallies }
@@ -194,8 +190,6 @@ export interface BenchClusterProcess {
   stop(): Promise<void>;
 }
 
-const THIS_SCRIPT = fileURLToPath(import.meta.url);
-
 /**
  * Starts the cluster in a child process (this module as its script) on a free loopback port.
  *
@@ -204,52 +198,20 @@ const THIS_SCRIPT = fileURLToPath(import.meta.url);
 export async function launchBenchCluster(
   options: BenchClusterOptions,
 ): Promise<BenchClusterProcess> {
-  const child = new Child(
+  const ipc = await launchIpcChild<Ask, Reply>(
     'opensearch server',
-    process.execPath,
-    [THIS_SCRIPT, JSON.stringify(options)],
-    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' },
+    fileURLToPath(import.meta.url),
+    options,
   );
-  const port = await waitForPort(child, READY_TIMEOUT_MS);
-  let nextId = 0;
-  const ask = <T>(what: Question['ask'], pick: (reply: Reply) => T | undefined): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = (nextId += 1);
-      const timer = setTimeout(
-        () => done(new Error(`opensearch server did not answer within ${IPC_TIMEOUT_MS} ms`)),
-        IPC_TIMEOUT_MS,
-      );
-      const onMessage = (message: unknown): void => {
-        const reply = message as Reply | null;
-        if (reply?.id !== id) return;
-        const value = pick(reply);
-        done(value === undefined ? new Error(`opensearch server answered ${what} wrongly`) : value);
-      };
-      const onExit = (): void => done(new Error(child.describeExit()));
-      function done(outcome: T | Error): void {
-        clearTimeout(timer);
-        child.process.off('message', onMessage);
-        child.process.off('exit', onExit);
-        if (outcome instanceof Error) reject(outcome);
-        else resolve(outcome);
-      }
-      child.process.on('message', onMessage);
-      child.process.once('exit', onExit);
-      child.process.send({ id, ask: what } satisfies Question, (error) => {
-        if (error) done(error);
-      });
-    });
   return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    counters: () => ask('counters', (r) => ('counters' in r ? r.counters : undefined)),
-    tallies: () => ask('tallies', (r) => ('tallies' in r ? r.tallies : undefined)),
+    url: `http://127.0.0.1:${ipc.port}`,
+    child: ipc.child,
+    counters: () => ipc.ask('counters', (r) => ('counters' in r ? r.counters : undefined)),
+    tallies: () => ipc.ask('tallies', (r) => ('tallies' in r ? r.tallies : undefined)),
     async reset() {
-      await ask('reset', (r) => ('reset' in r ? true : undefined));
+      await ipc.ask('reset', (r) => ('reset' in r ? true : undefined));
     },
-    async stop() {
-      await child.stop(5_000);
-    },
+    stop: () => ipc.stop(),
   };
 }
 
@@ -266,36 +228,26 @@ async function runChild(optionsJson: string | undefined): Promise<void> {
   const failOnPurpose = () =>
     server.faults.failItemsWhere((item) => counts.failsOnPurpose(item.document), 400);
   failOnPurpose();
-  process.on('message', (message: unknown) => {
-    const question = message as Question | null;
-    if (question === null || typeof question.id !== 'number') return;
-    let reply: Reply;
-    if (question.ask === 'tallies') reply = { id: question.id, tallies: counts.tallies() };
-    else if (question.ask === 'reset') {
-      server.reset();
-      failOnPurpose();
-      counts.reset();
-      reply = { id: question.id, reset: true };
-    } else {
-      reply = {
+  serveParent<Ask, Reply>(
+    Number(new URL(server.url).port),
+    (question) => {
+      if (question.ask === 'tallies') return { id: question.id, tallies: counts.tallies() };
+      if (question.ask === 'reset') {
+        server.reset();
+        failOnPurpose();
+        counts.reset();
+        return { id: question.id, reset: true };
+      }
+      return {
         id: question.id,
         counters: {
           indices: Object.fromEntries(counts.byIndex),
           bulkRequests: server.stats().bulkRequests,
         },
       };
-    }
-    process.send?.(reply);
-  });
-  process.once('SIGTERM', () => {
-    void server.close().then(() => process.exit(0));
-  });
-  reportPort(Number(new URL(server.url).port));
+    },
+    () => server.close(),
+  );
 }
 
-if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  runChild(process.argv[2]).catch((error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  });
-}
+runWhenScript(import.meta.url, runChild);

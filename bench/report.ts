@@ -27,6 +27,7 @@ import {
 import type { OpenSearchResult } from './opensearch-phase.js';
 import { openSearchSection, openSearchSummaryRow } from './opensearch-report.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
+import { cpuText, int, ms, num, rssText } from './report-format.js';
 import type { IngestResult } from './ingest-phase.js';
 import {
   PARTITION_ROUND_S,
@@ -130,18 +131,6 @@ export interface BenchResults {
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
 
-const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-function num(value: number | undefined, digits = 1): string {
-  if (value === undefined || Number.isNaN(value)) return 'n/a';
-  if (!Number.isFinite(value)) return '∞';
-  return value.toFixed(digits);
-}
-
-function ms(value: number | undefined): string {
-  return value === undefined ? 'n/a' : `${num(value, 1)} ms`;
-}
-
 function seconds(valueMs: number | undefined): string {
   if (valueMs === undefined) return 'n/a';
   return Number.isFinite(valueMs) ? `${num(valueMs / 1000, 2)} s` : 'not delivered';
@@ -178,18 +167,6 @@ function throughputLines(t: ThroughputFigures): string[] {
     `  latency            p50 ${ms(t.latencyP50Ms)}, p99 ${ms(t.latencyP99Ms)}  (${int.format(t.requests)} requests)`,
     `  failed records     ${int.format(t.failedRecords)}${errorsText(t.errors)}`,
   ];
-}
-
-function rssText(rss: Record<string, number | undefined>): string {
-  return Object.entries(rss)
-    .map(([name, mib]) => `${name} ${num(mib, 0)} MiB`)
-    .join(', ');
-}
-
-function cpuText(cpu: Record<string, number | undefined>): string {
-  return Object.entries(cpu)
-    .map(([name, share]) => `${name} ${num(share === undefined ? undefined : share * 100, 0)} %`)
-    .join(', ');
 }
 
 function sluiceRssMax(result: IngestResult | SustainedResult): number | undefined {

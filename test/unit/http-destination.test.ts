@@ -15,7 +15,6 @@ import {
   mergeHttpEndpoint,
   normalizeHttpEndpoint,
   replaceWithHttpEndpoint,
-  type StoredHttpEndpointDestination,
 } from '../../src/destinations/http/config.js';
 import { httpEndpointKind } from '../../src/destinations/http/index.js';
 import {
@@ -36,6 +35,7 @@ import {
   type HttpEndpointResponse,
 } from '../../src/destinations/http/sender.js';
 import { DELIVERY_ERROR_CODES } from '../../src/errors/delivery-error-codes.js';
+import { destinationMemberReaders, s3WithDefaults } from '../support/destination-members.js';
 import { firehoseErrorOf } from '../support/firehose-error.js';
 
 const CREATE = 'HttpEndpointDestinationConfiguration';
@@ -45,15 +45,15 @@ const BUCKET = 'arn:aws:s3:::http-backup';
 const KEY = 'sk-9f8e7d6c5b4a-secret-key';
 const STREAM_ARN = 'arn:aws:firehose:eu-west-1:123456789012:deliverystream/clicks';
 
-/** Validates a create member as the API does (model constraints), then normalizes it. */
-function create(config: Record<string, unknown>): StoredHttpEndpointDestination {
-  const parsed = parseInput(
-    HttpEndpointDestinationConfigurationSchema,
-    config,
-    'httpEndpointDestinationConfiguration',
-  );
-  return normalizeHttpEndpoint(parsed, CREATE);
-}
+/** Create and update members validated as the API does (model constraints), then stored. */
+const { create, update } = destinationMemberReaders({
+  createMember: CREATE,
+  createSchema: HttpEndpointDestinationConfigurationSchema,
+  normalize: normalizeHttpEndpoint,
+  updateMember: UPDATE,
+  updateSchema: HttpEndpointDestinationUpdateSchema,
+  merge: mergeHttpEndpoint,
+});
 
 /** A complete create member with `overrides` on top. */
 function minimal(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -62,18 +62,6 @@ function minimal(overrides: Record<string, unknown> = {}): Record<string, unknow
     S3Configuration: { RoleARN: ROLE, BucketARN: BUCKET },
     ...overrides,
   };
-}
-
-function update(
-  current: StoredHttpEndpointDestination,
-  members: Record<string, unknown>,
-): StoredHttpEndpointDestination {
-  const parsed = parseInput(
-    HttpEndpointDestinationUpdateSchema,
-    members,
-    'httpEndpointDestinationUpdate',
-  );
-  return mergeHttpEndpoint(current, parsed, UPDATE);
 }
 
 const context: PlanContext = {
@@ -93,15 +81,7 @@ describe('HTTP endpoint configuration', () => {
       RequestConfiguration: { ContentEncoding: 'NONE', CommonAttributes: [] },
       RetryOptions: { DurationInSeconds: 300 },
       S3BackupMode: 'FailedDataOnly',
-      S3Configuration: {
-        RoleARN: ROLE,
-        BucketARN: BUCKET,
-        Prefix: '',
-        BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 300 },
-        CompressionFormat: 'UNCOMPRESSED',
-        EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
-        CloudWatchLoggingOptions: { Enabled: false },
-      },
+      S3Configuration: s3WithDefaults(ROLE, BUCKET),
     });
   });
 
@@ -367,15 +347,7 @@ describe('HTTP endpoint configuration', () => {
         RoleARN: ROLE,
         RetryOptions: { DurationInSeconds: 60 },
         S3BackupMode: 'AllData',
-        S3DestinationDescription: {
-          RoleARN: ROLE,
-          BucketARN: BUCKET,
-          Prefix: '',
-          BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 300 },
-          CompressionFormat: 'UNCOMPRESSED',
-          EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
-          CloudWatchLoggingOptions: { Enabled: false },
-        },
+        S3DestinationDescription: s3WithDefaults(ROLE, BUCKET),
         SecretsManagerConfiguration: { Enabled: false },
       },
     });

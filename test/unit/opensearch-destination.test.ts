@@ -6,7 +6,6 @@ import { errors } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { SettingsError } from '../../src/config/env.js';
-import { parseInput } from '../../src/config/validation.js';
 import type {
   DeliveryOutcome,
   PipelineRecord,
@@ -19,7 +18,6 @@ import {
   OpenSearchDestinationUpdateSchema,
   mergeOpenSearch,
   normalizeOpenSearch,
-  type StoredOpenSearchDestination,
 } from '../../src/destinations/opensearch/config.js';
 import {
   DomainNotMappedError,
@@ -50,6 +48,7 @@ import {
 } from '../../src/destinations/opensearch/request.js';
 import { DELIVERY_ERROR_CODES } from '../../src/errors/delivery-error-codes.js';
 import { formatErrorRecord } from '../../src/error-output/error-records.js';
+import { destinationMemberReaders, s3WithDefaults } from '../support/destination-members.js';
 import { firehoseErrorOf } from '../support/firehose-error.js';
 
 const CREATE = 'AmazonopensearchserviceDestinationConfiguration';
@@ -61,15 +60,15 @@ const STREAM_ARN = 'arn:aws:firehose:us-east-1:123456789012:deliverystream/logs'
 
 const at = (iso: string): number => Date.parse(iso);
 
-/** Validates a create member as the API does (model constraints), then normalizes it. */
-function create(config: Record<string, unknown>): StoredOpenSearchDestination {
-  const parsed = parseInput(
-    OpenSearchDestinationConfigurationSchema,
-    config,
-    'amazonopensearchserviceDestinationConfiguration',
-  );
-  return normalizeOpenSearch(parsed, CREATE);
-}
+/** Create and update members validated as the API does (model constraints), then stored. */
+const { create, update } = destinationMemberReaders({
+  createMember: CREATE,
+  createSchema: OpenSearchDestinationConfigurationSchema,
+  normalize: normalizeOpenSearch,
+  updateMember: UPDATE,
+  updateSchema: OpenSearchDestinationUpdateSchema,
+  merge: mergeOpenSearch,
+});
 
 function minimal(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -79,18 +78,6 @@ function minimal(overrides: Record<string, unknown> = {}): Record<string, unknow
     S3Configuration: { RoleARN: ROLE, BucketARN: BUCKET },
     ...overrides,
   };
-}
-
-function update(
-  current: StoredOpenSearchDestination,
-  members: Record<string, unknown>,
-): StoredOpenSearchDestination {
-  const parsed = parseInput(
-    OpenSearchDestinationUpdateSchema,
-    members,
-    'amazonopensearchserviceDestinationUpdate',
-  );
-  return mergeOpenSearch(current, parsed, UPDATE);
 }
 
 const context: PlanContext = {
@@ -193,15 +180,7 @@ describe('OpenSearch configuration', () => {
       BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 300 },
       RetryOptions: { DurationInSeconds: 300 },
       S3BackupMode: 'FailedDocumentsOnly',
-      S3Configuration: {
-        RoleARN: ROLE,
-        BucketARN: BUCKET,
-        Prefix: '',
-        BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 300 },
-        CompressionFormat: 'UNCOMPRESSED',
-        EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
-        CloudWatchLoggingOptions: { Enabled: false },
-      },
+      S3Configuration: s3WithDefaults(ROLE, BUCKET),
       CloudWatchLoggingOptions: { Enabled: false },
       DocumentIdOptions: { DefaultDocumentIdFormat: 'FIREHOSE_DEFAULT' },
     });
@@ -329,15 +308,7 @@ describe('OpenSearch configuration', () => {
       BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 300 },
       RetryOptions: { DurationInSeconds: 300 },
       S3BackupMode: 'FailedDocumentsOnly',
-      S3DestinationDescription: {
-        RoleARN: ROLE,
-        BucketARN: BUCKET,
-        Prefix: '',
-        BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 300 },
-        CompressionFormat: 'UNCOMPRESSED',
-        EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
-        CloudWatchLoggingOptions: { Enabled: false },
-      },
+      S3DestinationDescription: s3WithDefaults(ROLE, BUCKET),
       CloudWatchLoggingOptions: { Enabled: false },
       DocumentIdOptions: { DefaultDocumentIdFormat: 'FIREHOSE_DEFAULT' },
     });
