@@ -34,7 +34,13 @@ RUN mkdir -p /var/lib/sluice && chown node:node /var/lib/sluice
 VOLUME ["/var/lib/sluice"]
 USER node
 EXPOSE 4573
-# The slim image has no curl; node's fetch does the probe.
+# Healthy means ready (GET /ready: Redis answers, the delivery workers run, not shutting down):
+# Docker's health status is what compose's `service_healthy`, swarm and proxies such as
+# Traefik route by, and a container should take records only once it can store them and stop
+# taking them as soon as it drains. Liveness alone is GET /health (docs/operations.md). The
+# slim image has no curl, so node probes; over HTTPS when the API serves it (its own
+# certificate on loopback, not verified). A worker-only container (SLUICE_ROLE=worker) serves
+# no HTTP: it counts as healthy while it runs; watch its queues instead.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:' + (process.env.SLUICE_PORT || 4573) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  CMD node -e "if (process.env.SLUICE_ROLE === 'worker') process.exit(0); require(process.env.SLUICE_TLS_CERT ? 'https' : 'http').get({ host: '127.0.0.1', port: process.env.SLUICE_PORT || 4573, path: '/ready', rejectUnauthorized: false, timeout: 2500 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).on('timeout', () => process.exit(1))"
 CMD ["node", "--enable-source-maps", "dist/src/main.js"]

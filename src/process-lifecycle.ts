@@ -76,7 +76,10 @@ export class ProcessLifecycle {
       return;
     }
     this.shuttingDown = true;
-    this.log.info({ signal, timeoutMs: this.shutdownTimeoutMs }, 'shutting down');
+    this.log.info(
+      { event: 'process.stopping', signal, timeoutMs: this.shutdownTimeoutMs },
+      'shutting down',
+    );
     void this.shutdown();
   }
 

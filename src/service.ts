@@ -1,6 +1,10 @@
 import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { answerProbe } from './api/health-routes.js';
+import { startMetricsServer, type MetricsServer } from './api/metrics-server.js';
+import { Metrics } from './telemetry/metrics.js';
+import { streamKeys } from './streams/keys.js';
 import { RecordBuffer } from './buffer/record-buffer.js';
 import { SealTicker } from './buffer/seal-ticker.js';
 import { PartitionBuffer } from './buffer/partition-buffer.js';
@@ -31,6 +35,7 @@ import { loadOpenSearchEndpoints } from './destinations/opensearch/endpoints.js'
 import { closeRedis, connectRedis, openRedis } from './redis/connect.js';
 import { checkRedis } from './redis/redis-checks.js';
 import { StreamRegistry } from './streams/registry.js';
+import { Readiness } from './telemetry/readiness.js';
 import type { Logger } from './telemetry/logger.js';
 import { redactUrlCredentials } from './telemetry/redact.js';
 import { remaining, TIMED_OUT, withinTime } from './lifecycle/time-limit.js';
@@ -60,6 +65,19 @@ const CLOSE_RESERVE_MS = 1_000;
  * a larger result is a gzip bomb and fails the record instead of exhausting memory.
  */
 const MAX_DECOMPRESSED_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** The keys of a stream that metrics write (its counters) and read at a scrape. */
+function metricKeysOf(stream: string) {
+  const keys = streamKeys(stream);
+  return {
+    stream: keys.stream,
+    metrics: keys.metrics,
+    stats: keys.stats,
+    dead: keys.dead,
+    partitions: keys.partitions,
+    open: keys.open,
+  };
+}
 
 /** Where S3 deliveries go, from `SLUICE_S3_ENDPOINT`. */
 export function objectStoreFor(settings: Settings): ObjectStore {
@@ -156,6 +174,47 @@ export async function startService(
   const serveApi = settings.SLUICE_ROLE !== 'worker';
   const deliver = settings.SLUICE_ROLE !== 'api';
 
+  // Every process counts: the counts are the deployment's, kept in Redis. SLUICE_METRICS only
+  // decides whether this process serves them.
+  const metrics = new Metrics({
+    redis: redis.commands,
+    role: settings.SLUICE_ROLE,
+    streamNames,
+    keysOf: metricKeysOf,
+    backlogLimitBytes: settings.SLUICE_MAX_BACKLOG_MB * 1024 * 1024,
+    log,
+  });
+  metrics.start();
+  const telemetry = metrics.telemetry;
+  const servedMetrics = settings.SLUICE_METRICS ? metrics : undefined;
+  // What GET /ready checks besides Redis; drained first thing at shutdown. Checked from the
+  // moment the API or the metrics port listens, so the delivery side reads as starting until it has started.
+  const readiness = new Readiness();
+  let deliveryWorkers: StreamWorkers | undefined;
+  if (deliver) {
+    readiness.add('deliveryWorkers', () =>
+      deliveryWorkers === undefined
+        ? 'delivery workers are starting'
+        : deliveryWorkers.notRunning(),
+    );
+  }
+  let metricsServer: MetricsServer | undefined;
+  if (settings.SLUICE_METRICS_PORT !== 0) {
+    try {
+      metricsServer = await startMetricsServer(
+        servedMetrics,
+        settings.SLUICE_HOST,
+        settings.SLUICE_METRICS_PORT,
+        (path) => answerProbe(path, redis.commands, readiness),
+      );
+    } catch (error) {
+      await metrics.stop();
+      await closeRedis(redis);
+      throw error;
+    }
+    log.info({ url: metricsServer.url }, 'metrics and probes served on their own port');
+  }
+
   // One store for deliveries, the error output, backups and replay (which reads it back).
   const objectStore = objectStoreFor(settings);
   let app: FastifyInstance | undefined;
@@ -171,8 +230,11 @@ export async function startService(
         buffer,
         log,
         auth,
+        telemetry,
+        metrics: servedMetrics,
         outside: { catalog, openSearchEndpoints },
         admin: { replayer },
+        readiness,
       },
       { https: tls.api },
     );
@@ -221,6 +283,7 @@ export async function startService(
       backup: new BackupWriter(objectStore),
       catalog,
       retentionMs: settings.SLUICE_RETENTION_SECONDS * 1000,
+      telemetry,
       processing: new ProcessingJob({
         batches,
         partitions,
@@ -229,6 +292,7 @@ export async function startService(
         activePartitionLimit: settings.SLUICE_MAX_ACTIVE_PARTITIONS,
         retentionMs: settings.SLUICE_RETENTION_SECONDS * 1000,
         maxDecompressedBytes: MAX_DECOMPRESSED_RECORD_BYTES,
+        telemetry,
         log,
       }),
       concurrency: {
@@ -249,6 +313,7 @@ export async function startService(
       retryMaxMs: settings.SLUICE_RETRY_MAX_MS,
       log,
     });
+    deliveryWorkers = workers;
     await workers.start();
     sweeper = new Sweeper(batches, queues, streamNames, settings.SLUICE_SWEEP_AFTER_MS, log);
     sweeper.start();
@@ -256,6 +321,7 @@ export async function startService(
 
   log.info(
     {
+      event: 'process.started',
       role: settings.SLUICE_ROLE,
       url,
       redis: redactUrlCredentials(settings.SLUICE_REDIS_URL),
@@ -266,6 +332,8 @@ export async function startService(
 
   let stopping: Promise<void> | undefined;
   const stop = async (deadline: number) => {
+    // Before anything else: GET /ready fails and puts are refused from this moment.
+    readiness.drain();
     // Requests and deliveries get the time left less a reserve, so that closing the
     // connections (and main.ts stopping an embedded Redis) still fits before the deadline.
     const workUntil = deadline - Math.min(CLOSE_RESERVE_MS, Math.floor(remaining(deadline) / 4));
@@ -274,15 +342,18 @@ export async function startService(
     if (app && (await withinTime(app.close(), remaining(workUntil))) === TIMED_OUT) {
       log.warn('API requests still being handled at shutdown were not waited for');
     }
+    await withinTime(metricsServer?.close() ?? Promise.resolve(), remaining(workUntil));
     await withinTime(Promise.all([ticker?.stop(), sweeper?.stop()]), remaining(workUntil));
     await workers?.close(remaining(workUntil));
     await withinTime(transforms?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(parquet?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(redshift?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(openSearch?.close() ?? Promise.resolve(), remaining(deadline));
+    // After the deliveries: their last counts are written before Redis closes.
+    await withinTime(metrics.stop(), remaining(deadline));
     await withinTime(Promise.all([queues.close(), objectStore.close()]), remaining(deadline));
     await closeRedis(redis, Math.min(CLOSE_RESERVE_MS, remaining(deadline)));
-    log.info('sluice stopped');
+    log.info({ event: 'process.stopped' }, 'sluice stopped');
   };
   return {
     url,

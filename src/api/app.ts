@@ -10,6 +10,9 @@ import type { ApiTls } from '../config/tls.js';
 import { FirehoseError } from '../errors/catalogue.js';
 import type { ApiContext } from './context.js';
 import { registerAdminRoutes } from './admin/admin-routes.js';
+import { PROBE_PATHS, registerHealthRoutes } from './health-routes.js';
+import { METRICS_PATH, registerMetricsRoute } from './metrics-route.js';
+import { Readiness } from '../telemetry/readiness.js';
 import { applyConnectionLimits } from './connection-limits.js';
 import { decodeContentEncoding } from './content-encoding.js';
 import { toFirehoseError } from './error-reply.js';
@@ -42,7 +45,9 @@ export interface AppOptions {
 
 /**
  * Builds the Firehose API (AWS JSON 1.1: `POST /`, operation in `X-Amz-Target`) without
- * listening. `GET /health` answers 200 when Redis is reachable, 503 otherwise.
+ * listening, with the probes `GET /health` (the process answers) and `GET /ready` (Redis and
+ * `ctx.readiness`'s checks pass, not shutting down; see health-routes.ts), and `GET /metrics`
+ * when `ctx.metrics` is given (see metrics-route.ts).
  */
 export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInstance {
   const app = Fastify({
@@ -55,7 +60,9 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
     keepAliveTimeout: 65_000,
     // The whole request, body included, must arrive within this (Fastify's default is never).
     requestTimeout: ctx.settings.SLUICE_REQUEST_TIMEOUT_MS,
-    return503OnClosing: true,
+    // Answered by the draining hook below instead, so that /ready can say why it fails and
+    // puts get Firehose's error shape, which SDKs retry.
+    return503OnClosing: false,
   });
   applyConnectionLimits(app, {
     requestTimeoutMs: ctx.settings.SLUICE_REQUEST_TIMEOUT_MS,
@@ -73,11 +80,30 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
       readBody(request.headers, body),
   );
 
-  // Before any operation reads the body; GET /health stays open for load balancers.
+  // From the start of shutdown (the service drains `readiness` before closing the app; closing
+  // it drains it too) only the probes are answered: everything else is refused before its body
+  // is read, so nothing more is stored.
+  const readiness = ctx.readiness ?? new Readiness();
+  app.addHook('preClose', (done) => {
+    readiness.drain();
+    done();
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!readiness.draining || PROBE_PATHS.has(request.routeOptions.url ?? '')) return;
+    void reply.header('x-amzn-RequestId', randomUUID()).header('connection', 'close');
+    return sendError(
+      reply,
+      new FirehoseError('ServiceUnavailableException', 'Sluice is shutting down; retry.'),
+      ctx,
+    );
+  });
+
+  // Before any operation reads the body; the probes stay open for load balancers.
   const auth = ctx.auth;
   if (auth) {
     app.addHook('preHandler', async (request, reply) => {
-      if (request.routeOptions.url === '/health') return;
+      const path = request.routeOptions.url ?? '';
+      if (PROBE_PATHS.has(path) || path === METRICS_PATH) return;
       try {
         await auth.verify({
           method: request.method,
@@ -92,14 +118,8 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
     });
   }
 
-  app.get('/health', async (_request, reply) => {
-    try {
-      await ctx.redis.ping();
-      return await reply.send({ status: 'ok' });
-    } catch {
-      return await reply.code(503).send({ status: 'redis unreachable' });
-    }
-  });
+  registerHealthRoutes(app, ctx.redis, readiness);
+  if (ctx.metrics) registerMetricsRoute(app, ctx.metrics);
 
   app.post('/', async (request, reply) => {
     const requestId = randomUUID();

@@ -8,6 +8,8 @@ import type { RecordBuffer } from '../buffer/record-buffer.js';
 import type { SigV4Verifier } from './auth/sigv4-verifier.js';
 import type { AdminServices } from './admin/admin-services.js';
 import type { Telemetry } from '../telemetry/events.js';
+import type { MetricsSource } from '../telemetry/metrics.js';
+import type { Readiness } from '../telemetry/readiness.js';
 
 /** What every Firehose operation handler may use. Built once by the service. */
 export interface ApiContext {
@@ -24,6 +26,8 @@ export interface ApiContext {
   auth?: SigV4Verifier | undefined;
   /** Where records received and throttled are reported; absent, nowhere. */
   telemetry?: Telemetry | undefined;
+  /** What `GET /metrics` serves; absent, the route is not registered (`SLUICE_METRICS=false`). */
+  metrics?: MetricsSource | undefined;
   /**
    * What CreateDeliveryStream and UpdateDestination check destinations against (the table
    * catalog, the OpenSearch endpoints); absent, read from the settings per request.
@@ -31,6 +35,11 @@ export interface ApiContext {
   outside?: VerifyContext | undefined;
   /** The admin API's services (dead batches, replay); absent, `/admin/…` is not served. */
   admin?: AdminServices | undefined;
+  /**
+   * The process's readiness checks beyond Redis (delivery workers) and its draining state,
+   * which `GET /ready` reports; absent, the app keeps its own (Redis only).
+   */
+  readiness?: Readiness | undefined;
 }
 
 /**

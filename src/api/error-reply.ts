@@ -2,8 +2,11 @@ import { FirehoseError } from '../errors/catalogue.js';
 
 /** ioredis errors that mean "Redis could not take the command now", not a Sluice bug. */
 const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'AbortError']);
-/** Redis replies that mean "not now": full (OOM), starting, busy, failing over. */
-const REDIS_BUSY_REPLY = /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN)\b/;
+/**
+ * Redis replies that mean "not now": full (OOM), unable to persist (MISCONF: a full disk or a
+ * failed save refuses writes), starting, busy, failing over.
+ */
+const REDIS_BUSY_REPLY = /^(OOM|MISCONF|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN)\b/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 
 /**

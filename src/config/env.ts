@@ -242,6 +242,16 @@ export const SETTINGS = {
     default: '1000',
     doc: 'Most client connections the API holds open at once, idle keep-alive connections included (they close after 65 s without a request); a connection beyond it is closed as soon as it is accepted.',
   },
+  SLUICE_METRICS: {
+    schema: bool,
+    default: 'true',
+    doc: 'Serve Prometheus metrics at `GET /metrics` on the API port, without a signature like `/health` (see docs/metrics.md). `false` serves them nowhere, `SLUICE_METRICS_PORT` included (which then serves only the probes); counts are still kept in Redis for the processes that serve them.',
+  },
+  SLUICE_METRICS_PORT: {
+    schema: int(0, 65535),
+    default: '0',
+    doc: 'A second TCP port, on `SLUICE_HOST`, that serves only `GET /metrics` (unless `SLUICE_METRICS` is `false`), `GET /health` and `GET /ready` over plain HTTP: how a `worker` process, which has no API port, exposes its own metrics (CPU, memory, event loop, transform durations) and its probes. 0: none.',
+  },
   SLUICE_LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Job } from 'bullmq';
 import {
   hasFirstStage,
@@ -5,6 +6,7 @@ import {
   type DeliveryOutcome,
   type DestinationKind,
   type DestinationServices,
+  type GiveUpObject,
   type PlanBase,
   type RecordStream,
   type RejectRecord,
@@ -30,6 +32,7 @@ import { parseDeliveryPlan, serializeDeliveryPlan, type ParsedPlan } from './del
 import type { DeliveryJobData } from './delivery-queues.js';
 import type { ProcessingJob } from './processing-job.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
+import { retryLogLevel } from './retry-log.js';
 import {
   RecordTally,
   failedSetOf,
@@ -291,6 +294,19 @@ export class DeliveryDriver {
     }
     if (failures.length === 0 && whole === undefined) {
       await batches.complete(meta.stream, meta.id);
+      // Per batch, never per record; debug, since a busy stream delivers many a second.
+      this.deps.log.debug(
+        {
+          event: 'batch.delivered',
+          stream: meta.stream,
+          batchId: meta.id,
+          destination,
+          records: delivered.count,
+          bytes: delivered.bytes,
+          attempt,
+        },
+        'batch delivered',
+      );
       return locations.length === 0
         ? 'nothing left to deliver'
         : `delivered to ${locations.join(', ')}`;
@@ -311,7 +327,10 @@ export class DeliveryDriver {
           attempt,
           retrying: true,
         });
-        return this.retryLater(meta, firstFailureAtMs, whole);
+        return this.retryLater(meta, firstFailureAtMs, whole, {
+          attempt,
+          records: meta.pending?.length ?? meta.records,
+        });
       }
       // Given up on: the error output or the dead set needs the records' positions.
       const excluded = new Set(failures.map((f) => f.position));
@@ -350,7 +369,7 @@ export class DeliveryDriver {
     if (delivered.count > 0 || giveUp.length > 0) {
       await batches.saveProgress(meta, errorWrites, pending, undefined);
     }
-    return this.retryLater(meta, firstFailureAtMs, last);
+    return this.retryLater(meta, firstFailureAtMs, last, { attempt, records: retryable.length });
   }
 
   /** One `delivery.failed` event per stage, error code and fate; never one per record. */
@@ -378,19 +397,31 @@ export class DeliveryDriver {
     }
   }
 
-  /** Ends the attempt so that BullMQ runs the next one after the backoff. */
+  /**
+   * Ends the attempt so that BullMQ runs the next one after the backoff. Logged as
+   * `delivery.retrying` at the level {@link retryLogLevel} gives: `records` is how many are
+   * retried.
+   */
   private async retryLater(
     meta: BatchMeta,
     firstFailureAtMs: number,
     failure: { code: string; reason: string },
+    { attempt, records }: { attempt: number; records: number },
   ): Promise<never> {
     await this.deps.batches.markFirstFailure(meta, firstFailureAtMs);
-    if (meta.firstFailureAtMs === undefined) {
-      this.deps.log.warn(
-        { stream: meta.stream, batchId: meta.id, code: failure.code, reason: failure.reason },
-        'delivery failed; will retry',
-      );
-    }
+    const first = meta.firstFailureAtMs === undefined;
+    this.deps.log[retryLogLevel(attempt, first)](
+      {
+        event: 'delivery.retrying',
+        stream: meta.stream,
+        batchId: meta.id,
+        code: failure.code,
+        reason: failure.reason,
+        attempt,
+        records,
+      },
+      first ? 'delivery failed; will retry' : 'delivery still failing; will retry',
+    );
     throw new RetryableDeliveryError(`${failure.code}: ${failure.reason}`);
   }
 
@@ -436,6 +467,12 @@ export class DeliveryDriver {
         },
       });
     }
+    if (
+      kind.giveUpObjects !== undefined &&
+      failed.reasons.some((reason) => reason.type === kind.failureOutputType)
+    ) {
+      await this.writeGiveUpObjects(meta, kind.giveUpObjects(plan));
+    }
     const seq = await writeErrorObjects(
       { errorOutput: this.deps.errorOutput, log: this.deps.log, telemetry: this.telemetry },
       { ...writeIdentity(meta, plan), location },
@@ -445,6 +482,37 @@ export class DeliveryDriver {
     );
     await this.deps.batches.saveProgress(meta, seq, pending, undefined);
     return seq;
+  }
+
+  /**
+   * Writes what the kind leaves for a batch it gave up (a Redshift batch's `errors/`
+   * manifest). Keys come from the plan, so a rewrite after a crash replaces the same objects.
+   */
+  private async writeGiveUpObjects(
+    meta: BatchMeta,
+    objects: readonly GiveUpObject[],
+  ): Promise<void> {
+    const store = this.deps.services.objectStore;
+    for (const object of objects) {
+      try {
+        await store.put({
+          bucket: object.bucket,
+          key: object.key,
+          body: Readable.from([object.body], { objectMode: false }),
+          contentEncoding: object.contentEncoding,
+        });
+      } catch (error) {
+        throw new RetryableDeliveryError(
+          `writing s3://${object.bucket}/${object.key} for the batch given up failed: ${describeError(error)}`,
+        );
+      }
+    }
+    if (objects.length > 0) {
+      this.deps.log.info(
+        { stream: meta.stream, batchId: meta.id, keys: objects.map((o) => o.key) },
+        'objects left for a batch given up written',
+      );
+    }
   }
 
   /**
@@ -516,7 +584,14 @@ export class DeliveryDriver {
       code,
     });
     this.deps.log.error(
-      { stream: meta.stream, batchId: meta.id, records: meta.records, code, reason },
+      {
+        event: 'batch.dead-lettered',
+        stream: meta.stream,
+        batchId: meta.id,
+        records: meta.records,
+        code,
+        reason,
+      },
       'batch dead-lettered',
     );
     return `dead-lettered: ${reason}`;

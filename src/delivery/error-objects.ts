@@ -61,8 +61,9 @@ export async function writeErrorObjects(
   const { location, ...identity } = target;
   let seq = firstSeq;
   for (const [type, entries] of failed.groups()) {
+    let written: { bucket: string; key: string } | undefined;
     try {
-      await sinks.errorOutput.write({
+      written = await sinks.errorOutput.write({
         ...identity,
         seq,
         type: ErrorOutputTypeSchema.parse(type),
@@ -72,7 +73,15 @@ export async function writeErrorObjects(
       });
     } catch (error) {
       sinks.log.warn(
-        { stream: target.stream, batchId: target.batchId, errorType: type, err: error },
+        {
+          event: 'error-output.failed',
+          stream: target.stream,
+          batchId: target.batchId,
+          errorType: type,
+          records: entries.length,
+          bucket: location.bucket,
+          err: error,
+        },
         'writing the error output failed; the batch stays queued and is retried',
       );
       throw new RetryableDeliveryError(`error output write failed: ${describeError(error)}`);
@@ -86,11 +95,14 @@ export async function writeErrorObjects(
     });
     sinks.log.warn(
       {
+        event: 'error-output.written',
         stream: target.stream,
         batchId: target.batchId,
         records: entries.length,
         code: entries[0]?.code,
         errorType: type,
+        bucket: written?.bucket,
+        key: written?.key,
       },
       'records written to the error output',
     );

@@ -23,6 +23,7 @@ import { NO_TELEMETRY, type Telemetry } from '../telemetry/events.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { BatchMeta, BatchStore } from './batch-store.js';
 import { RetryableDeliveryError, type ErrorOutputSink } from './delivery-errors.js';
+import { retryLogLevel } from './retry-log.js';
 
 /**
  * The first stage of a stream with processing or dynamic partitioning: a batch of records as
@@ -242,12 +243,18 @@ export class ProcessingJob {
       });
       const ended = this.now() - meta.firstArrivalMs >= this.deps.retentionMs;
       if (!ended) {
-        if (attempt === 1) {
-          this.deps.log.warn(
-            { stream: meta.stream, batchId: meta.id, code: error.code, reason: error.message },
-            'transform cannot be loaded; the batch is retried until it can',
-          );
-        }
+        this.deps.log[retryLogLevel(attempt, attempt === 1)](
+          {
+            event: 'processing.retrying',
+            stream: meta.stream,
+            batchId: meta.id,
+            code: error.code,
+            reason: error.message,
+            attempt,
+            records: slice.records.length,
+          },
+          'transform cannot be loaded; the batch is retried until it can',
+        );
         throw new RetryableDeliveryError(`${error.code}: ${error.message}`);
       }
       // The retention window is over: the records go to the error output with the reason.

@@ -42,12 +42,14 @@ export class StreamWorkers {
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private closed = false;
+  private started = false;
 
   constructor(private readonly options: StreamWorkersOptions) {}
 
   /** Starts the workers for the streams that exist now, then keeps them in step. */
   async start(): Promise<void> {
     await this.sync();
+    this.started = true;
     this.timer = setInterval(() => {
       if (this.syncing) return;
       this.syncing = this.sync()
@@ -57,6 +59,21 @@ export class StreamWorkers {
         });
     }, this.options.syncIntervalMs ?? 1000);
     this.timer.unref();
+  }
+
+  /**
+   * Why this process is not delivering, or undefined when it is: started, not closing, and
+   * every stream's BullMQ worker in its main loop (one whose loop ended, say on a Redis error
+   * at its start, takes no more jobs). For `GET /ready`.
+   */
+  notRunning(): string | undefined {
+    if (this.closed) return 'delivery workers are stopping';
+    if (!this.started) return 'delivery workers are starting';
+    const stopped = [...this.workers].filter(([, worker]) => !worker.isRunning());
+    if (stopped.length === 0) return undefined;
+    const names = stopped.slice(0, 5).map(([name]) => name);
+    const more = stopped.length > names.length ? `, and ${stopped.length - names.length} more` : '';
+    return `the delivery worker of ${stopped.length} stream(s) is not running: ${names.join(', ')}${more}`;
   }
 
   /** Streams with a worker in this process. */
@@ -125,8 +142,16 @@ export class StreamWorkers {
     await this.options.queues.obliterate(stream);
     const keys = streamKeys(stream);
     await this.options.redis.del(keys.open, keys.sealed, keys.stats);
-    await this.options.registry.remove(stream);
-    this.options.log.info({ stream }, 'deleted stream drained and removed');
+    const removed = await this.options.registry.remove(stream);
+    // After the definition is gone: counts flushed later are dropped, not written back.
+    await this.options.redis.del(keys.metrics);
+    // Several worker processes may finish the same deletion; the one that removed it says so.
+    if (removed) {
+      this.options.log.info(
+        { event: 'stream.drained', stream },
+        'deleted stream drained and removed',
+      );
+    }
   }
 
   private async stopWorker(stream: string): Promise<void> {

@@ -25,7 +25,9 @@ export class Sweeper {
         if (this.running) return;
         this.running = this.sweep()
           .then((count) => {
-            if (count > 0) this.log.info({ count }, 'sweeper enqueued stranded batches');
+            if (count > 0) {
+              this.log.info({ event: 'batches.swept', count }, 'sweeper enqueued stranded batches');
+            }
           })
           .catch((error: unknown) => this.log.warn({ err: error }, 'sweep failed'))
           .finally(() => {

@@ -325,6 +325,23 @@ export interface DestinationKind<
    * from the plan and the record as every attempt derived them. Absent: nothing more.
    */
   errorDetails?(plan: Plan, record: PipelineRecord): FailureDetails;
+  /**
+   * Objects the destination leaves in a bucket when the driver gives records of its
+   * `failureOutputType` up (the retry window ended, or a permanent failure) — Firehose's
+   * manifest under `errors/` of a Redshift batch it skipped. Derived from the plan alone, so
+   * every attempt names the same keys; the driver writes them through the object store before
+   * the error output, and a failed write keeps the batch queued. Absent: none.
+   */
+  giveUpObjects?(plan: Plan): readonly GiveUpObject[];
+}
+
+/** An object {@link DestinationKind.giveUpObjects} asks the driver to write. */
+export interface GiveUpObject {
+  bucket: string;
+  key: string;
+  body: Buffer;
+  /** `Content-Encoding` of the object; undefined for none. */
+  contentEncoding?: string | undefined;
 }
 
 /** Members of a destination's error records that only the destination can fill in. */

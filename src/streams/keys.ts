@@ -31,6 +31,12 @@ export function streamKeys(stream: string) {
      * the backlog holds in Redis, bounded by the backlog cap), `delivered*`, `dead*`.
      */
     stats: `${p}:stats`,
+    /**
+     * Hash of the stream's metrics counters (`telemetry/durable-families.ts`), added to by
+     * every process once a second, so any process reports the deployment's totals. Removed
+     * with the stream.
+     */
+    metrics: `${p}:metrics`,
     /** Sorted set of batch ids sealed but not yet confirmed enqueued (score: seal time, ms). */
     sealed: `${p}:sealed`,
     /** Sorted set of batch ids whose retention window ended undelivered (score: time, ms). */

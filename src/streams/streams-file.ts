@@ -78,7 +78,10 @@ export async function applyStreamsFile(
         'streams file: stream is being deleted; left alone',
       );
     } else if (outcome !== 'unchanged') {
-      log.info({ stream: def.name, file: path }, `streams file: stream ${outcome}`);
+      log.info(
+        { event: `stream.${outcome}`, stream: def.name, file: path },
+        `streams file: stream ${outcome}`,
+      );
     }
   }
   return summary;

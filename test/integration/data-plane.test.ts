@@ -327,7 +327,7 @@ describe('the AWS JSON 1.1 envelope', () => {
 
 describe('when Redis is unreachable', () => {
   let redisServer: RedisServer;
-  it('answers 503 ServiceUnavailableException at once, and health says so', async () => {
+  it('answers 503 ServiceUnavailableException at once, and readiness says so', async () => {
     redisServer = await startRedisServer({ appendOnly: false });
     const isolated = await startTestApi({ SLUICE_REDIS_URL: redisServer.url });
     try {
@@ -349,7 +349,8 @@ describe('when Redis is unreachable', () => {
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ServiceUnavailableException);
       expect((error as ServiceUnavailableException).$metadata.httpStatusCode).toBe(503);
-      expect((await fetch(`${isolated.endpoint}/health`)).status).toBe(503);
+      // Readiness says so; liveness (/health) does not depend on Redis.
+      expect((await fetch(`${isolated.endpoint}/ready`)).status).toBe(503);
     } finally {
       await isolated.close();
       await redisServer.stop();

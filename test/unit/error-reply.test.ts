@@ -20,6 +20,13 @@ describe('toFirehoseError', () => {
     ['Redis is full', replyError("OOM command not allowed when used memory > 'maxmemory'."), true],
     ['Redis is loading', replyError('LOADING Redis is loading the dataset in memory'), true],
     [
+      'Redis cannot persist',
+      replyError(
+        'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
+      ),
+      true,
+    ],
+    [
       'a refused connection',
       Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
       true,

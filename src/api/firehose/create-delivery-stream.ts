@@ -17,5 +17,14 @@ export const createDeliveryStream: OperationHandler = async (input, ctx) => {
   const def = definitionFromCreateInput(request, ctx.settings, Date.now());
   verifyDestination(def.destination, verifyContextOf(ctx));
   await ctx.registry.create(def);
+  ctx.log.info(
+    {
+      event: 'stream.created',
+      stream: def.name,
+      destination: def.destination.shape,
+      version: def.versionId,
+    },
+    'stream created',
+  );
   return { DeliveryStreamARN: def.arn };
 };

@@ -21,5 +21,9 @@ export const DeleteDeliveryStreamInputSchema = z.object({
 export const deleteDeliveryStream: OperationHandler = async (input, ctx) => {
   const request = parseInput(DeleteDeliveryStreamInputSchema, input);
   await ctx.registry.markDeleting(request.DeliveryStreamName);
+  ctx.log.info(
+    { event: 'stream.deleted', stream: request.DeliveryStreamName },
+    'stream deleted: it takes no more records, and is removed once its buffer is delivered',
+  );
   return {};
 };

@@ -19,7 +19,7 @@ export const updateDestination: OperationHandler = async (input, ctx) => {
   const request = parseInput(UpdateDestinationInputSchema, input);
   const selected = selectDestinationUpdate(request);
   const outside = verifyContextOf(ctx);
-  await ctx.registry.update(
+  const updated = await ctx.registry.update(
     request.DeliveryStreamName,
     request.CurrentDeliveryStreamVersionId,
     request.DestinationId,
@@ -28,6 +28,15 @@ export const updateDestination: OperationHandler = async (input, ctx) => {
       verifyDestination(merged, outside);
       return merged;
     },
+  );
+  ctx.log.info(
+    {
+      event: 'stream.updated',
+      stream: updated.name,
+      destination: updated.destination.shape,
+      version: updated.versionId,
+    },
+    'stream destination updated',
   );
   return {};
 };
