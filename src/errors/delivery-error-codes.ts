@@ -72,6 +72,10 @@ export const DELIVERY_ERROR_CODES = {
     'The database refused the COPY statement as malformed (SQLSTATE 42601). Retried.',
   'Redshift.DataLoadFailed':
     'Rows of the record were rejected by the database (a data exception, SQLSTATE class 22: a value that does not fit its column, a wrong number of fields; or an integrity violation, class 23), or the record cannot become rows (not JSON objects, not UTF-8). The record goes to the error output (redshift-failed) at once; the rest of the batch is loaded. A whole COPY failing so at commit is retried.',
+  'Redshift.MissingS3File':
+    'The staged path’s COPY found no manifest, or no object the manifest lists, in the intermediate bucket (S3 NoSuchKey or NoSuchBucket). Retried: the next attempt writes both again.',
+  'Redshift.S3BucketAccessDenied':
+    'The staged path’s COPY was denied reading the intermediate bucket (S3 AccessDenied, 403): the role CREDENTIALS names may not read it. Retried.',
   'Redshift.Unknown': 'Any other database error; the message has the database’s own. Retried.',
   'Lambda.ProcessingFailedStatus':
     'The transform marked the record ProcessingFailed (Lambda form), returned failed(…) or threw for it (record form), or the record is not the JSON a json record form needs. The record goes to the error output (processing-failed).',

@@ -231,6 +231,59 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     expect(await streamState(redis, stream)).toMatchObject({ dead: 0, backlogRecords: 0 });
   });
 
+  it('converts a batch of several worker runs, fast and general records mixed, and isolates rejected rows across the runs', async () => {
+    const schema = await testSchema(cleanups, db);
+    await db.pool.query(
+      `CREATE TABLE ${schema}.runs (id integer PRIMARY KEY, name text, big numeric, tags jsonb)`,
+    );
+    const sluice = await startInProcess(cleanups, env());
+    const client = firehoseClient(cleanups, sluice);
+    const bucket = uniqueName('pg-errors').toLowerCase();
+    const stream = await createStream(
+      client,
+      destination(db.port, db.database, `${schema}.runs`, bucket),
+    );
+    // About 800 KiB in one batch: more than one run of the conversion workers (512 KiB).
+    const pad = 'p'.repeat(1_600);
+    const record = (i: number) =>
+      i % 7 === 0
+        ? // 16+ digits: the general path, which keeps the number exactly as written.
+          `{"id":${i},"name":"n${i} \u00e9","big":12345678901234567890.5,"tags":{"i":${i}},"pad":"${pad}"}\n`
+        : json({ id: i, name: `n${i} é`, big: i / 4, tags: { i }, pad });
+    const records = Array.from({ length: 500 }, (_, i) => record(i));
+    records[100] = `${json({ id: 100, name: 'first of two' })}${json({ id: 1000, name: 'second' })}`;
+    records[10] = json({ id: 'abc', pad });
+    records[300] = `not json ${pad}\n`;
+    records[400] = json({ id: 'bad', pad });
+    records[450] = json({ id: 5, name: 'duplicate', pad });
+    await put(client, stream, records);
+    await drained(stream, sluice);
+
+    const bad = [10, 300, 400, 450];
+    const rows = await db.pool.query<{ id: number; name: string; big: string; tags: unknown }>(
+      `SELECT id, name, big, tags FROM ${schema}.runs ORDER BY id`,
+    );
+    const expectedIds = [...records.keys()].filter((i) => !bad.includes(i));
+    expectedIds.push(1000);
+    expect(rows.rows.map((r) => r.id)).toEqual(expectedIds);
+    const byId = new Map(rows.rows.map((r) => [r.id, r]));
+    expect(byId.get(7)).toEqual({
+      id: 7,
+      name: 'n7 é',
+      big: '12345678901234567890.5',
+      tags: { i: 7 },
+    });
+    expect(byId.get(499)).toEqual({ id: 499, name: 'n499 é', big: '124.75', tags: { i: 499 } });
+    expect(byId.get(1000)).toEqual({ id: 1000, name: 'second', big: null, tags: null });
+    const objects = await errorOutput(bucket);
+    const failed = objects.flatMap((o) => o.records);
+    expect(failed.map((r) => r.rawData.toString())).toEqual(bad.map((i) => records[i]));
+    expect(failed[0]?.message).toMatch(/invalid input syntax for type integer: "abc"/);
+    expect(failed[1]?.message).toMatch(/^The record is not JSON objects/);
+    expect(failed[2]?.message).toMatch(/invalid input syntax for type integer: "bad"/);
+    expect(failed[3]?.message).toMatch(/Key \(id\)=\(5\) already exists/);
+  });
+
   it('retries a dropped table with Redshift.TableNotFound, then writes the records to the error output once RetryOptions ends', async () => {
     const schema = await testSchema(cleanups, db);
     await db.pool.query(`CREATE TABLE ${schema}.gone (id integer)`);

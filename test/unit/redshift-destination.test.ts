@@ -371,10 +371,6 @@ describe('configuration', () => {
       { ClusterJDBCURL: 'jdbc:postgresql://db:5432/x?ssl=1' },
       /ClusterJDBCURL .* is not valid: it has connection parameters/,
     ],
-    [
-      { ClusterJDBCURL: 'jdbc:redshift://c.redshift.amazonaws.com:5439/dev' },
-      /staged Redshift path .* is not implemented/,
-    ],
     [{ CopyCommand: { DataTableName: 'a.b.c' } }, /DataTableName "a.b.c" is not a table name/],
     [
       { CopyCommand: { DataTableName: 't', CopyOptions: 'MANIFEST' } },

@@ -1,7 +1,12 @@
 import type { DeliveryErrorCode } from '../../errors/delivery-error-codes.js';
 import type { DeliveryOutcome, SendResult } from '../destination-kind.js';
+import { classifyS3Put } from '../s3/classify.js';
+import type { S3PutRequest } from '../s3/request.js';
+import { ObjectWriteError } from '../s3/sender.js';
 import type { RedshiftRequest } from './request.js';
 import { DatabaseFailure, type RedshiftResponse } from './sender.js';
+import { StagingFailure } from './staged-sender.js';
+import type { StagedRedshiftRequest } from './staged-request.js';
 
 /**
  * The Redshift/PostgreSQL classifier. A load that committed delivers, or is partial when
@@ -90,4 +95,54 @@ export function codeOf(failure: DatabaseFailure): DeliveryErrorCode {
     return 'Redshift.ConnectionFailed';
   }
   return 'Redshift.Unknown';
+}
+
+/**
+ * The staged path's classifier. A committed COPY (or one the ledger says committed) delivers
+ * the whole batch; a failed write to the intermediate bucket is classified as an S3
+ * destination's write (`S3.*`, permanent only when the store says so); a failed COPY is
+ * retried whole — Redshift has no row isolation, so a rejected row is `Redshift.DataLoadFailed`
+ * for the batch — with the S3 problems Redshift reports while reading the manifest or its
+ * objects told apart.
+ */
+export function classifyStagedResult(
+  request: StagedRedshiftRequest,
+  result: SendResult<RedshiftResponse>,
+): DeliveryOutcome {
+  if ('response' in result) {
+    const response = result.response;
+    return {
+      kind: 'delivered',
+      location: `${request.target} (ledger ${response.key}${response.replayed ? ', loaded by an earlier attempt' : ''})`,
+    };
+  }
+  const error = result.error;
+  if (error instanceof StagingFailure) {
+    // Classified as the S3 destination classifies the same write (it reads only the target).
+    return classifyS3Put({ target: error.target } as S3PutRequest, {
+      error: new ObjectWriteError(error.cause, error.permanent),
+    });
+  }
+  const failure =
+    error instanceof DatabaseFailure ? error : new DatabaseFailure(String(error), undefined);
+  return {
+    kind: 'retry',
+    code: stagedCodeOf(failure),
+    reason: `${request.target} failed: ${failure.message}`,
+  };
+}
+
+/** The code of a failed staged COPY: Redshift's S3 and load errors first, then as direct. */
+export function stagedCodeOf(failure: DatabaseFailure): DeliveryErrorCode {
+  const message = failure.message;
+  if (
+    /NoSuchKey|NoSuchBucket|specified (?:key|bucket) does not exist|mandatory file/iu.test(message)
+  ) {
+    return 'Redshift.MissingS3File';
+  }
+  if (/S3ServiceException.*(?:Access ?Denied|Status 403)/isu.test(message)) {
+    return 'Redshift.S3BucketAccessDenied';
+  }
+  if (/stl_load_errors/u.test(message)) return 'Redshift.DataLoadFailed';
+  return codeOf(failure);
 }

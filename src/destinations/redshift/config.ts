@@ -186,12 +186,8 @@ export function normalizeRedshift(
 ): StoredRedshiftDestination {
   checkIntermediateS3(config.S3Configuration, `${where}.S3Configuration`);
   const s3 = normalizePlainS3(config.S3Configuration, `${where}.S3Configuration`, true);
-  const target = redshiftTargetOf({ ...config, S3Configuration: s3 }, where);
-  if (target.endpoint.path === 'redshift') {
-    throw invalidArgument(
-      `${where}.ClusterJDBCURL: the staged Redshift path (jdbc:redshift://) is not implemented by Sluice yet; use jdbc:postgresql://host:port/database to load into PostgreSQL directly.`,
-    );
-  }
+  // Both paths: jdbc:postgresql:// loads directly, jdbc:redshift:// stages in the bucket.
+  redshiftTargetOf({ ...config, S3Configuration: s3 }, where);
   checkCredentials(config, where);
   const backupMode = config.S3BackupMode ?? 'Disabled';
   if (backupMode === 'Enabled' && config.S3BackupConfiguration === undefined) {

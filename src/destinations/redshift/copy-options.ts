@@ -8,7 +8,9 @@
  *   accepted with no effect (`TIMEFORMAT 'auto'`, `GZIP`, `COMPUPDATE`), or is refused with
  *   the reason, when the destination is configured.
  * - The staged path (`jdbc:redshift://`) hands the options to Redshift as written; only those
- *   Firehose itself adds (`MANIFEST`, credentials) and Sluice's own `FORMAT AS RAW` are refused.
+ *   Firehose itself adds (`MANIFEST`, credentials), Sluice's own `FORMAT AS RAW`, and those
+ *   that can never fit the staged objects (another compression, encryption, Parquet or ORC,
+ *   `NOLOAD`) are refused.
  */
 
 /** How records become rows on the direct path. */
@@ -156,6 +158,24 @@ const REFUSED_DIRECT: Readonly<Record<string, string>> = {
   SHAPEFILE: 'only JSON, CSV and delimited text map to PostgreSQL’s COPY',
 };
 
+/**
+ * Options the staged path refuses although Redshift knows them: they can never be right for
+ * the objects Firehose stages (concatenated records, GZIP or uncompressed, not encrypted), or
+ * they would load nothing.
+ */
+const REFUSED_STAGED: Readonly<Record<string, string>> = {
+  BZIP2:
+    'the staged objects are GZIP or uncompressed (S3Configuration.CompressionFormat), never BZIP2',
+  LZOP: 'the staged objects are GZIP or uncompressed (S3Configuration.CompressionFormat), never LZOP',
+  ZSTD: 'the staged objects are GZIP or uncompressed (S3Configuration.CompressionFormat), never ZSTD',
+  ENCRYPTED: 'the staged objects are not client-side encrypted',
+  MASTER_SYMMETRIC_KEY: 'the staged objects are not client-side encrypted',
+  NOLOAD: 'a COPY that loads nothing would drop every record of every batch',
+  PARQUET:
+    'a staged object is the batch’s records concatenated, which is never one Parquet or ORC file',
+  ORC: 'a staged object is the batch’s records concatenated, which is never one Parquet or ORC file',
+};
+
 /** Redshift-only tuning options: no effect on what is loaded, accepted and ignored on the direct path. */
 const TUNING = new Set(['COMPUPDATE', 'STATUPDATE']);
 const TUNING_VALUES = new Set(['ON', 'OFF', 'TRUE', 'FALSE', 'PRESET']);
@@ -221,6 +241,14 @@ export function parseCopyOptions(text: string | undefined, path: LoadPath): Copy
       throw new CopyOptionsError(
         'FORMAT AS RAW is Sluice’s own option of the direct PostgreSQL path (jdbc:postgresql://); Redshift has no such format.',
       );
+    }
+    for (const word of words) {
+      const reason = REFUSED_STAGED[word];
+      if (reason !== undefined) {
+        throw new CopyOptionsError(
+          `${word} cannot be used on the staged Redshift path (jdbc:redshift://): ${reason}.`,
+        );
+      }
     }
     // Redshift parses the rest itself: an option it refuses fails the COPY with its message.
     return {

@@ -1,6 +1,6 @@
 import { defineDestinationKind, type StoredDestination } from '../destination-kind.js';
 import { bufferingThresholds, enabledProcessors } from '../shapes.js';
-import { classifyRedshiftResult } from './classify.js';
+import { classifyRedshiftResult, classifyStagedResult } from './classify.js';
 import {
   RedshiftDestinationConfigurationSchema,
   RedshiftDestinationUpdateSchema,
@@ -13,14 +13,22 @@ import {
   type RedshiftDestinationUpdate,
   type StoredRedshiftDestination,
 } from './config.js';
+import { manifestOf } from './manifest.js';
 import {
-  RedshiftDeliveryPlanSchema,
+  RedshiftPlanSchema,
+  isStagedPlan,
   planRedshiftDelivery,
   redshiftErrorOutputOf,
-  type RedshiftDeliveryPlan,
+  type RedshiftPlan,
 } from './plan.js';
 import { buildRedshiftRequest, encodeRecordFrames, type RedshiftRequest } from './request.js';
 import { sendRedshiftRequest, type RedshiftResponse } from './sender.js';
+import {
+  buildStagedRedshiftRequest,
+  isStagedRequest,
+  type StagedRedshiftRequest,
+} from './staged-request.js';
+import { sendStagedRedshiftRequest } from './staged-sender.js';
 
 const SHAPE = 'Redshift';
 
@@ -32,12 +40,15 @@ const UPDATE_MEMBER = 'RedshiftDestinationUpdate';
  * PostgreSQL with `COPY … FROM STDIN`, in one transaction with a row in the delivery ledger, so
  * no batch is ever loaded twice. Rows PostgreSQL rejects go to the `S3Configuration` bucket as
  * `redshift-failed`, the rest is loaded; failures of the whole load are retried within
- * `RetryOptions` and then go there too. Buffering is the `S3Configuration`'s, as in Firehose.
+ * `RetryOptions` and then go there too. With `jdbc:redshift://` (Firehose's path) the batch is
+ * staged as an object and a manifest in the `S3Configuration` bucket and loaded by Redshift's
+ * `COPY … MANIFEST`, in one transaction with the same ledger row; a batch given up leaves its
+ * manifest under `errors/`. Buffering is the `S3Configuration`'s, as in Firehose.
  */
 export const redshiftKind = defineDestinationKind<
   StoredRedshiftDestination,
-  RedshiftDeliveryPlan,
-  RedshiftRequest,
+  RedshiftPlan,
+  RedshiftRequest | StagedRedshiftRequest,
   RedshiftResponse
 >({
   shape: SHAPE,
@@ -48,7 +59,7 @@ export const redshiftKind = defineDestinationKind<
   updateMember: UPDATE_MEMBER,
   updateSchema: RedshiftDestinationUpdateSchema,
   storedSchema: StoredRedshiftDestinationSchema,
-  planSchema: RedshiftDeliveryPlanSchema,
+  planSchema: RedshiftPlanSchema,
   planDestination: 'redshift',
   failureOutputType: 'redshift-failed',
 
@@ -78,10 +89,30 @@ export const redshiftKind = defineDestinationKind<
   }),
 
   plan: planRedshiftDelivery,
-  // The direct path loads the records themselves; nothing is compressed on the way.
+  // Both paths take the records framed; the staged sender compresses the object it writes.
   compression: () => 'UNCOMPRESSED',
   encode: (_plan, records) => encodeRecordFrames(records),
-  build: buildRedshiftRequest,
-  send: sendRedshiftRequest,
-  classify: classifyRedshiftResult,
+  build: (plan, body, current) =>
+    isStagedPlan(plan)
+      ? buildStagedRedshiftRequest(plan, body, current)
+      : buildRedshiftRequest(plan, body, current),
+  send: (request, services) =>
+    isStagedRequest(request)
+      ? sendStagedRedshiftRequest(request, services)
+      : sendRedshiftRequest(request, services),
+  classify: (request, result) =>
+    isStagedRequest(request)
+      ? classifyStagedResult(request, result)
+      : classifyRedshiftResult(request, result),
+  // Firehose's manifest of the skipped batch under errors/, for a manual backfill.
+  giveUpObjects: (plan) =>
+    isStagedPlan(plan)
+      ? [
+          {
+            bucket: plan.bucket,
+            key: plan.skippedManifestKey,
+            body: manifestOf([{ bucket: plan.bucket, key: plan.objectKey }]),
+          },
+        ]
+      : [],
 });

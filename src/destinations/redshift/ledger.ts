@@ -16,6 +16,12 @@ import { displayTable, type AttemptRecord } from './request.js';
  * path for an unqualified table), created by Sluice when missing.
  */
 
+/** What of a plan (direct or staged) names its ledger row. */
+export type LedgerPlan = Pick<
+  RedshiftDeliveryPlan,
+  'deliveryId' | 'stream' | 'batchId' | 'streamVersion' | 'table'
+>;
+
 /** What a committed load said: records loaded, and the records rejected with the reason. */
 export interface LoadOutcome {
   loaded: number;
@@ -34,7 +40,7 @@ export function ledgerOf(table: TableName): TableName {
  * The ledger key of an attempt: the batch's load identity and a digest of the positions of
  * the records it carries (a retry of only some records is another load).
  */
-export function ledgerKey(plan: RedshiftDeliveryPlan, records: readonly AttemptRecord[]): string {
+export function ledgerKey(plan: LedgerPlan, records: readonly AttemptRecord[]): string {
   const positions = Buffer.allocUnsafe(records.length * 4);
   records.forEach((r, i) => positions.writeUInt32BE(r.position, i * 4));
   const digest = createHash('sha256').update(positions).digest('hex').slice(0, 32);
@@ -80,7 +86,7 @@ export async function claimLoad(
   client: pg.PoolClient,
   ledger: TableName,
   key: string,
-  plan: RedshiftDeliveryPlan,
+  plan: LedgerPlan,
   records: number,
 ): Promise<LoadOutcome | undefined> {
   const name = renderTable(ledger);

@@ -92,13 +92,14 @@ export async function buildRedshiftRequest(
 }
 
 /** The table as logs show it. */
-export function displayTable(plan: RedshiftDeliveryPlan): string {
+export function displayTable(plan: Pick<RedshiftDeliveryPlan, 'table'>): string {
   return plan.table.schema === undefined
     ? plan.table.table
     : `${plan.table.schema}.${plan.table.table}`;
 }
 
-function credentialsOf(current: StoredRedshiftDestination | undefined): RequestCredentials {
+/** How the sender authenticates, from the stream's destination now. */
+export function credentialsOf(current: StoredRedshiftDestination | undefined): RequestCredentials {
   if (current === undefined) {
     return { missing: 'the stream no longer has a Redshift destination to take credentials from' };
   }

@@ -4,7 +4,6 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DestinationServices, SendResult } from '../destination-kind.js';
 import type { DatabaseCredentials, RedshiftConnections } from './connections.js';
-import { recordRows } from './copy-rows.js';
 import { renderColumns, renderTable, type TableName } from './identifiers.js';
 import {
   claimLoad,
@@ -15,6 +14,9 @@ import {
   type LoadOutcome,
 } from './ledger.js';
 import type { RedshiftDeliveryPlan } from './plan.js';
+import { convertOnWorker } from './row-conversion-pool.js';
+import type { ConvertedRows } from './row-conversion.js';
+import type { RowTask } from './row-worker.js';
 import type { AttemptRecord, RedshiftRequest, RequestCredentials } from './request.js';
 
 /**
@@ -48,8 +50,12 @@ export class DatabaseFailure extends Error {
 
 /** Records in a COPY stream's pieces: about a mebibyte each. */
 const COPY_PIECE_BYTES = 1 << 20;
+/** Bytes of records converted in one worker task (a run). */
+const RUN_RECORD_BYTES = 1 << 19;
+/** Runs converting ahead of the COPY streaming an earlier one. */
+const RUNS_AHEAD = 2;
 
-/** One record with rows to load. */
+/** One record with rows to load: a view into the rows of the run it was converted in. */
 interface LoadItem {
   index: number;
   rows: Buffer;
@@ -193,7 +199,7 @@ async function loadIsolating(
   // The first COPY converts records as it streams them, so converting overlaps loading.
   let error = await tryCopy(client, statement, rows.stream());
   if (error === undefined) return rejected;
-  rows.finish();
+  await rows.finish();
   const queue: (readonly LoadItem[])[] = [];
   const split = (segment: readonly LoadItem[], failure: unknown) => {
     if (segment.length === 1) {
@@ -202,10 +208,10 @@ async function loadIsolating(
       queue.unshift(...splitSegment(segment, errorLine(failure)));
     }
   };
-  split(rows.items, error);
+  split(rows.items(), error);
   while (queue.length > 0) {
     const segment = queue.shift() as readonly LoadItem[];
-    error = await tryCopy(client, statement, segment);
+    error = await tryCopy(client, statement, pieces(segment));
     if (error !== undefined) split(segment, error);
   }
   return rejected;
@@ -220,7 +226,7 @@ async function loadIsolating(
 async function tryCopy(
   client: pg.PoolClient,
   statement: string,
-  segment: Iterable<LoadItem>,
+  segment: Iterable<Buffer> | AsyncIterable<Buffer>,
 ): Promise<unknown> {
   await client.query('SAVEPOINT sluice_segment');
   try {
@@ -236,51 +242,110 @@ async function tryCopy(
 }
 
 /**
- * The attempt's records as rows, converted once, in order, as they are first needed; records
- * that cannot become rows are noted as failed, records without rows are left out.
+ * The attempt's records as rows, converted once, in order, as they are first needed, in runs
+ * of about {@link RUN_RECORD_BYTES} of records on the row conversion workers
+ * (row-conversion-pool.ts), {@link RUNS_AHEAD} runs ahead of the COPY, so converting the next
+ * run overlaps streaming this one; records that cannot become rows are noted as failed,
+ * records without rows are left out.
  */
 class RowConverter {
-  /** Records with rows, in order, as far as converted. */
-  readonly items: LoadItem[] = [];
   readonly failed: LoadOutcome['failed'] = [];
+  /** The runs converted so far, in order. */
+  private readonly runs: ConvertedRows[] = [];
+  /** Runs sent to the workers and not taken yet, in order. */
+  private readonly pending: Promise<ConvertedRows>[] = [];
   private next = 0;
+  private readonly task: Pick<RowTask, 'format' | 'columns'>;
 
   constructor(
     private readonly records: readonly AttemptRecord[],
-    private readonly plan: RedshiftDeliveryPlan,
-    private readonly columns: readonly string[],
-  ) {}
+    plan: RedshiftDeliveryPlan,
+    columns: readonly string[],
+  ) {
+    this.task = { format: plan.format, columns };
+  }
 
-  /** Converts and yields the records not converted yet (stopping early keeps the place). */
-  *stream(): Generator<LoadItem> {
-    while (this.next < this.records.length) {
-      const item = this.convertNext();
-      if (item !== undefined) yield item;
+  /** Converts and yields the rows of the records not converted yet, a run at a time. */
+  async *stream(): AsyncGenerator<Buffer> {
+    for (;;) {
+      while (this.pending.length < RUNS_AHEAD && this.next < this.records.length) this.dispatch();
+      const run = await this.take();
+      if (run === undefined) return;
+      if (run.rows.length > 0) yield asBuffer(run.rows);
     }
   }
 
-  /** Converts every record left. */
-  finish(): void {
-    while (this.next < this.records.length) this.convertNext();
+  /** Converts every record left (the runs already sent first, to keep the order). */
+  async finish(): Promise<void> {
+    while (this.next < this.records.length || this.pending.length > 0) {
+      if (this.pending.length === 0) this.dispatch();
+      await this.take();
+    }
   }
 
-  private convertNext(): LoadItem | undefined {
-    const index = this.next;
-    this.next += 1;
-    const rows = recordRows(
-      (this.records[index] as AttemptRecord).data,
-      this.plan.format,
-      this.columns,
-    );
-    if ('error' in rows) {
-      this.failed.push({ index, message: rows.error });
-      return undefined;
+  /**
+   * The records with rows converted so far, each its rows as a view into its run's: made only
+   * when rows must be isolated, so a load without rejected rows makes no object per record.
+   */
+  items(): LoadItem[] {
+    const items: LoadItem[] = [];
+    for (const run of this.runs) {
+      const rows = asBuffer(run.rows);
+      let start = 0;
+      for (let k = 0; k < run.indexes.length; k += 1) {
+        const end = run.ends[k] as number;
+        items.push({
+          index: run.indexes[k] as number,
+          rows: rows.subarray(start, end),
+          lines: run.lines[k] as number,
+        });
+        start = end;
+      }
     }
-    if (rows.rows.length === 0) return undefined;
-    const item = { index, rows: rows.rows, lines: countLines(rows.rows) };
-    this.items.push(item);
-    return item;
+    return items;
   }
+
+  /** Sends the next run of records to the workers, packed into a buffer of their own. */
+  private dispatch(): void {
+    const { records } = this;
+    const first = this.next;
+    let size = 0;
+    let last = first;
+    while (last < records.length && size < RUN_RECORD_BYTES) {
+      size += (records[last] as AttemptRecord).data.length;
+      last += 1;
+    }
+    const data = new ArrayBuffer(size);
+    const bytes = new Uint8Array(data);
+    const ends = new Uint32Array(last - first);
+    let at = 0;
+    for (let k = first; k < last; k += 1) {
+      const record = (records[k] as AttemptRecord).data;
+      bytes.set(record, at);
+      at += record.length;
+      ends[k - first] = at;
+    }
+    this.next = last;
+    const run = convertOnWorker({ ...this.task, data, ends, firstIndex: first });
+    // A COPY that stops early leaves runs behind: their failure is the next take's, not unhandled.
+    run.catch(() => undefined);
+    this.pending.push(run);
+  }
+
+  /** The next run sent, once converted; undefined when every record is. */
+  private async take(): Promise<ConvertedRows | undefined> {
+    const next = this.pending.shift();
+    if (next === undefined) return undefined;
+    const run = await next;
+    this.runs.push(run);
+    for (const failure of run.failed) this.failed.push(failure);
+    return run;
+  }
+}
+
+/** A view of `bytes` as a Buffer, without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Fewest records in a piece of the rest of a segment after a located bad record. */
@@ -332,32 +397,33 @@ function rowMessage(error: unknown): string {
 async function copySegment(
   client: pg.PoolClient,
   statement: string,
-  segment: Iterable<LoadItem>,
+  segment: Iterable<Buffer> | AsyncIterable<Buffer>,
 ): Promise<void> {
   const stream = client.query(copyFrom(statement));
-  await pipeline(Readable.from(pieces(segment)), stream);
+  await pipeline(Readable.from(segment), stream);
 }
 
+/**
+ * The rows of a segment's records in pieces of about {@link COPY_PIECE_BYTES}: records that
+ * lie side by side in one run's rows are sent as one view of them, without copying.
+ */
 function* pieces(segment: Iterable<LoadItem>): Generator<Buffer> {
-  let parts: Buffer[] = [];
-  let size = 0;
+  let run: Buffer | undefined;
   for (const item of segment) {
-    parts.push(item.rows);
-    size += item.rows.length;
-    if (size >= COPY_PIECE_BYTES) {
-      yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
+    const rows = item.rows;
+    if (
+      run !== undefined &&
+      run.buffer === rows.buffer &&
+      run.byteOffset + run.length === rows.byteOffset &&
+      run.length < COPY_PIECE_BYTES
+    ) {
+      run = Buffer.from(run.buffer, run.byteOffset, run.length + rows.length);
+      continue;
     }
+    if (run !== undefined && run.length > 0) yield run;
+    run = rows;
   }
-  if (parts.length > 0)
-    yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
-}
-
-function countLines(rows: Buffer): number {
-  let lines = 0;
-  for (let at = rows.indexOf(0x0a); at >= 0; at = rows.indexOf(0x0a, at + 1)) lines += 1;
-  return lines;
+  if (run !== undefined && run.length > 0) yield run;
 }
 
 /**

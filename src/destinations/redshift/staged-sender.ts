@@ -1,0 +1,196 @@
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { COMPRESSION, compress } from '../../formats/compression.js';
+import type { DestinationServices, SendResult } from '../destination-kind.js';
+import type { DatabaseCredentials, RedshiftConnections } from './connections.js';
+import { renderTable } from './identifiers.js';
+import { ledgerKey, ledgerOf } from './ledger.js';
+import { manifestOf, s3Url } from './manifest.js';
+import type { AttemptRecord, RequestCredentials } from './request.js';
+import { DatabaseFailure, type RedshiftResponse } from './sender.js';
+import { stagedCopyStatement } from './staged-copy.js';
+import { claimStagedLoad, ensureStagedLedger, recordStagedOutcome } from './staged-ledger.js';
+import type { StagedRedshiftRequest } from './staged-request.js';
+
+/**
+ * The staged path's sender, Firehose's way to Redshift: the attempt's records are written as
+ * one object to the intermediate bucket (compressed as the plan says), then the manifest that
+ * lists it, then — in one transaction with the batch's ledger row — Redshift's
+ * `COPY … FROM '<manifest>' … MANIFEST`. The keys come from the plan, so a retry overwrites
+ * the same object and manifest; the ledger row makes a batch whose COPY committed answer from
+ * the ledger instead of loading again. A COPY fails or loads the whole batch (Redshift has no
+ * row isolation): there are no partial outcomes here. It never classifies.
+ */
+
+/** A write to the intermediate bucket that failed, with the store's verdict on retrying. */
+export class StagingFailure extends Error {
+  override name = 'StagingFailure';
+
+  constructor(
+    override readonly cause: unknown,
+    /** The store says no retry can succeed. */
+    readonly permanent: boolean,
+    /** `s3://bucket/key` of the write. */
+    readonly target: string,
+  ) {
+    super(cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause));
+  }
+}
+
+/** Records are handed to the compressor in pieces of about a mebibyte. */
+const PIECE_BYTES = 1 << 20;
+
+/** The sender. */
+export async function sendStagedRedshiftRequest(
+  request: StagedRedshiftRequest,
+  services: DestinationServices,
+): Promise<SendResult<RedshiftResponse>> {
+  const connections = services.redshift;
+  if (connections === undefined) {
+    return {
+      error: new DatabaseFailure(
+        'this process has no database connections for Redshift destinations',
+        undefined,
+      ),
+    };
+  }
+  const staged = await stage(request, services);
+  if (staged !== undefined) return { error: staged };
+  const secrets: string[] = [];
+  let client: pg.PoolClient | undefined;
+  try {
+    const credentials = await resolveCredentials(request.credentials, connections);
+    secrets.push(credentials.password);
+    const { plan } = request;
+    client = await connections.connect(
+      { host: plan.host, port: plan.port, database: plan.database },
+      credentials,
+    );
+    const response = await load(client, request, connections);
+    client.release();
+    return { response };
+  } catch (error) {
+    // The connection's state is unknown: destroy it (the server rolls back what is open).
+    client?.release(true);
+    return { error: scrubbed(error, secrets) };
+  }
+}
+
+/**
+ * Writes the object, then the manifest (which needs the object's stored length).
+ *
+ * @returns the failure, or undefined once both are written.
+ */
+async function stage(
+  request: StagedRedshiftRequest,
+  services: DestinationServices,
+): Promise<StagingFailure | undefined> {
+  const { plan, records } = request;
+  const store = services.objectStore;
+  let contentLength = 0;
+  const counted = async function* (pieces: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const piece of pieces) {
+      contentLength += piece.length;
+      yield piece;
+    }
+  };
+  const write = async (key: string, body: Readable, contentEncoding: string | undefined) => {
+    try {
+      await store.put({ bucket: plan.bucket, key, body, contentEncoding });
+      return undefined;
+    } catch (error) {
+      body.destroy();
+      return new StagingFailure(error, store.isPermanent(error), s3Url(plan.bucket, key));
+    }
+  };
+  const object = compress(Readable.from(concatenated(records)), plan.compression, {
+    entryName: plan.batchId,
+    modifiedMs: 0,
+  });
+  const failed = await write(
+    plan.objectKey,
+    Readable.from(counted(object), { objectMode: false }),
+    COMPRESSION[plan.compression].contentEncoding,
+  );
+  if (failed !== undefined) return failed;
+  const manifest = manifestOf([{ bucket: plan.bucket, key: plan.objectKey, contentLength }]);
+  return write(plan.manifestKey, Readable.from([manifest], { objectMode: false }), undefined);
+}
+
+/** The records' bytes, concatenated as Firehose writes them, in pieces. */
+function* concatenated(records: readonly AttemptRecord[]): Generator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for (const record of records) {
+    parts.push(record.data);
+    size += record.data.length;
+    if (size >= PIECE_BYTES) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
+}
+
+/** One attempt's transaction: claim the ledger row, COPY from the manifest, record, commit. */
+async function load(
+  client: pg.PoolClient,
+  request: StagedRedshiftRequest,
+  connections: RedshiftConnections,
+): Promise<RedshiftResponse> {
+  const { plan, records } = request;
+  const ledger = ledgerOf(plan.table);
+  const ready = `${plan.host}:${plan.port}/${plan.database}/${renderTable(ledger)}`;
+  if (!connections.ledgersReady.has(ready)) {
+    await ensureStagedLedger(client, ledger);
+    connections.ledgersReady.add(ready);
+  }
+  try {
+    const key = ledgerKey(plan, records);
+    await client.query('BEGIN');
+    const earlier = await claimStagedLoad(client, ledger, key, plan, records.length);
+    if (earlier !== undefined) {
+      await client.query('ROLLBACK');
+      return { ...earlier, key, replayed: true };
+    }
+    await client.query(stagedCopyStatement(plan));
+    const outcome = { loaded: records.length, failed: [] };
+    await recordStagedOutcome(client, ledger, key, outcome);
+    await client.query('COMMIT');
+    return { ...outcome, key, replayed: false };
+  } catch (error) {
+    // A dropped ledger is created again by the next attempt.
+    connections.ledgersReady.delete(ready);
+    throw error;
+  }
+}
+
+async function resolveCredentials(
+  credentials: RequestCredentials,
+  connections: RedshiftConnections,
+): Promise<DatabaseCredentials> {
+  if ('missing' in credentials) throw new DatabaseFailure(credentials.missing, '28000');
+  if ('secretArn' in credentials) {
+    try {
+      return await connections.secret(credentials.secretArn);
+    } catch (error) {
+      throw new DatabaseFailure((error as Error).message, undefined, true);
+    }
+  }
+  return credentials;
+}
+
+/**
+ * The error as a {@link DatabaseFailure} whose text holds no credential (as the direct path's
+ * sender scrubs it): a driver's message can quote a connection string.
+ */
+function scrubbed(error: unknown, secrets: readonly string[]): DatabaseFailure {
+  if (error instanceof DatabaseFailure) return error;
+  const e = error as { message?: unknown; code?: unknown; detail?: unknown };
+  let text = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
+  if (typeof e.detail === 'string' && e.detail !== '') text += `. ${e.detail}`;
+  text = text.replace(/((?:postgres(?:ql)?|redshift):\/\/[^:/@\s]*:)[^@\s]*@/giu, '$1[password]@');
+  for (const secret of secrets) if (secret !== '') text = text.replaceAll(secret, '[password]');
+  return new DatabaseFailure(text, typeof e.code === 'string' ? e.code : undefined);
+}
