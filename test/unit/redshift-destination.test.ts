@@ -17,7 +17,7 @@ import { parseColumnList, parseTableName } from '../../src/destinations/redshift
 import { parseJdbcUrl } from '../../src/destinations/redshift/jdbc-url.js';
 import { copyStatement, splitSegment } from '../../src/destinations/redshift/sender.js';
 import { classifyRedshiftResult, codeOf } from '../../src/destinations/redshift/classify.js';
-import { DatabaseFailure } from '../../src/destinations/redshift/sender.js';
+import { DatabaseFailure } from '../../src/destinations/redshift/database-session.js';
 import type { RedshiftDeliveryPlan } from '../../src/destinations/redshift/plan.js';
 import type { RedshiftRequest } from '../../src/destinations/redshift/request.js';
 

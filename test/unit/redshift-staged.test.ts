@@ -19,7 +19,7 @@ import {
   type StagedRedshiftDeliveryPlan,
 } from '../../src/destinations/redshift/plan.js';
 import { frameRecords } from '../../src/destinations/redshift/request.js';
-import { DatabaseFailure } from '../../src/destinations/redshift/sender.js';
+import { DatabaseFailure } from '../../src/destinations/redshift/database-session.js';
 import {
   redshiftLiteral,
   stagedCopyStatement,

@@ -4,7 +4,8 @@ import { classifyS3Put } from '../s3/classify.js';
 import type { S3PutRequest } from '../s3/request.js';
 import { ObjectWriteError } from '../s3/sender.js';
 import type { RedshiftRequest } from './request.js';
-import { DatabaseFailure, type RedshiftResponse } from './sender.js';
+import { DatabaseFailure } from './database-session.js';
+import type { RedshiftResponse } from './sender.js';
 import { StagingFailure } from './staged-sender.js';
 import type { StagedRedshiftRequest } from './staged-request.js';
 

@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { DestinationServices, SendResult } from '../destination-kind.js';
-import type { DatabaseCredentials, RedshiftConnections } from './connections.js';
+import type { RedshiftConnections } from './connections.js';
+import { withDatabaseSession } from './database-session.js';
 import { renderColumns, renderTable, type TableName } from './identifiers.js';
 import {
   claimLoad,
@@ -17,7 +18,7 @@ import type { RedshiftDeliveryPlan } from './plan.js';
 import { convertOnWorker } from './row-conversion-pool.js';
 import type { ConvertedRows } from './row-conversion.js';
 import type { RowTask } from './row-worker.js';
-import type { AttemptRecord, RedshiftRequest, RequestCredentials } from './request.js';
+import type { AttemptRecord, RedshiftRequest } from './request.js';
 
 /**
  * The direct path's sender: loads one attempt's records into PostgreSQL in one transaction
@@ -35,19 +36,6 @@ export interface RedshiftResponse extends LoadOutcome {
   replayed: boolean;
 }
 
-/** An error of the database or the connection, with every credential scrubbed from its text. */
-export class DatabaseFailure extends Error {
-  override name = 'DatabaseFailure';
-  constructor(
-    message: string,
-    /** SQLSTATE, or Node's socket error code, when there is one. */
-    readonly code: string | undefined,
-    readonly secretProblem = false,
-  ) {
-    super(message);
-  }
-}
-
 /** Records in a COPY stream's pieces: about a mebibyte each. */
 const COPY_PIECE_BYTES = 1 << 20;
 /** Bytes of records converted in one worker task (a run). */
@@ -63,52 +51,16 @@ interface LoadItem {
 }
 
 /** The sender. */
-export async function sendRedshiftRequest(
+export function sendRedshiftRequest(
   request: RedshiftRequest,
   services: DestinationServices,
 ): Promise<SendResult<RedshiftResponse>> {
-  const connections = services.redshift;
-  if (connections === undefined) {
-    return {
-      error: new DatabaseFailure(
-        'this process has no database connections for Redshift destinations',
-        undefined,
-      ),
-    };
-  }
-  const secrets: string[] = [];
-  let client: pg.PoolClient | undefined;
-  try {
-    const credentials = await resolveCredentials(request.credentials, connections);
-    secrets.push(credentials.password);
-    const { plan } = request;
-    client = await connections.connect(
-      { host: plan.host, port: plan.port, database: plan.database },
-      credentials,
-    );
-    const response = await load(client, request, connections);
-    client.release();
-    return { response };
-  } catch (error) {
-    // The connection's state is unknown: destroy it (the server rolls back what is open).
-    client?.release(true);
-    return { error: scrubbed(error, secrets) };
-  }
-}
-
-async function resolveCredentials(
-  credentials: RequestCredentials,
-  connections: RedshiftConnections,
-): Promise<DatabaseCredentials> {
-  if ('missing' in credentials) throw new DatabaseFailure(credentials.missing, '28000');
-  if ('secretArn' in credentials) {
-    try {
-      return await connections.secret(credentials.secretArn);
-    } catch (error) {
-      throw new DatabaseFailure((error as Error).message, undefined, true);
-    }
-  }
-  return credentials;
+  return withDatabaseSession(
+    services.redshift,
+    request.plan,
+    request.credentials,
+    (client, connections) => load(client, request, connections),
+  );
 }
 
 /** One attempt's transaction: claim the ledger row, load, record the outcome, commit. */
@@ -424,18 +376,4 @@ function* pieces(segment: Iterable<LoadItem>): Generator<Buffer> {
     run = rows;
   }
   if (run !== undefined && run.length > 0) yield run;
-}
-
-/**
- * The error as a {@link DatabaseFailure} whose text holds no credential: a driver's message can
- * quote a connection string, and a server's may echo what it was sent.
- */
-function scrubbed(error: unknown, secrets: readonly string[]): DatabaseFailure {
-  if (error instanceof DatabaseFailure) return error;
-  const e = error as { message?: unknown; code?: unknown; detail?: unknown };
-  let text = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
-  if (typeof e.detail === 'string' && e.detail !== '') text += `. ${e.detail}`;
-  text = text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/giu, '$1[password]@');
-  for (const secret of secrets) if (secret !== '') text = text.replaceAll(secret, '[password]');
-  return new DatabaseFailure(text, typeof e.code === 'string' ? e.code : undefined);
 }

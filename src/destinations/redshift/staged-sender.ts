@@ -2,12 +2,13 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { COMPRESSION, compress } from '../../formats/compression.js';
 import type { DestinationServices, SendResult } from '../destination-kind.js';
-import type { DatabaseCredentials, RedshiftConnections } from './connections.js';
+import type { RedshiftConnections } from './connections.js';
 import { renderTable } from './identifiers.js';
 import { ledgerKey, ledgerOf } from './ledger.js';
 import { manifestOf, s3Url } from './manifest.js';
-import type { AttemptRecord, RequestCredentials } from './request.js';
-import { DatabaseFailure, type RedshiftResponse } from './sender.js';
+import type { AttemptRecord } from './request.js';
+import type { RedshiftResponse } from './sender.js';
+import { withDatabaseSession } from './database-session.js';
 import { stagedCopyStatement } from './staged-copy.js';
 import { claimStagedLoad, ensureStagedLedger, recordStagedOutcome } from './staged-ledger.js';
 import type { StagedRedshiftRequest } from './staged-request.js';
@@ -45,35 +46,14 @@ export async function sendStagedRedshiftRequest(
   request: StagedRedshiftRequest,
   services: DestinationServices,
 ): Promise<SendResult<RedshiftResponse>> {
-  const connections = services.redshift;
-  if (connections === undefined) {
-    return {
-      error: new DatabaseFailure(
-        'this process has no database connections for Redshift destinations',
-        undefined,
-      ),
-    };
-  }
   const staged = await stage(request, services);
   if (staged !== undefined) return { error: staged };
-  const secrets: string[] = [];
-  let client: pg.PoolClient | undefined;
-  try {
-    const credentials = await resolveCredentials(request.credentials, connections);
-    secrets.push(credentials.password);
-    const { plan } = request;
-    client = await connections.connect(
-      { host: plan.host, port: plan.port, database: plan.database },
-      credentials,
-    );
-    const response = await load(client, request, connections);
-    client.release();
-    return { response };
-  } catch (error) {
-    // The connection's state is unknown: destroy it (the server rolls back what is open).
-    client?.release(true);
-    return { error: scrubbed(error, secrets) };
-  }
+  return withDatabaseSession(
+    services.redshift,
+    request.plan,
+    request.credentials,
+    (client, connections) => load(client, request, connections),
+  );
 }
 
 /**
@@ -164,33 +144,4 @@ async function load(
     connections.ledgersReady.delete(ready);
     throw error;
   }
-}
-
-async function resolveCredentials(
-  credentials: RequestCredentials,
-  connections: RedshiftConnections,
-): Promise<DatabaseCredentials> {
-  if ('missing' in credentials) throw new DatabaseFailure(credentials.missing, '28000');
-  if ('secretArn' in credentials) {
-    try {
-      return await connections.secret(credentials.secretArn);
-    } catch (error) {
-      throw new DatabaseFailure((error as Error).message, undefined, true);
-    }
-  }
-  return credentials;
-}
-
-/**
- * The error as a {@link DatabaseFailure} whose text holds no credential (as the direct path's
- * sender scrubs it): a driver's message can quote a connection string.
- */
-function scrubbed(error: unknown, secrets: readonly string[]): DatabaseFailure {
-  if (error instanceof DatabaseFailure) return error;
-  const e = error as { message?: unknown; code?: unknown; detail?: unknown };
-  let text = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
-  if (typeof e.detail === 'string' && e.detail !== '') text += `. ${e.detail}`;
-  text = text.replace(/((?:postgres(?:ql)?|redshift):\/\/[^:/@\s]*:)[^@\s]*@/giu, '$1[password]@');
-  for (const secret of secrets) if (secret !== '') text = text.replaceAll(secret, '[password]');
-  return new DatabaseFailure(text, typeof e.code === 'string' ? e.code : undefined);
 }
