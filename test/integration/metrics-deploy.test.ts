@@ -1,4 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 import { pino } from 'pino';
@@ -15,6 +19,7 @@ import { exportedNames, parseExposition } from '../support/prometheus-text.js';
  * dashboard and the alerts fails here rather than in an empty panel or a silent alert.
  */
 
+const run = promisify(execFile);
 const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
 
 /** PromQL functions, aggregations and keywords: identifiers that are not metric names. */
@@ -194,6 +199,36 @@ describe('deploy/: the dashboard and alert rules name metrics Sluice exports', (
     }
     expect(unknown).toEqual([]);
     expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);
+  });
+
+  it('promtool, Prometheus own checker, accepts the rules and the config', async () => {
+    // Debian's prometheus package has promtool (.ci/run installs it).
+    const promtool = (args: string[]) =>
+      run('promtool', args).catch((error: unknown) => {
+        const e = error as { code?: string; stdout?: string; stderr?: string };
+        throw new Error(
+          e.code === 'ENOENT'
+            ? 'promtool is not on the PATH: apt-get install prometheus (Debian) provides it'
+            : `promtool ${args.join(' ')} failed: ${e.stdout ?? ''}${e.stderr ?? ''}`,
+        );
+      });
+    const rulesFile = `${DEPLOY}prometheus/rules/sluice-alerts.json`;
+    const checked = await promtool(['check', 'rules', rulesFile]);
+    expect(checked.stdout).toMatch(/SUCCESS: \d+ rules found/);
+    // The config names the rules where the container mounts them; point it at the repository's.
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-promtool-'));
+    try {
+      const config = (await readFile(`${DEPLOY}prometheus/prometheus.yml`, 'utf8')).replace(
+        '/etc/prometheus/rules/sluice-alerts.json',
+        rulesFile,
+      );
+      expect(config).toContain(rulesFile);
+      await writeFile(join(dir, 'prometheus.yml'), config);
+      const configChecked = await promtool(['check', 'config', join(dir, 'prometheus.yml')]);
+      expect(`${configChecked.stdout}${configChecked.stderr}`).toContain('SUCCESS');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the Prometheus config scrapes Sluice and loads the rules file', async () => {
