@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import {
   CreateDeliveryStreamCommand,
   DescribeDeliveryStreamCommand,
-  PutRecordBatchCommand,
   type AmazonopensearchserviceDestinationConfiguration,
   type FirehoseClient,
 } from '@aws-sdk/client-firehose';
@@ -21,6 +20,7 @@ import {
 } from '../conformance/sluice-under-test.js';
 import { streamState } from '../conformance/stream-state.js';
 import { Cleanups, cleanupAfterAll, eventually, startRedis, tempDir } from '../support/e2e.js';
+import { putAccepted as put } from '../support/firehose-stream.js';
 import { startOpenSearchServer, type OpenSearchServer } from '../support/opensearch-server.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { uniqueName } from '../support/unique.js';
@@ -105,16 +105,6 @@ async function createStream(
     }),
   );
   return name;
-}
-
-async function put(client: FirehoseClient, stream: string, records: readonly string[]) {
-  const out = await client.send(
-    new PutRecordBatchCommand({
-      DeliveryStreamName: stream,
-      Records: records.map((r) => ({ Data: Buffer.from(r) })),
-    }),
-  );
-  expect(out.FailedPutCount).toBe(0);
 }
 
 function docs(run: string, count: number): string[] {

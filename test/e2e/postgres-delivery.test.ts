@@ -2,16 +2,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import {
-  CreateDeliveryStreamCommand,
   DescribeDeliveryStreamCommand,
-  PutRecordBatchCommand,
   UpdateDestinationCommand,
   type FirehoseClient,
   type RedshiftDestinationConfiguration,
 } from '@aws-sdk/client-firehose';
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import {
   readErrorObject,
@@ -19,23 +16,18 @@ import {
   type ErrorOutputObject,
 } from '../conformance/destination-harness.js';
 import { listObjects } from '../conformance/local-files.js';
-import {
-  firehoseClient,
-  startChild,
-  startInProcess,
-  type SluiceUnderTest,
-} from '../conformance/sluice-under-test.js';
+import { firehoseClient, startChild, startInProcess } from '../conformance/sluice-under-test.js';
 import { endedAttempts, streamState } from '../conformance/stream-state.js';
-import { Cleanups, cleanupAfterAll, eventually, startRedis, tempDir } from '../support/e2e.js';
+import { eventually, tempDir } from '../support/e2e.js';
 import {
-  closeTestPostgres,
-  testPostgres,
-  testSchema,
-  type TestPostgres,
-} from '../support/postgres.js';
+  createRedshiftStream,
+  jsonLine as json,
+  putAccepted as put,
+} from '../support/firehose-stream.js';
+import { testSchema } from '../support/postgres.js';
+import { postgresE2eSuite } from '../support/postgres-e2e-suite.js';
 import { startPostgresInstance, type PostgresInstance } from '../support/postgres-instance.js';
 import { startPostgresProxy } from '../support/postgres-proxy.js';
-import type { RedisServer } from '../support/redis-server.js';
 import { uniqueName } from '../support/unique.js';
 
 /**
@@ -47,21 +39,13 @@ import { uniqueName } from '../support/unique.js';
  * tests may restart, holds the rest.
  */
 
-const file = cleanupAfterAll();
-const cleanups = new Cleanups();
-let redisServer: RedisServer;
-let redis: Redis;
-let db: TestPostgres;
+const suite = postgresE2eSuite();
+const { file, cleanups, drained } = suite;
 let instance: PostgresInstance;
 let instanceDb: pg.Pool;
 let dataDir: string;
 
 beforeAll(async () => {
-  redisServer = await startRedis(file);
-  redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
-  file.add(() => redis.quit());
-  db = await testPostgres();
-  file.add(() => closeTestPostgres());
   instance = await startPostgresInstance('right-password-1');
   file.add(() => instance.close());
   instanceDb = new pg.Pool({ ...connectionOf(instance), database: 'postgres', max: 2 });
@@ -70,20 +54,13 @@ beforeAll(async () => {
   dataDir = await tempDir(file, 'sluice-pg-e2e-');
 }, 120_000);
 
-afterEach(async () => {
-  await cleanups.run();
-  await redis.flushall();
-});
-
-afterAll(() => file.run());
-
 function connectionOf(server: PostgresInstance) {
   return { host: server.host, port: server.port, user: server.user, password: server.password };
 }
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    SLUICE_REDIS_URL: redisServer.url,
+    SLUICE_REDIS_URL: suite.redisServer.url,
     SLUICE_S3_ENDPOINT: '',
     SLUICE_DATA_DIR: dataDir,
     ...extra,
@@ -102,8 +79,8 @@ function destination(
     RoleARN: ROLE_ARN,
     ClusterJDBCURL: `jdbc:postgresql://127.0.0.1:${port}/${database}`,
     CopyCommand: { DataTableName: table, CopyOptions: "JSON 'auto ignorecase' TIMEFORMAT 'auto'" },
-    Username: db.user,
-    Password: db.password || 'trust-ignores-it',
+    Username: suite.db.user,
+    Password: suite.db.password || 'trust-ignores-it',
     RetryOptions: { DurationInSeconds: 60 },
     S3Configuration: {
       RoleARN: ROLE_ARN,
@@ -114,37 +91,29 @@ function destination(
   };
 }
 
-async function createStream(client: FirehoseClient, config: RedshiftDestinationConfiguration) {
-  const name = uniqueName('pg');
-  await client.send(
-    new CreateDeliveryStreamCommand({
-      DeliveryStreamName: name,
-      DeliveryStreamType: 'DirectPut',
-      RedshiftDestinationConfiguration: config,
-    }),
-  );
-  return name;
+const createStream = (client: FirehoseClient, config: RedshiftDestinationConfiguration) =>
+  createRedshiftStream(client, config, 'pg');
+
+/** A new database on the private server, holding one table made by `createTable`. */
+async function instanceDatabase(createTable: string): Promise<string> {
+  const database = `d_${Math.random().toString(36).slice(2, 10)}`;
+  await instanceDb.query(`CREATE DATABASE ${database}`);
+  await queryInstance(database, createTable);
+  return database;
 }
 
-async function put(client: FirehoseClient, stream: string, records: readonly string[]) {
-  const out = await client.send(
-    new PutRecordBatchCommand({
-      DeliveryStreamName: stream,
-      Records: records.map((r) => ({ Data: Buffer.from(r) })),
-    }),
-  );
-  expect(out.FailedPutCount).toBe(0);
-}
-
-async function drained(stream: string, sluice: SluiceUnderTest, timeoutMs = 30_000) {
-  await eventually(
-    `the backlog of ${stream} to drain`,
-    async () => {
-      const state = await streamState(redis, stream);
-      return state.backlogRecords === 0 && !state.open;
-    },
-    { timeoutMs, state: () => sluice.logs() },
-  );
+/** Runs `sql` in `database` of the private server on a connection of its own. */
+async function queryInstance<Row extends pg.QueryResultRow>(
+  database: string,
+  sql: string,
+): Promise<Row[]> {
+  const connection = new pg.Client({ ...connectionOf(instance), database });
+  await connection.connect();
+  try {
+    return (await connection.query<Row>(sql)).rows;
+  } finally {
+    await connection.end();
+  }
 }
 
 async function errorOutput(bucket: string): Promise<ErrorOutputObject[]> {
@@ -153,20 +122,34 @@ async function errorOutput(bucket: string): Promise<ErrorOutputObject[]> {
   return Promise.all(keys.map(async (key) => readErrorObject(key, await readFile(join(dir, key)))));
 }
 
-const json = (value: unknown) => `${JSON.stringify(value)}\n`;
+/**
+ * A table `name (columns)` in a schema of its own on the shared PostgreSQL, a Sluice in this
+ * process, and a stream loading the table directly with an error bucket of its own;
+ * `overrides` (given the qualified table) change the stream's destination.
+ */
+async function sharedDatabaseStream(
+  name: string,
+  columns: string,
+  overrides: (table: string) => Partial<RedshiftDestinationConfiguration> = () => ({}),
+) {
+  const schema = await testSchema(cleanups, suite.db);
+  const table = `${schema}.${name}`;
+  await suite.db.pool.query(`CREATE TABLE ${table} (${columns})`);
+  const sluice = await startInProcess(cleanups, env());
+  const client = firehoseClient(cleanups, sluice);
+  const bucket = uniqueName('pg-errors').toLowerCase();
+  const stream = await createStream(
+    client,
+    destination(suite.db.port, suite.db.database, table, bucket, overrides(table)),
+  );
+  return { schema, table, sluice, client, bucket, stream };
+}
 
 describe('the Redshift destination on the direct PostgreSQL path', () => {
   it('loads JSON records into typed columns; a type mismatch, a constraint violation and a record that is not JSON go alone to the error output with the reason; the rest is loaded', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(
-      `CREATE TABLE ${schema}.orders (id integer PRIMARY KEY, name text NOT NULL, amount numeric(12,2), at timestamptz, tags jsonb)`,
-    );
-    const sluice = await startInProcess(cleanups, env());
-    const client = firehoseClient(cleanups, sluice);
-    const bucket = uniqueName('pg-errors').toLowerCase();
-    const stream = await createStream(
-      client,
-      destination(db.port, db.database, `${schema}.orders`, bucket),
+    const { schema, sluice, client, bucket, stream } = await sharedDatabaseStream(
+      'orders',
+      'id integer PRIMARY KEY, name text NOT NULL, amount numeric(12,2), at timestamptz, tags jsonb',
     );
     const good = Array.from({ length: 40 }, (_, i) =>
       json({ ID: i, Name: `n\t${i}\\`, amount: '1.50', at: '2026-12-02T05:20:44Z', tags: { i } }),
@@ -189,7 +172,7 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     await put(client, stream, records);
     await drained(stream, sluice);
 
-    const rows = await db.pool.query<{
+    const rows = await suite.db.pool.query<{
       id: number;
       name: string;
       amount: string;
@@ -223,25 +206,18 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     expect(messages[3]).toMatch(
       /^The record is not JSON objects: expected a JSON object at character 1/,
     );
-    const ledger = await db.pool.query(
+    const ledger = await suite.db.pool.query(
       `SELECT stream, records, loaded, outcome FROM ${schema}.sluice_delivery_ledger`,
     );
     expect(ledger.rows).toHaveLength(1);
     expect(ledger.rows[0]).toMatchObject({ stream, records: records.length, loaded: good.length });
-    expect(await streamState(redis, stream)).toMatchObject({ dead: 0, backlogRecords: 0 });
+    expect(await streamState(suite.redis, stream)).toMatchObject({ dead: 0, backlogRecords: 0 });
   });
 
   it('converts a batch of several worker runs, fast and general records mixed, and isolates rejected rows across the runs', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(
-      `CREATE TABLE ${schema}.runs (id integer PRIMARY KEY, name text, big numeric, tags jsonb)`,
-    );
-    const sluice = await startInProcess(cleanups, env());
-    const client = firehoseClient(cleanups, sluice);
-    const bucket = uniqueName('pg-errors').toLowerCase();
-    const stream = await createStream(
-      client,
-      destination(db.port, db.database, `${schema}.runs`, bucket),
+    const { schema, sluice, client, bucket, stream } = await sharedDatabaseStream(
+      'runs',
+      'id integer PRIMARY KEY, name text, big numeric, tags jsonb',
     );
     // About 800 KiB in one batch: more than one run of the conversion workers (512 KiB).
     const pad = 'p'.repeat(1_600);
@@ -260,9 +236,12 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     await drained(stream, sluice);
 
     const bad = [10, 300, 400, 450];
-    const rows = await db.pool.query<{ id: number; name: string; big: string; tags: unknown }>(
-      `SELECT id, name, big, tags FROM ${schema}.runs ORDER BY id`,
-    );
+    const rows = await suite.db.pool.query<{
+      id: number;
+      name: string;
+      big: string;
+      tags: unknown;
+    }>(`SELECT id, name, big, tags FROM ${schema}.runs ORDER BY id`);
     const expectedIds = [...records.keys()].filter((i) => !bad.includes(i));
     expectedIds.push(1000);
     expect(rows.rows.map((r) => r.id)).toEqual(expectedIds);
@@ -285,23 +264,15 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
   });
 
   it('retries a dropped table with Redshift.TableNotFound, then writes the records to the error output once RetryOptions ends', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.gone (id integer)`);
-    const sluice = await startInProcess(cleanups, env());
-    const client = firehoseClient(cleanups, sluice);
-    const bucket = uniqueName('pg-errors').toLowerCase();
-    const stream = await createStream(
-      client,
-      destination(db.port, db.database, `${schema}.gone`, bucket, {
-        CopyCommand: {
-          DataTableName: `${schema}.gone`,
-          DataTableColumns: 'id',
-          CopyOptions: "JSON 'auto'",
-        },
+    const { table, sluice, client, bucket, stream } = await sharedDatabaseStream(
+      'gone',
+      'id integer',
+      (gone) => ({
+        CopyCommand: { DataTableName: gone, DataTableColumns: 'id', CopyOptions: "JSON 'auto'" },
         RetryOptions: { DurationInSeconds: 2 },
       }),
     );
-    await db.pool.query(`DROP TABLE ${schema}.gone`);
+    await suite.db.pool.query(`DROP TABLE ${table}`);
     const records = [json({ id: 1 }), json({ id: 2 })];
     await put(client, stream, records);
     const objects = await eventually(
@@ -320,17 +291,12 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
         /relation ".*\.gone" does not exist \(the retry window of 2 s ended after \d+ attempts\)/,
       );
     }
-    expect(await endedAttempts(redis, stream)).toBeGreaterThanOrEqual(2);
+    expect(await endedAttempts(suite.redis, stream)).toBeGreaterThanOrEqual(2);
     await drained(stream, sluice);
   });
 
   it('retries a wrong password with Redshift.AuthenticationFailed until UpdateDestination fixes it; no password reaches the logs or Describe', async () => {
-    const database = `d_${Math.random().toString(36).slice(2, 10)}`;
-    await instanceDb.query(`CREATE DATABASE ${database}`);
-    const setup = new pg.Client({ ...connectionOf(instance), database });
-    await setup.connect();
-    await setup.query('CREATE TABLE t (id integer, note text)');
-    await setup.end();
+    const database = await instanceDatabase('CREATE TABLE t (id integer, note text)');
     const sluice = await startInProcess(cleanups, env());
     const client = firehoseClient(cleanups, sluice);
     const bucket = uniqueName('pg-errors').toLowerCase();
@@ -342,9 +308,13 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
       }),
     );
     await put(client, stream, [json({ id: 1, note: 'a' }), json({ id: 2, note: 'b' })]);
-    await eventually('2 failed attempts', async () => (await endedAttempts(redis, stream)) >= 2, {
-      state: () => sluice.logs(),
-    });
+    await eventually(
+      '2 failed attempts',
+      async () => (await endedAttempts(suite.redis, stream)) >= 2,
+      {
+        state: () => sluice.logs(),
+      },
+    );
     expect(sluice.logs()).toContain('Redshift.AuthenticationFailed');
     expect(sluice.logs()).toContain(
       `password authentication failed for user \\"${instance.user}\\"`,
@@ -367,11 +337,7 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
       }),
     );
     await drained(stream, sluice);
-    const check = new pg.Client({ ...connectionOf(instance), database });
-    await check.connect();
-    const rows = await check.query('SELECT id, note FROM t ORDER BY id');
-    await check.end();
-    expect(rows.rows).toEqual([
+    expect(await queryInstance(database, 'SELECT id, note FROM t ORDER BY id')).toEqual([
       { id: 1, note: 'a' },
       { id: 2, note: 'b' },
     ]);
@@ -381,12 +347,7 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
   });
 
   it('reads credentials from SLUICE_REDSHIFT_SECRETS_FILE for SecretsManagerConfiguration', async () => {
-    const database = `d_${Math.random().toString(36).slice(2, 10)}`;
-    await instanceDb.query(`CREATE DATABASE ${database}`);
-    const setup = new pg.Client({ ...connectionOf(instance), database });
-    await setup.connect();
-    await setup.query('CREATE TABLE t (id integer)');
-    await setup.end();
+    const database = await instanceDatabase('CREATE TABLE t (id integer)');
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:sluice-db';
     const secrets = join(await tempDir(cleanups, 'sluice-secrets-'), 'secrets.json');
     await writeFile(
@@ -409,20 +370,12 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     const stream = await createStream(client, config);
     await put(client, stream, [json({ id: 5 })]);
     await drained(stream, sluice);
-    const check = new pg.Client({ ...connectionOf(instance), database });
-    await check.connect();
-    expect((await check.query('SELECT id FROM t')).rows).toEqual([{ id: 5 }]);
-    await check.end();
+    expect(await queryInstance(database, 'SELECT id FROM t')).toEqual([{ id: 5 }]);
     expect(sluice.logs()).not.toContain(instance.password);
   });
 
   it('when PostgreSQL restarts in the middle of a load, retries it (Redshift.ConnectionFailed) and loads each row once', async () => {
-    const database = `d_${Math.random().toString(36).slice(2, 10)}`;
-    await instanceDb.query(`CREATE DATABASE ${database}`);
-    const setup = new pg.Client({ ...connectionOf(instance), database });
-    await setup.connect();
-    await setup.query('CREATE TABLE t (id integer)');
-    await setup.end();
+    const database = await instanceDatabase('CREATE TABLE t (id integer)');
     const proxy = await startPostgresProxy(instance.host, instance.port);
     cleanups.add(() => proxy.close());
     proxy.holdCommits(5_000, 'before');
@@ -444,20 +397,17 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     await instance.restart();
     await drained(stream, sluice, 60_000);
     expect(sluice.logs()).toContain('Redshift.ConnectionFailed');
-    const check = new pg.Client({ ...connectionOf(instance), database });
-    await check.connect();
-    const rows = await check.query<{ id: number }>('SELECT id FROM t ORDER BY id');
-    await check.end();
-    expect(rows.rows.map((r) => r.id)).toEqual(records.map((_, i) => i));
+    const rows = await queryInstance<{ id: number }>(database, 'SELECT id FROM t ORDER BY id');
+    expect(rows.map((r) => r.id)).toEqual(records.map((_, i) => i));
     expect(proxy.loads[0]?.committed).toBe(false);
     expect(proxy.loads.filter((l) => l.committed)).toHaveLength(1);
     expect(new Set(proxy.loads.map((l) => l.key)).size).toBe(1);
   }, 90_000);
 
   it('after a SIGKILL between the commit and the driver recording it, the retry answers from the ledger: each row once, the rejected record still in the error output', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.t (id integer)`);
-    const proxy = await startPostgresProxy(db.host, db.port);
+    const schema = await testSchema(cleanups, suite.db);
+    await suite.db.pool.query(`CREATE TABLE ${schema}.t (id integer)`);
+    const proxy = await startPostgresProxy(suite.db.host, suite.db.port);
     cleanups.add(() => proxy.close());
     proxy.holdCommits(3_000, 'after');
     const first = await startChild(cleanups, env());
@@ -465,7 +415,7 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     const bucket = uniqueName('pg-errors').toLowerCase();
     const stream = await createStream(
       client,
-      destination(proxy.port, db.database, `${schema}.t`, bucket),
+      destination(proxy.port, suite.db.database, `${schema}.t`, bucket),
     );
     const records = [json({ id: 1 }), json({ id: 'x' }), json({ id: 3 })];
     await put(client, stream, records);
@@ -476,7 +426,7 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
     proxy.holdCommits(0);
     // The COMMIT reached the server: the rows are there although the process that sent it died.
     await eventually('the commit', async () => {
-      const { rows } = await db.pool.query<{ n: number }>(
+      const { rows } = await suite.db.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${schema}.t`,
       );
       return rows[0]?.n === 2;
@@ -484,7 +434,9 @@ describe('the Redshift destination on the direct PostgreSQL path', () => {
 
     const second = await startChild(cleanups, env());
     await drained(stream, second, 90_000);
-    const rows = await db.pool.query<{ id: number }>(`SELECT id FROM ${schema}.t ORDER BY id`);
+    const rows = await suite.db.pool.query<{ id: number }>(
+      `SELECT id FROM ${schema}.t ORDER BY id`,
+    );
     expect(rows.rows.map((r) => r.id)).toEqual([1, 3]);
     const [object] = await errorOutput(bucket);
     expect(object?.records.map((r) => r.rawData.toString())).toEqual([records[1]]);

@@ -1,13 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 
 import {
-  CreateDeliveryStreamCommand,
-  PutRecordBatchCommand,
   type FirehoseClient,
   type RedshiftDestinationConfiguration,
 } from '@aws-sdk/client-firehose';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { readErrorObject, ROLE_ARN } from '../conformance/destination-harness.js';
 import {
@@ -16,14 +13,14 @@ import {
   type SluiceUnderTest,
 } from '../conformance/sluice-under-test.js';
 import { endedAttempts, streamState } from '../conformance/stream-state.js';
-import { Cleanups, cleanupAfterAll, eventually, startRedis, UUID } from '../support/e2e.js';
+import { eventually, UUID } from '../support/e2e.js';
 import {
-  closeTestPostgres,
-  testPostgres,
-  testSchema,
-  type TestPostgres,
-} from '../support/postgres.js';
-import type { RedisServer } from '../support/redis-server.js';
+  createRedshiftStream,
+  jsonLine as json,
+  putAccepted as put,
+} from '../support/firehose-stream.js';
+import { testSchema } from '../support/postgres.js';
+import { postgresE2eSuite } from '../support/postgres-e2e-suite.js';
 import { startRedshiftStandin, type RedshiftStandin } from '../support/redshift-standin.js';
 import { startS3Server, type S3Server } from '../support/s3-server.js';
 import { uniqueName } from '../support/unique.js';
@@ -39,33 +36,18 @@ import { uniqueName } from '../support/unique.js';
  * a batch that cannot load leaving its manifest under errors/ once RetryOptions ends.
  */
 
-const file = cleanupAfterAll();
-const cleanups = new Cleanups();
-let redisServer: RedisServer;
-let redis: Redis;
-let db: TestPostgres;
+const suite = postgresE2eSuite();
+const { file, cleanups, drained } = suite;
 let s3: S3Server;
 
 beforeAll(async () => {
-  redisServer = await startRedis(file);
-  redis = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
-  file.add(() => redis.quit());
-  db = await testPostgres();
-  file.add(() => closeTestPostgres());
   s3 = await startS3Server({ dirPrefix: 'sluice-redshift-s3-' });
   file.add(() => s3.stop());
 }, 120_000);
 
-afterEach(async () => {
-  await cleanups.run();
-  await redis.flushall();
-});
-
-afterAll(() => file.run());
-
 /** The stand-in in front of the shared PostgreSQL, reading objects from s3rver. */
 async function standin(): Promise<RedshiftStandin> {
-  const started = await startRedshiftStandin(db.host, db.port, async (bucket, key) => {
+  const started = await startRedshiftStandin(suite.db.host, suite.db.port, async (bucket, key) => {
     try {
       return (await s3.getObject(bucket, key)).body;
     } catch (error) {
@@ -78,7 +60,7 @@ async function standin(): Promise<RedshiftStandin> {
 }
 
 async function sluice(): Promise<SluiceUnderTest> {
-  return startInProcess(cleanups, { SLUICE_REDIS_URL: redisServer.url, ...s3.sluiceEnv });
+  return startInProcess(cleanups, { SLUICE_REDIS_URL: suite.redisServer.url, ...s3.sluiceEnv });
 }
 
 async function bucket(): Promise<string> {
@@ -96,14 +78,14 @@ function destination(
 ): RedshiftDestinationConfiguration {
   return {
     RoleARN: ROLE_ARN,
-    ClusterJDBCURL: `jdbc:redshift://127.0.0.1:${port}/${db.database}`,
+    ClusterJDBCURL: `jdbc:redshift://127.0.0.1:${port}/${suite.db.database}`,
     CopyCommand: {
       DataTableName: table,
       DataTableColumns: 'id, name',
       CopyOptions: "JSON 'auto' TIMEFORMAT 'auto'",
     },
-    Username: db.user,
-    Password: db.password || 'trust-ignores-it',
+    Username: suite.db.user,
+    Password: suite.db.password || 'trust-ignores-it',
     RetryOptions: { DurationInSeconds: 60 },
     S3Configuration: {
       RoleARN: ROLE_ARN,
@@ -115,59 +97,53 @@ function destination(
   };
 }
 
-async function createStream(client: FirehoseClient, config: RedshiftDestinationConfiguration) {
-  const name = uniqueName('rs');
-  await client.send(
-    new CreateDeliveryStreamCommand({
-      DeliveryStreamName: name,
-      DeliveryStreamType: 'DirectPut',
-      RedshiftDestinationConfiguration: config,
-    }),
-  );
-  return name;
+const createStream = (client: FirehoseClient, config: RedshiftDestinationConfiguration) =>
+  createRedshiftStream(client, config, 'rs');
+
+/** What {@link stagedStream} sets up, besides the defaults. */
+interface StagedStreamOptions {
+  /** The table's name in its schema (`t`) and its columns (`id integer, name text`). */
+  name?: string;
+  columns?: string;
+  /** Readies the stand-in before Sluice starts. */
+  arrange?: (proxy: RedshiftStandin) => void;
+  /** Changes to the stream's destination, given the qualified table and intermediate bucket. */
+  overrides?: (table: string, intermediate: string) => Partial<RedshiftDestinationConfiguration>;
 }
 
-async function put(client: FirehoseClient, stream: string, records: readonly string[]) {
-  const out = await client.send(
-    new PutRecordBatchCommand({
-      DeliveryStreamName: stream,
-      Records: records.map((r) => ({ Data: Buffer.from(r) })),
-    }),
+/**
+ * A table in a schema of its own, the stand-in in front of it, a Sluice, and a stream loading
+ * the table through the stand-in with an intermediate bucket of its own.
+ */
+async function stagedStream(options: StagedStreamOptions = {}) {
+  const { name = 't', columns = 'id integer, name text' } = options;
+  const schema = await testSchema(cleanups, suite.db);
+  const table = `${schema}.${name}`;
+  await suite.db.pool.query(`CREATE TABLE ${table} (${columns})`);
+  const proxy = await standin();
+  options.arrange?.(proxy);
+  const running = await sluice();
+  const client = firehoseClient(cleanups, running);
+  const intermediate = await bucket();
+  const stream = await createStream(
+    client,
+    destination(proxy.port, table, intermediate, options.overrides?.(table, intermediate)),
   );
-  expect(out.FailedPutCount).toBe(0);
-}
-
-async function drained(stream: string, running: SluiceUnderTest, timeoutMs = 30_000) {
-  await eventually(
-    `the backlog of ${stream} to drain`,
-    async () => {
-      const state = await streamState(redis, stream);
-      return state.backlogRecords === 0 && !state.open;
-    },
-    { timeoutMs, state: () => running.logs() },
-  );
+  return { schema, table, proxy, running, client, intermediate, stream };
 }
 
 async function ids(table: string): Promise<number[]> {
-  const { rows } = await db.pool.query<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`);
+  const { rows } = await suite.db.pool.query<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`);
   return rows.map((r) => r.id);
 }
 
-const json = (value: unknown) => `${JSON.stringify(value)}\n`;
-
 describe('the Redshift destination on the staged path', () => {
   it('stages the batch GZIP-compressed with its manifest and loads it by COPY … MANIFEST with the CopyOptions, once', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.events (id integer, name text)`);
-    const proxy = await standin();
-    const running = await sluice();
-    const client = firehoseClient(cleanups, running);
-    const intermediate = await bucket();
-    const stream = await createStream(
-      client,
-      destination(proxy.port, `${schema}.events`, intermediate, {
+    const { schema, proxy, running, client, intermediate, stream } = await stagedStream({
+      name: 'events',
+      overrides: (table, intermediate) => ({
         CopyCommand: {
-          DataTableName: `${schema}.events`,
+          DataTableName: table,
           DataTableColumns: 'id, name',
           CopyOptions: "JSON 'auto' GZIP",
         },
@@ -179,12 +155,12 @@ describe('the Redshift destination on the staged path', () => {
           BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
         },
       }),
-    );
+    });
     const records = Array.from({ length: 25 }, (_, i) => json({ id: i, name: `n|${i}\t"x"` }));
     await put(client, stream, records);
     await drained(stream, running);
 
-    const { rows } = await db.pool.query<{ id: number; name: string }>(
+    const { rows } = await suite.db.pool.query<{ id: number; name: string }>(
       `SELECT id, name FROM ${schema}.events ORDER BY id`,
     );
     expect(rows).toEqual(records.map((_, i) => ({ id: i, name: `n|${i}\t"x"` })));
@@ -208,7 +184,7 @@ describe('the Redshift destination on the staged path', () => {
       `COPY "${schema}"."events" ("id", "name") FROM 's3://${intermediate}/${manifestKey}' CREDENTIALS 'aws_iam_role=${ROLE_ARN}' MANIFEST JSON 'auto' GZIP`,
     ]);
     expect(proxy.copies[0]?.rows).toBe(25);
-    const ledger = await db.pool.query(
+    const ledger = await suite.db.pool.query(
       `SELECT stream, records, loaded FROM ${schema}.sluice_delivery_ledger`,
     );
     expect(ledger.rows).toEqual([{ stream, records: 25, loaded: 25 }]);
@@ -216,22 +192,19 @@ describe('the Redshift destination on the staged path', () => {
   });
 
   it('hands CSV options to the COPY as written; without DataTableColumns the COPY names no columns', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.csv (id integer, name text, note text)`);
-    const proxy = await standin();
-    const running = await sluice();
-    const client = firehoseClient(cleanups, running);
-    const intermediate = await bucket();
-    const stream = await createStream(
-      client,
-      destination(proxy.port, `${schema}.csv`, intermediate, {
-        CopyCommand: { DataTableName: `${schema}.csv`, CopyOptions: "CSV NULL AS 'NA'" },
+    const { schema, proxy, running, client, intermediate, stream } = await stagedStream({
+      name: 'csv',
+      columns: 'id integer, name text, note text',
+      overrides: (table) => ({
+        CopyCommand: { DataTableName: table, CopyOptions: "CSV NULL AS 'NA'" },
       }),
-    );
+    });
     await put(client, stream, ['1,"a, ""b""",NA\n', '2,c,"multi\nline"\n']);
     await drained(stream, running);
 
-    const { rows } = await db.pool.query(`SELECT id, name, note FROM ${schema}.csv ORDER BY id`);
+    const { rows } = await suite.db.pool.query(
+      `SELECT id, name, note FROM ${schema}.csv ORDER BY id`,
+    );
     expect(rows).toEqual([
       { id: 1, name: 'a, "b"', note: null },
       { id: 2, name: 'c', note: 'multi\nline' },
@@ -244,24 +217,19 @@ describe('the Redshift destination on the staged path', () => {
   });
 
   it('when the COMMIT’s answer is lost, the retry stages the same keys again and answers from the ledger: loaded once', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.t (id integer, name text)`);
-    const proxy = await standin();
-    proxy.cutNextCommit('after');
-    const running = await sluice();
-    const client = firehoseClient(cleanups, running);
-    const intermediate = await bucket();
-    const stream = await createStream(client, destination(proxy.port, `${schema}.t`, intermediate));
+    const { schema, table, proxy, running, client, intermediate, stream } = await stagedStream({
+      arrange: (standinProxy) => standinProxy.cutNextCommit('after'),
+    });
     const records = Array.from({ length: 10 }, (_, i) => json({ id: i, name: 'a' }));
     await put(client, stream, records);
     await drained(stream, running);
 
-    expect(await ids(`${schema}.t`)).toEqual(records.map((_, i) => i));
+    expect(await ids(table)).toEqual(records.map((_, i) => i));
     expect(running.logs()).toContain('Redshift.ConnectionFailed');
     // The first load committed; the retry found its ledger row and claimed nothing, ran no COPY.
     expect(proxy.loads.map((l) => l.committed)).toEqual([true]);
     expect(proxy.copies).toHaveLength(1);
-    const ledger = await db.pool.query(
+    const ledger = await suite.db.pool.query(
       `SELECT delivery_id, records, loaded FROM ${schema}.sluice_delivery_ledger`,
     );
     expect(ledger.rows).toEqual([{ delivery_id: proxy.loads[0]?.key, records: 10, loaded: 10 }]);
@@ -269,19 +237,14 @@ describe('the Redshift destination on the staged path', () => {
   });
 
   it('when the connection is cut before the COMMIT, nothing stays loaded and the retry loads the batch once', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.t (id integer, name text)`);
-    const proxy = await standin();
-    proxy.cutNextCommit('before');
-    const running = await sluice();
-    const client = firehoseClient(cleanups, running);
-    const intermediate = await bucket();
-    const stream = await createStream(client, destination(proxy.port, `${schema}.t`, intermediate));
+    const { table, proxy, running, client, intermediate, stream } = await stagedStream({
+      arrange: (standinProxy) => standinProxy.cutNextCommit('before'),
+    });
     const records = Array.from({ length: 10 }, (_, i) => json({ id: i, name: 'b' }));
     await put(client, stream, records);
     await drained(stream, running);
 
-    expect(await ids(`${schema}.t`)).toEqual(records.map((_, i) => i));
+    expect(await ids(table)).toEqual(records.map((_, i) => i));
     expect(proxy.loads.map((l) => l.committed)).toEqual([false, true]);
     expect(new Set(proxy.loads.map((l) => l.key)).size).toBe(1);
     expect(proxy.copies).toHaveLength(2);
@@ -290,43 +253,32 @@ describe('the Redshift destination on the staged path', () => {
   });
 
   it('retries a COPY that finds no object as Redshift.MissingS3File, in a transaction left with nothing loaded', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.t (id integer, name text)`);
-    const proxy = await standin();
-    proxy.hideObjects(true);
-    const running = await sluice();
-    const client = firehoseClient(cleanups, running);
-    const stream = await createStream(
-      client,
-      destination(proxy.port, `${schema}.t`, await bucket()),
-    );
-    await put(client, stream, [json({ id: 1, name: 'c' }), json({ id: 2, name: 'c' })]);
-    await eventually('2 failed attempts', async () => (await endedAttempts(redis, stream)) >= 2, {
-      state: () => running.logs(),
+    const { table, proxy, running, client, stream } = await stagedStream({
+      arrange: (standinProxy) => standinProxy.hideObjects(true),
     });
+    await put(client, stream, [json({ id: 1, name: 'c' }), json({ id: 2, name: 'c' })]);
+    await eventually(
+      '2 failed attempts',
+      async () => (await endedAttempts(suite.redis, stream)) >= 2,
+      {
+        state: () => running.logs(),
+      },
+    );
     expect(running.logs()).toContain('Redshift.MissingS3File');
     expect(proxy.copies[0]?.failure).toMatch(/NoSuchKey/);
-    expect(await ids(`${schema}.t`)).toEqual([]);
+    expect(await ids(table)).toEqual([]);
     proxy.hideObjects(false);
     await drained(stream, running);
-    expect(await ids(`${schema}.t`)).toEqual([1, 2]);
+    expect(await ids(table)).toEqual([1, 2]);
     expect(proxy.loads.filter((l) => l.committed)).toHaveLength(1);
   });
 
   it('after RetryOptions ends for a dropped table, leaves the manifest of the skipped object under errors/ and the records in the error output', async () => {
-    const schema = await testSchema(cleanups, db);
-    await db.pool.query(`CREATE TABLE ${schema}.gone (id integer, name text)`);
-    const proxy = await standin();
-    const running = await sluice();
-    const client = firehoseClient(cleanups, running);
-    const intermediate = await bucket();
-    const stream = await createStream(
-      client,
-      destination(proxy.port, `${schema}.gone`, intermediate, {
-        RetryOptions: { DurationInSeconds: 2 },
-      }),
-    );
-    await db.pool.query(`DROP TABLE ${schema}.gone`);
+    const { table, running, client, intermediate, stream } = await stagedStream({
+      name: 'gone',
+      overrides: () => ({ RetryOptions: { DurationInSeconds: 2 } }),
+    });
+    await suite.db.pool.query(`DROP TABLE ${table}`);
     const records = [json({ id: 1, name: 'd' }), json({ id: 2, name: 'd' })];
     await put(client, stream, records);
     const skipped = await eventually(
@@ -359,6 +311,6 @@ describe('the Redshift destination on the staged path', () => {
         /relation ".*\.gone" does not exist \(the retry window of 2 s ended after \d+ attempts\)/,
       );
     }
-    expect(await streamState(redis, stream)).toMatchObject({ dead: 0, backlogRecords: 0 });
+    expect(await streamState(suite.redis, stream)).toMatchObject({ dead: 0, backlogRecords: 0 });
   });
 });

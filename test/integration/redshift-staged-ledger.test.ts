@@ -13,13 +13,9 @@ import type { StagedRedshiftDeliveryPlan } from '../../src/destinations/redshift
 import { frameRecords } from '../../src/destinations/redshift/request.js';
 import type { StagedRedshiftRequest } from '../../src/destinations/redshift/staged-request.js';
 import { Cleanups, cleanupAfterAll, tempDir } from '../support/e2e.js';
-import {
-  closeTestPostgres,
-  testPostgres,
-  testSchema,
-  type TestPostgres,
-} from '../support/postgres.js';
+import { testSchema, type TestPostgres } from '../support/postgres.js';
 import { startRedshiftStandin, type RedshiftStandin } from '../support/redshift-standin.js';
+import { testPostgresForFile } from '../support/test-postgres-for-file.js';
 
 /**
  * The staged path's sender against the Redshift stand-in and the shared PostgreSQL, called
@@ -38,8 +34,7 @@ let proxy: RedshiftStandin;
 let connections: RedshiftConnections;
 
 beforeAll(async () => {
-  db = await testPostgres();
-  file.add(() => closeTestPostgres());
+  db = await testPostgresForFile(file);
   root = await tempDir(file, 'sluice-staged-ledger-');
   store = new LocalObjectStore(root);
   proxy = await startRedshiftStandin(db.host, db.port, async (bucket, key) => {

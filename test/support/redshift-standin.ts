@@ -1,7 +1,16 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
-import { listenOnLoopback } from './free-port.js';
+import { LedgerLoadWatch, type LedgerLoad } from './ledger-load-watch.js';
+import { startPairingProxy } from './pairing-proxy.js';
+import {
+  commandTag,
+  cString,
+  cStringBytes,
+  queryMessage,
+  typedMessage,
+  WireMessageReader,
+  type WireMessage,
+} from './postgres-wire.js';
 
 /**
  * A Redshift stand-in for the staged Redshift path's tests: a PostgreSQL wire-protocol proxy in
@@ -46,21 +55,10 @@ export interface StandinCopy {
 }
 
 /** One load seen. */
-export interface StandinLoad {
-  key: string;
-  records: number;
-  committed: boolean;
-  ended: boolean;
-}
+export type StandinLoad = LedgerLoad;
 
 /** Reads an object; undefined when there is none. */
 export type ReadObject = (bucket: string, key: string) => Promise<Buffer | undefined>;
-
-interface Message {
-  type: string;
-  body: Buffer;
-  raw: Buffer;
-}
 
 /** Starts the stand-in in front of PostgreSQL at `host:port`, reading S3 through `readObject`. */
 export async function startRedshiftStandin(
@@ -70,56 +68,26 @@ export async function startRedshiftStandin(
 ): Promise<RedshiftStandin> {
   const copies: StandinCopy[] = [];
   const loads: StandinLoad[] = [];
-  const sockets = new Set<Socket>();
   let hidden = false;
   let cut: 'before' | 'after' | undefined;
 
-  const server: Server = createServer((client) => {
-    const upstream = connect(port, host);
-    sockets.add(client);
-    sockets.add(upstream);
-    let startup = true;
-    let clientBuffer = Buffer.alloc(0);
-    let serverBuffer = Buffer.alloc(0);
-    let current: StandinLoad | undefined;
-    let ledgerInsert = false;
+  const proxy = await startPairingProxy(host, port, ({ client, upstream, end }) => {
+    const watch = new LedgerLoadWatch(loads);
+    const fromClientBytes = new WireMessageReader('client');
+    const fromServerBytes = new WireMessageReader('server');
     let cutAfterCommit = false;
     /** A staged COPY waiting for the server's CopyInResponse: what to feed it. */
     let feeding: { data: Buffer[] } | { failure: string } | undefined;
     /** Client messages waiting while a staged COPY is prepared. */
-    let queued: Message[] | undefined;
-    const end = () => {
-      if (current !== undefined) current.ended = true;
-      current = undefined;
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end);
-    upstream.on('error', end);
-    client.on('close', end);
-    upstream.on('close', end);
+    let queued: WireMessage[] | undefined;
 
-    const fromClient = (message: Message): void => {
+    const fromClient = (message: WireMessage): void => {
       if (queued !== undefined) {
         queued.push(message);
         return;
       }
-      if (message.type === 'P') {
-        const query = cString(message.body, message.body.indexOf(0) + 1);
-        ledgerInsert = /INSERT INTO .*sluice_delivery_ledger/su.test(query);
-      } else if (message.type === 'B' && ledgerInsert) {
-        ledgerInsert = false;
-        const params = bindParameters(message.body);
-        current = {
-          key: params[0] ?? '',
-          records: Number(params[5] ?? 0),
-          committed: false,
-          ended: false,
-        };
-        loads.push(current);
-      } else if (message.type === 'Q') {
+      watch.fromClient(message);
+      if (message.type === 'Q') {
         const sql = cString(message.body, 0);
         if (/^\s*COMMIT\b/iu.test(sql) && cut !== undefined) {
           const where = cut;
@@ -181,20 +149,16 @@ export async function startRedshiftStandin(
         const feed = feeding;
         feeding = undefined;
         if ('failure' in feed) {
-          upstream.write(typed('f', cStringBytes(feed.failure)));
+          upstream.write(typedMessage('f', cStringBytes(feed.failure)));
         } else {
-          for (const piece of feed.data) upstream.write(typed('d', piece));
-          upstream.write(typed('c', Buffer.alloc(0)));
+          for (const piece of feed.data) upstream.write(typedMessage('d', piece));
+          upstream.write(typedMessage('c', Buffer.alloc(0)));
         }
         return;
       }
+      watch.fromServer(raw);
       if (type === 'C') {
-        const tag = cString(raw, 5);
-        if (current !== undefined && (tag === 'COMMIT' || tag === 'ROLLBACK')) {
-          current.committed = tag === 'COMMIT';
-          current.ended = true;
-          current = undefined;
-        }
+        const tag = commandTag(raw);
         if (tag === 'COMMIT' && cutAfterCommit) {
           cutAfterCommit = false;
           end();
@@ -210,40 +174,19 @@ export async function startRedshiftStandin(
     };
 
     client.on('data', (data: Buffer) => {
-      clientBuffer = Buffer.concat([clientBuffer, data]);
-      for (;;) {
-        if (startup) {
-          if (clientBuffer.length < 4) break;
-          const length = clientBuffer.readUInt32BE(0);
-          if (clientBuffer.length < length) break;
-          upstream.write(clientBuffer.subarray(0, length));
-          clientBuffer = clientBuffer.subarray(length);
-          startup = false;
-          continue;
-        }
-        if (clientBuffer.length < 5) break;
-        const length = clientBuffer.readUInt32BE(1);
-        if (clientBuffer.length < length + 1) break;
-        const raw = Buffer.from(clientBuffer.subarray(0, length + 1));
-        clientBuffer = clientBuffer.subarray(length + 1);
-        fromClient({ type: String.fromCharCode(raw[0] as number), body: raw.subarray(5), raw });
+      for (const message of fromClientBytes.read(data)) {
+        // The startup message goes on unseen: nothing is tracked before the session.
+        if (message.type === '') upstream.write(message.raw);
+        else fromClient(message);
       }
     });
     upstream.on('data', (data: Buffer) => {
-      serverBuffer = Buffer.concat([serverBuffer, data]);
-      for (;;) {
-        if (serverBuffer.length < 5) break;
-        const length = serverBuffer.readUInt32BE(1);
-        if (serverBuffer.length < length + 1) break;
-        const raw = Buffer.from(serverBuffer.subarray(0, length + 1));
-        serverBuffer = serverBuffer.subarray(length + 1);
-        fromServer(raw);
-      }
+      for (const { raw } of fromServerBytes.read(data)) fromServer(raw);
     });
+    return () => watch.connectionEnded();
   });
-  const listening = await listenOnLoopback(server);
   return {
-    port: listening,
+    port: proxy.port,
     copies,
     loads,
     hideObjects(value) {
@@ -252,10 +195,7 @@ export async function startRedshiftStandin(
     cutNextCommit(where) {
       cut = where;
     },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => proxy.close(),
   };
 }
 
@@ -487,48 +427,4 @@ function csvFields(text: string, options: StandinOptions): (string | null)[][] {
     rows.push(row);
   }
   return rows;
-}
-
-/** A simple-query message. */
-function queryMessage(sql: string): Buffer {
-  return typed('Q', cStringBytes(sql));
-}
-
-function typed(type: string, body: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.write(type, 0, 'latin1');
-  head.writeUInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-}
-
-function cStringBytes(text: string): Buffer {
-  return Buffer.concat([Buffer.from(text, 'utf8'), Buffer.from([0])]);
-}
-
-/** The NUL-terminated string at `at`. */
-function cString(buffer: Buffer, at: number): string {
-  const end = buffer.indexOf(0, at);
-  return buffer.toString('utf8', at, end < 0 ? buffer.length : end);
-}
-
-/** The text of a Bind message's parameters (null ones as undefined). */
-function bindParameters(body: Buffer): (string | undefined)[] {
-  let at = body.indexOf(0) + 1;
-  at = body.indexOf(0, at) + 1;
-  const formats = body.readUInt16BE(at);
-  at += 2 + formats * 2;
-  const count = body.readUInt16BE(at);
-  at += 2;
-  const values: (string | undefined)[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const length = body.readInt32BE(at);
-    at += 4;
-    if (length < 0) {
-      values.push(undefined);
-      continue;
-    }
-    values.push(body.toString('utf8', at, at + length));
-    at += length;
-  }
-  return values;
 }
