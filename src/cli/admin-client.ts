@@ -234,7 +234,7 @@ function parseJson(text: string): unknown {
 }
 
 /** An error for a request that got no answer: refused, reset, name not found, timed out. */
-function transportError(err: unknown, display: string, timeoutMs: number): AdminApiError {
+export function transportError(err: unknown, display: string, timeoutMs: number): AdminApiError {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
     return new AdminApiError(
       `no answer from Sluice at ${display} within ${timeoutMs / 1000} s`,

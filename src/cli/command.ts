@@ -21,6 +21,11 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether stderr is a terminal: the progress bar is drawn only then. */
   readonly isTTY: boolean;
+  /**
+   * Standard input, for commands that read records from it (`sluice put`); `undefined` in
+   * callers that give none, and then `process.stdin` is read.
+   */
+  readonly stdin?: AsyncIterable<Buffer | string> | Iterable<Buffer | string> | undefined;
 }
 
 /** A subcommand as the dispatcher sees it: a name, a help text and a run. */

@@ -1,7 +1,10 @@
 import { catalogCommand } from './catalog-command.js';
 import type { CliCommand } from './command.js';
 import { deadCommand } from './dead-command.js';
+import { putCommand } from './put-command.js';
 import { replayCommand } from './replay-command.js';
+import { statsCommand } from './stats-command.js';
+import { streamsCommand } from './streams-command.js';
 import { transformCommand } from './transform-command.js';
 
 /**
@@ -13,4 +16,7 @@ export const COMMANDS: readonly CliCommand[] = [
   deadCommand,
   transformCommand,
   catalogCommand,
+  streamsCommand,
+  putCommand,
+  statsCommand,
 ];

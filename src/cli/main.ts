@@ -18,4 +18,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   // `isTTY` is absent, not false, on a stream that is no terminal.
   isTTY: process.stderr.isTTY === true,
+  stdin: process.stdin,
 });

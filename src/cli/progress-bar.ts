@@ -24,11 +24,13 @@ export class ProgressBar {
 
   /**
    * @param enabled - draw at all; the CLI passes whether stderr is a terminal.
+   * @param itemNoun - what an item is called on the bar, such as `request`.
    */
   constructor(
     private readonly sink: TextSink,
     private readonly enabled: boolean,
     private readonly total: Progress,
+    private readonly itemNoun = 'item',
   ) {}
 
   /** Draws the bar at `done` (call it with zero to show the bar before the first step). */
@@ -59,7 +61,7 @@ export class ProgressBar {
     return (
       `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent} ` +
       `${formatCount(done.records)}/${countOf(this.total.records, 'record')}, ` +
-      `${formatCount(done.items)}/${countOf(this.total.items, 'item')}`
+      `${formatCount(done.items)}/${countOf(this.total.items, this.itemNoun)}`
     );
   }
 }

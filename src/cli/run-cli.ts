@@ -90,7 +90,7 @@ function mainHelp(): string {
   return [
     'Usage: sluice <command> [options]',
     '',
-    'Works with a running Sluice through its admin API; `transform test` runs locally.',
+    'Works with a running Sluice through its Firehose and admin APIs; `transform test` and `catalog infer` run locally.',
     '',
     'Commands:',
     ...renderRows(COMMANDS.map((c) => [c.name, c.summary])),
