@@ -55,9 +55,9 @@ export async function ensureLedger(client: pg.PoolClient, ledger: TableName): Pr
   const name = renderTable(ledger);
   const found = await client.query<{ oid: string | null }>('SELECT to_regclass($1) AS oid', [name]);
   if (found.rows[0]?.oid !== null && found.rows[0]?.oid !== undefined) return;
-  try {
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${name} (
+  await createLedgerTable(
+    client,
+    `CREATE TABLE IF NOT EXISTS ${name} (
         delivery_id text PRIMARY KEY,
         stream text NOT NULL,
         batch_id text NOT NULL,
@@ -68,9 +68,17 @@ export async function ensureLedger(client: pg.PoolClient, ledger: TableName): Pr
         outcome jsonb,
         loaded_at timestamptz NOT NULL DEFAULT now()
       )`,
-    );
+  );
+}
+
+/**
+ * Runs a ledger's `CREATE TABLE IF NOT EXISTS`. Two processes creating it at once: one wins,
+ * the other sees its catalog rows (a unique violation or "already exists"), which is fine.
+ */
+export async function createLedgerTable(client: pg.PoolClient, sql: string): Promise<void> {
+  try {
+    await client.query(sql);
   } catch (error) {
-    // Two processes creating it at once: one wins, the other sees its catalog rows.
     const code = (error as { code?: string }).code;
     if (code !== '23505' && code !== '42P07') throw error;
   }
@@ -96,20 +104,33 @@ export async function claimLoad(
     [key, plan.stream, plan.batchId, plan.streamVersion, displayTable(plan), records],
   );
   if (claimed.rowCount === 1) return undefined;
-  const found = await client.query<{
-    outcome: { loaded: number; failed: [number, string][] } | null;
-  }>(`SELECT outcome FROM ${name} WHERE delivery_id = $1`, [key]);
-  const outcome = found.rows[0]?.outcome;
-  if (outcome === null || outcome === undefined) {
+  const found = await client.query<{ outcome: unknown }>(
+    `SELECT outcome FROM ${name} WHERE delivery_id = $1`,
+    [key],
+  );
+  return outcomeOf(key, found.rows[0]?.outcome);
+}
+
+/**
+ * A committed row's outcome: already parsed (a `jsonb` ledger the direct path created) or JSON
+ * text (a ledger the staged path created, in SQL Redshift also runs).
+ */
+export function outcomeOf(key: string, stored: unknown): LoadOutcome {
+  const value = typeof stored === 'string' ? (JSON.parse(stored) as unknown) : stored;
+  if (value === null || value === undefined) {
     throw new Error(`the ledger row ${key} has no outcome`);
   }
+  const outcome = value as { loaded: number; failed: [number, string][] };
   return {
     loaded: outcome.loaded,
     failed: outcome.failed.map(([index, message]) => ({ index, message })),
   };
 }
 
-/** Records the load's outcome in its ledger row (committed with the rows). */
+/**
+ * Records the load's outcome in its ledger row (committed with the rows). Sent as JSON text,
+ * which a `jsonb` column and the staged path's text column both take.
+ */
 export async function recordOutcome(
   client: pg.PoolClient,
   ledger: TableName,

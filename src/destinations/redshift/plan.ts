@@ -7,13 +7,8 @@ import { EvaluatedPrefixTooLongError } from '../s3/object-key.js';
 import { redshiftTargetOf, type RedshiftTarget, type StoredRedshiftDestination } from './config.js';
 import { stagedKeysOf } from './staged-keys.js';
 
-/**
- * The plan of a batch loaded into PostgreSQL (stored with the batch as JSON): where it goes,
- * how its records become rows, and the identity its ledger row carries. The password is
- * deliberately not here: plans are stored in Redis beside the data, and a password changed by
- * UpdateDestination must apply to the next retry; the builder reads it from the stream.
- */
-export const RedshiftDeliveryPlanSchema = z.object({
+/** What both paths' plans hold: where the batch is loaded and the identity of its load. */
+const LoadPlanBaseSchema = z.object({
   destination: z.literal('redshift'),
   /** Stream `VersionId` the plan was made under; UpdateDestination raises it. */
   streamVersion: z.number().int(),
@@ -28,6 +23,19 @@ export const RedshiftDeliveryPlanSchema = z.object({
   port: z.number().int(),
   database: z.string(),
   table: z.object({ schema: z.string().optional(), table: z.string() }),
+  /** Where `redshift-failed` records go: the destination's `S3Configuration`. */
+  errorOutput: S3LocationSchema,
+  /** Where every record is also written when `S3BackupMode` is `Enabled`; absent otherwise. */
+  backup: S3LocationSchema.optional(),
+});
+
+/**
+ * The plan of a batch loaded into PostgreSQL (stored with the batch as JSON): where it goes,
+ * how its records become rows, and the identity its ledger row carries. The password is
+ * deliberately not here: plans are stored in Redis beside the data, and a password changed by
+ * UpdateDestination must apply to the next retry; the builder reads it from the stream.
+ */
+export const RedshiftDeliveryPlanSchema = LoadPlanBaseSchema.extend({
   /** `DataTableColumns`; absent: the table's columns, read from its catalog at load time. */
   columns: z.array(z.string()).optional(),
   /** How records become rows (copy-options.ts). */
@@ -47,10 +55,6 @@ export const RedshiftDeliveryPlanSchema = z.object({
     }),
     z.object({ kind: z.literal('raw') }),
   ]),
-  /** Where `redshift-failed` records go: the destination's `S3Configuration`. */
-  errorOutput: S3LocationSchema,
-  /** Where every record is also written when `S3BackupMode` is `Enabled`; absent otherwise. */
-  backup: S3LocationSchema.optional(),
 });
 
 /** The plan of a batch loaded into PostgreSQL. */
@@ -62,19 +66,9 @@ export type RedshiftDeliveryPlan = z.infer<typeof RedshiftDeliveryPlanSchema>;
  * retry overwrites the same object and manifest; the ledger row (keyed as on the direct path)
  * commits with the COPY, so the batch is loaded once.
  */
-export const StagedRedshiftDeliveryPlanSchema = z.object({
-  destination: z.literal('redshift'),
+export const StagedRedshiftDeliveryPlanSchema = LoadPlanBaseSchema.extend({
   /** The discriminant: plans without it (stored before the staged path existed) are direct. */
   path: z.literal('staged'),
-  streamVersion: z.number().int(),
-  stream: z.string(),
-  batchId: z.string(),
-  /** The batch's load identity, as on the direct path (the ledger row's key starts with it). */
-  deliveryId: z.uuid(),
-  host: z.string(),
-  port: z.number().int(),
-  database: z.string(),
-  table: z.object({ schema: z.string().optional(), table: z.string() }),
   /** `DataTableColumns`; absent: the COPY names none (the table's columns, as Redshift fills them). */
   columns: z.array(z.string()).optional(),
   /** The intermediate bucket (`S3Configuration`). */
@@ -91,8 +85,6 @@ export const StagedRedshiftDeliveryPlanSchema = z.object({
   roleArn: z.string(),
   /** `CopyOptions` as written, appended to the COPY ('' for none). */
   copyOptions: z.string(),
-  errorOutput: S3LocationSchema,
-  backup: S3LocationSchema.optional(),
 });
 
 /** The plan of a batch staged in S3 and loaded by Redshift's COPY. */

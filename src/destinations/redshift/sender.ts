@@ -6,14 +6,8 @@ import type { DestinationServices, SendResult } from '../destination-kind.js';
 import type { RedshiftConnections } from './connections.js';
 import { withDatabaseSession } from './database-session.js';
 import { renderColumns, renderTable, type TableName } from './identifiers.js';
-import {
-  claimLoad,
-  ensureLedger,
-  ledgerKey,
-  ledgerOf,
-  recordOutcome,
-  type LoadOutcome,
-} from './ledger.js';
+import type { LoadOutcome } from './ledger.js';
+import { loadOnce, POSTGRES_LEDGER } from './ledger-transaction.js';
 import type { RedshiftDeliveryPlan } from './plan.js';
 import { convertOnWorker } from './row-conversion-pool.js';
 import type { ConvertedRows } from './row-conversion.js';
@@ -63,42 +57,21 @@ export function sendRedshiftRequest(
   );
 }
 
-/** One attempt's transaction: claim the ledger row, load, record the outcome, commit. */
-async function load(
+/** One attempt's load: its records converted and COPYed, rejected rows isolated (ledger-transaction.ts). */
+function load(
   client: pg.PoolClient,
   request: RedshiftRequest,
   connections: RedshiftConnections,
 ): Promise<RedshiftResponse> {
   const { plan, records } = request;
-  const ledger = ledgerOf(plan.table);
-  const ready = `${plan.host}:${plan.port}/${plan.database}/${renderTable(ledger)}`;
-  if (!connections.ledgersReady.has(ready)) {
-    await ensureLedger(client, ledger);
-    connections.ledgersReady.add(ready);
-  }
-  try {
+  return loadOnce(client, connections, plan, records, POSTGRES_LEDGER, async () => {
     const columns = plan.columns ?? (await tableColumns(client, plan.table));
-    const key = ledgerKey(plan, records);
-    await client.query('BEGIN');
-    const earlier = await claimLoad(client, ledger, key, plan, records.length);
-    if (earlier !== undefined) {
-      await client.query('ROLLBACK');
-      return { ...earlier, key, replayed: true };
-    }
     const rows = new RowConverter(records, plan, columns);
     const rejected = await loadIsolating(client, copyStatement(plan, columns), rows);
-    const failed = [...rows.failed];
-    failed.push(...rejected);
+    const failed = [...rows.failed, ...rejected];
     failed.sort((a, b) => a.index - b.index);
-    const outcome = { loaded: records.length - failed.length, failed };
-    await recordOutcome(client, ledger, key, outcome);
-    await client.query('COMMIT');
-    return { ...outcome, key, replayed: false };
-  } catch (error) {
-    // A dropped ledger is created again by the next attempt.
-    connections.ledgersReady.delete(ready);
-    throw error;
-  }
+    return { loaded: records.length - failed.length, failed };
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { renderTable, type TableName } from './identifiers.js';
-import type { LedgerPlan, LoadOutcome } from './ledger.js';
+import { createLedgerTable, outcomeOf, type LedgerPlan, type LoadOutcome } from './ledger.js';
 import { displayTable } from './request.js';
 
 /**
@@ -36,13 +36,10 @@ export async function ensureStagedLedger(client: pg.PoolClient, ledger: TableNam
     ledger.schema === undefined ? [ledger.table] : [ledger.table, ledger.schema],
   );
   if (found.rows.length > 0) return;
-  try {
-    await client.query(`CREATE TABLE IF NOT EXISTS ${renderTable(ledger)} ${LEDGER_COLUMNS}`);
-  } catch (error) {
-    // Two processes creating it at once: one wins, the other sees its catalog rows.
-    const code = (error as { code?: string }).code;
-    if (code !== '23505' && code !== '42P07') throw error;
-  }
+  await createLedgerTable(
+    client,
+    `CREATE TABLE IF NOT EXISTS ${renderTable(ledger)} ${LEDGER_COLUMNS}`,
+  );
 }
 
 /**
@@ -80,40 +77,4 @@ export async function claimStagedLoad(
     ],
   );
   return undefined;
-}
-
-/** Records the load's outcome in its ledger row (committed with the rows). */
-export async function recordStagedOutcome(
-  client: pg.PoolClient,
-  ledger: TableName,
-  key: string,
-  outcome: LoadOutcome,
-): Promise<void> {
-  await client.query(
-    `UPDATE ${renderTable(ledger)} SET loaded = $2, outcome = $3 WHERE delivery_id = $1`,
-    [
-      key,
-      outcome.loaded,
-      JSON.stringify({
-        loaded: outcome.loaded,
-        failed: outcome.failed.map((f) => [f.index, f.message]),
-      }),
-    ],
-  );
-}
-
-/**
- * A committed row's outcome: JSON text (a ledger the staged path created) or already parsed
- * (a `jsonb` ledger the direct path created in the same PostgreSQL schema).
- */
-function outcomeOf(key: string, stored: unknown): LoadOutcome {
-  const value = typeof stored === 'string' ? (JSON.parse(stored) as unknown) : stored;
-  if (value === null || value === undefined) {
-    throw new Error(`the ledger row ${key} has no outcome`);
-  }
-  const outcome = value as { loaded: number; failed: [number, string][] };
-  return {
-    loaded: outcome.loaded,
-    failed: outcome.failed.map(([index, message]) => ({ index, message })),
-  };
 }

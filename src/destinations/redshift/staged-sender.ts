@@ -3,14 +3,12 @@ import type pg from 'pg';
 import { COMPRESSION, compress } from '../../formats/compression.js';
 import type { DestinationServices, SendResult } from '../destination-kind.js';
 import type { RedshiftConnections } from './connections.js';
-import { renderTable } from './identifiers.js';
-import { ledgerKey, ledgerOf } from './ledger.js';
+import { loadOnce, REDSHIFT_LEDGER } from './ledger-transaction.js';
 import { manifestOf, s3Url } from './manifest.js';
 import type { AttemptRecord } from './request.js';
 import type { RedshiftResponse } from './sender.js';
 import { withDatabaseSession } from './database-session.js';
 import { stagedCopyStatement } from './staged-copy.js';
-import { claimStagedLoad, ensureStagedLedger, recordStagedOutcome } from './staged-ledger.js';
 import type { StagedRedshiftRequest } from './staged-request.js';
 
 /**
@@ -113,35 +111,15 @@ function* concatenated(records: readonly AttemptRecord[]): Generator<Buffer> {
   if (size > 0) yield Buffer.concat(parts, size);
 }
 
-/** One attempt's transaction: claim the ledger row, COPY from the manifest, record, commit. */
-async function load(
+/** One attempt's load: Redshift's COPY from the manifest, all or nothing (ledger-transaction.ts). */
+function load(
   client: pg.PoolClient,
   request: StagedRedshiftRequest,
   connections: RedshiftConnections,
 ): Promise<RedshiftResponse> {
   const { plan, records } = request;
-  const ledger = ledgerOf(plan.table);
-  const ready = `${plan.host}:${plan.port}/${plan.database}/${renderTable(ledger)}`;
-  if (!connections.ledgersReady.has(ready)) {
-    await ensureStagedLedger(client, ledger);
-    connections.ledgersReady.add(ready);
-  }
-  try {
-    const key = ledgerKey(plan, records);
-    await client.query('BEGIN');
-    const earlier = await claimStagedLoad(client, ledger, key, plan, records.length);
-    if (earlier !== undefined) {
-      await client.query('ROLLBACK');
-      return { ...earlier, key, replayed: true };
-    }
+  return loadOnce(client, connections, plan, records, REDSHIFT_LEDGER, async () => {
     await client.query(stagedCopyStatement(plan));
-    const outcome = { loaded: records.length, failed: [] };
-    await recordStagedOutcome(client, ledger, key, outcome);
-    await client.query('COMMIT');
-    return { ...outcome, key, replayed: false };
-  } catch (error) {
-    // A dropped ledger is created again by the next attempt.
-    connections.ledgersReady.delete(ready);
-    throw error;
-  }
+    return { loaded: records.length, failed: [] };
+  });
 }

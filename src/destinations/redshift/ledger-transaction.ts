@@ -1,0 +1,82 @@
+import type pg from 'pg';
+import type { RedshiftConnections } from './connections.js';
+import { renderTable, type TableName } from './identifiers.js';
+import {
+  claimLoad,
+  ensureLedger,
+  ledgerKey,
+  ledgerOf,
+  recordOutcome,
+  type LedgerPlan,
+  type LoadOutcome,
+} from './ledger.js';
+import type { AttemptRecord } from './request.js';
+import type { RedshiftResponse } from './sender.js';
+import { claimStagedLoad, ensureStagedLedger } from './staged-ledger.js';
+
+/**
+ * One attempt's load, exactly once, for both paths: the ledger made ready (once per process
+ * and database, again after a failure, since a dropped ledger must be created anew), then in
+ * one transaction the attempt's ledger row claimed, the records loaded, the outcome recorded
+ * and committed. An attempt whose row a committed load already holds loads nothing and
+ * answers what that load answered.
+ */
+
+/** The SQL a ledger is kept in. */
+export interface LedgerDialect {
+  ensure(client: pg.PoolClient, ledger: TableName): Promise<void>;
+  /** Claims the row; undefined when claimed, else the outcome a committed load recorded. */
+  claim(
+    client: pg.PoolClient,
+    ledger: TableName,
+    key: string,
+    plan: LedgerPlan,
+    records: number,
+  ): Promise<LoadOutcome | undefined>;
+}
+
+/** PostgreSQL's (ledger.ts): `jsonb`, `INSERT … ON CONFLICT`. */
+export const POSTGRES_LEDGER: LedgerDialect = { ensure: ensureLedger, claim: claimLoad };
+
+/** SQL Redshift runs as well as PostgreSQL (staged-ledger.ts). */
+export const REDSHIFT_LEDGER: LedgerDialect = {
+  ensure: ensureStagedLedger,
+  claim: claimStagedLoad,
+};
+
+/** Where a load goes: the plan's database and table, and the ledger row's identity. */
+export type LoadTarget = LedgerPlan & { host: string; port: number; database: string };
+
+/** Runs `load` once for the attempt's `records`, in a transaction with its ledger row. */
+export async function loadOnce(
+  client: pg.PoolClient,
+  connections: RedshiftConnections,
+  plan: LoadTarget,
+  records: readonly AttemptRecord[],
+  dialect: LedgerDialect,
+  load: () => Promise<LoadOutcome>,
+): Promise<RedshiftResponse> {
+  const ledger = ledgerOf(plan.table);
+  const ready = `${plan.host}:${plan.port}/${plan.database}/${renderTable(ledger)}`;
+  if (!connections.ledgersReady.has(ready)) {
+    await dialect.ensure(client, ledger);
+    connections.ledgersReady.add(ready);
+  }
+  try {
+    const key = ledgerKey(plan, records);
+    await client.query('BEGIN');
+    const earlier = await dialect.claim(client, ledger, key, plan, records.length);
+    if (earlier !== undefined) {
+      await client.query('ROLLBACK');
+      return { ...earlier, key, replayed: true };
+    }
+    const outcome = await load();
+    await recordOutcome(client, ledger, key, outcome);
+    await client.query('COMMIT');
+    return { ...outcome, key, replayed: false };
+  } catch (error) {
+    // A dropped ledger is created again by the next attempt.
+    connections.ledgersReady.delete(ready);
+    throw error;
+  }
+}
