@@ -17,6 +17,7 @@ import { applyConnectionLimits } from './connection-limits.js';
 import { decodeContentEncoding } from './content-encoding.js';
 import { toFirehoseError } from './error-reply.js';
 import { FAST_BODY_READERS, OPERATIONS, TARGET_PREFIX } from './firehose/operations.js';
+import { registerRequestTiming } from './request-timing.js';
 import { MAX_NESTING_DEPTH, nestingTooDeepError, nestsDeeperThan } from '../config/json-nesting.js';
 import { renderValue } from '../config/validation.js';
 
@@ -119,6 +120,7 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
   }
 
   registerHealthRoutes(app, ctx.redis, readiness);
+  if (ctx.telemetry) registerRequestTiming(app, ctx.telemetry);
   if (ctx.metrics) registerMetricsRoute(app, ctx.metrics);
 
   app.post('/', async (request, reply) => {

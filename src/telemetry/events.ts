@@ -74,7 +74,13 @@ export type TelemetryEvent =
       partitions: number;
       overLimitRecords: number;
       perPartition: readonly { keys: string; records: number; bytes: number }[];
-    };
+    }
+  /**
+   * The Firehose API answered a request (`<Operation>.Latency`, `.Requests`): its operation
+   * (`unknown` when the target names none), `ok` or the error type answered, and the time from
+   * the request's arrival to its answer.
+   */
+  | { type: 'api.answered'; operation: string; outcome: string; durationMs: number };
 
 /** Where telemetry events go. Must not throw and must return quickly (hot path). */
 export interface Telemetry {

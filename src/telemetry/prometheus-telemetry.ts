@@ -87,6 +87,12 @@ export class PrometheusTelemetry implements Telemetry {
       case 'processing.failed':
         add(event.stream, counterField(DURABLE.processingFailures, [event.code]), 1);
         return;
+      case 'api.answered':
+        this.local.apiRequestDuration.observe(
+          { operation: event.operation, outcome: event.outcome },
+          event.durationMs / 1000,
+        );
+        return;
       case 'partitions.written':
         // Per-partition throughput is not exported: partition values are unbounded labels.
         add(event.stream, counterField(DURABLE.partitionLimitExceeded), event.overLimitRecords);

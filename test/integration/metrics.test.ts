@@ -3,7 +3,9 @@ import { join } from 'node:path';
 
 import {
   CreateDeliveryStreamCommand,
+  DescribeDeliveryStreamCommand,
   FirehoseClient,
+  ListDeliveryStreamsCommand,
   PutRecordCommand,
 } from '@aws-sdk/client-firehose';
 import { pino } from 'pino';
@@ -422,6 +424,49 @@ describe('metrics of several processes', () => {
         expect(sample.labels.role).toBeUndefined();
       }
     }
+  });
+
+  it("times the API's answers per operation and outcome, in the process that answered", async () => {
+    const count = (e: Exposition, operation: string, outcome: string) =>
+      sampleValue(e, 'sluice_api_request_duration_seconds_count', { operation, outcome }) ?? 0;
+    const before = await scrape(`${api.url!}/metrics`);
+    const stream = uniqueName('metrics-timing');
+    // Through the signing API: 3 ListDeliveryStreams, 2 DescribeDeliveryStream of a stream
+    // that does not exist, 1 unsigned request, 2 made-up targets.
+    for (let i = 0; i < 3; i += 1) await viaApi.send(new ListDeliveryStreamsCommand({}));
+    for (let i = 0; i < 2; i += 1) {
+      await expect(
+        viaApi.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: stream })),
+      ).rejects.toThrow(/not found/);
+    }
+    const post = (target: string) =>
+      fetch(api.url!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+        body: '{}',
+      });
+    expect((await post('Firehose_20150804.ListDeliveryStreams')).status).toBe(400);
+    expect((await post('Firehose_20150804.MadeUp1')).status).toBe(400);
+    expect((await post(`Firehose_20150804.${'x'.repeat(300)}`)).status).toBe(400);
+    const after = await scrape(`${api.url!}/metrics`);
+    const delta = (operation: string, outcome: string) =>
+      count(after, operation, outcome) - count(before, operation, outcome);
+    expect(delta('ListDeliveryStreams', 'ok')).toBe(3);
+    expect(delta('DescribeDeliveryStream', 'ResourceNotFoundException')).toBe(2);
+    expect(delta('ListDeliveryStreams', 'MissingAuthenticationTokenException')).toBe(1);
+    // Made-up targets share one series (unsigned: refused before their operation is looked
+    // up): labels come from closed sets only.
+    expect(delta('unknown', 'MissingAuthenticationTokenException')).toBe(2);
+    const operations = new Set(
+      matching(after, 'sluice_api_request_duration_seconds_count').map((s) => s.labels.operation),
+    );
+    expect([...operations].every((o) => o === 'unknown' || /^[A-Z][A-Za-z]+$/.test(o!))).toBe(true);
+    // Each observation landed in the histogram's buckets, with the process's role.
+    const sample = matching(after, 'sluice_api_request_duration_seconds_bucket').find(
+      (s) => s.labels.operation === 'ListDeliveryStreams' && s.labels.le === '+Inf',
+    );
+    expect(sample?.labels.role).toBe('api');
+    expect(sample?.value).toBe(count(after, 'ListDeliveryStreams', 'ok'));
   });
 
   it('serves /metrics without a signature where every other request needs one', async () => {
