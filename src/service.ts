@@ -4,6 +4,7 @@ import { buildApp } from './api/app.js';
 import { answerProbe } from './api/health-routes.js';
 import { startMetricsServer, type MetricsServer } from './api/metrics-server.js';
 import { Metrics } from './telemetry/metrics.js';
+import { ReplicationBarrier } from './redis/replication-barrier.js';
 import { streamKeys } from './streams/keys.js';
 import { RecordBuffer } from './buffer/record-buffer.js';
 import { SealTicker } from './buffer/seal-ticker.js';
@@ -133,12 +134,14 @@ export async function startService(
   // Also before Redis: a bad endpoints table stops the start. CreateDeliveryStream checks
   // DomainARNs against it (the kind's verify), delivery connects through it.
   const openSearchEndpoints = loadOpenSearchEndpoints(settings.SLUICE_OPENSEARCH_ENDPOINTS);
-  const redis = openRedis(settings.SLUICE_REDIS_URL, tls.redis);
+  const minReplicas = settings.SLUICE_REDIS_MIN_REPLICAS;
+  const redis = openRedis(settings.SLUICE_REDIS_URL, tls.redis, { ingest: minReplicas > 0 });
   redis.commands.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   redis.queue.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
+  redis.ingest?.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   await connectRedis(redis);
 
-  const check = await checkRedis(redis.commands);
+  const check = await checkRedis(redis.commands, minReplicas);
   for (const warning of check.warnings) log.warn(warning);
   if (check.errors.length > 0) {
     await closeRedis(redis);
@@ -162,10 +165,15 @@ export async function startService(
   const queues = new DeliveryQueues(redis.queue, batches, (error, stream) =>
     log.debug({ err: error, stream }, 'delivery queue error'),
   );
+  // Appends confirmed by replicas are made on the connection their WAIT is sent on.
+  const appends = redis.ingest ?? redis.commands;
   const buffer = new RecordBuffer(
-    redis.commands,
+    appends,
     settings.SLUICE_MAX_BACKLOG_MB * 1024 * 1024,
     (stream, batchId) => queues.enqueue(stream, batchId),
+    minReplicas > 0
+      ? new ReplicationBarrier(appends, minReplicas, settings.SLUICE_REDIS_REPLICA_TIMEOUT_MS)
+      : undefined,
   );
   const partitions = new PartitionBuffer(redis.commands, (stream, batchId) =>
     queues.enqueue(stream, batchId),

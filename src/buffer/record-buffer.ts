@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { appendReceiptKey, streamKeys } from '../streams/keys.js';
 import { RedisScript } from '../redis/redis-script.js';
+import type { ReplicationBarrier } from '../redis/replication-barrier.js';
 import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
 
 const appendScript = new RedisScript(APPEND_SCRIPT, 5);
@@ -20,7 +21,13 @@ export type AppendResult =
   | { kind: 'not-active'; status: string }
   | { kind: 'backpressure' }
   /** The stream takes only gzip records (CloudWatch Logs data) and record `record` (1-based) is not. */
-  | { kind: 'not-gzip'; record: number };
+  | { kind: 'not-gzip'; record: number }
+  /**
+   * Stored, but fewer than the `wanted` replicas confirmed it within `timeoutMs`
+   * (`SLUICE_REDIS_MIN_REPLICAS`): not to be acknowledged. The records stay buffered and are
+   * delivered; a producer that sends them again may see them twice.
+   */
+  | { kind: 'not-replicated'; replicas: number; wanted: number; timeoutMs: number };
 
 /** Called after a batch is sealed; must enqueue it for delivery. */
 export type SealedListener = (stream: string, batchId: string) => Promise<void>;
@@ -34,11 +41,14 @@ export class RecordBuffer {
    * @param backlogCapBytes per stream: appends answer backpressure once the undelivered backlog
    *   holds this many bytes in Redis, counted as the APPEND script counts them (framed chunks
    *   plus per-chunk and per-batch overheads, not payload bytes only; see scripts.ts).
+   * @param replication confirms each stored append on replicas before it counts as stored;
+   *   it must wait on `redis`, the connection the appends are made on.
    */
   constructor(
     private readonly redis: Redis,
     private readonly backlogCapBytes: number,
     private readonly onSealed: SealedListener,
+    private readonly replication?: ReplicationBarrier,
   ) {}
 
   /**
@@ -84,6 +94,17 @@ export class RecordBuffer {
       case 0: {
         const sealedBatchId = reply[3] ?? undefined;
         if (sealedBatchId) await this.handOff(stream, sealedBatchId);
+        if (this.replication) {
+          const confirmed = await this.replication.confirm();
+          if (!confirmed.ok) {
+            return {
+              kind: 'not-replicated',
+              replicas: confirmed.replicas,
+              wanted: this.replication.minReplicas,
+              timeoutMs: this.replication.timeoutMs,
+            };
+          }
+        }
         return {
           kind: 'stored',
           batchId: reply[1] as string,

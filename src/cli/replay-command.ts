@@ -212,14 +212,20 @@ async function replayAll(
 }
 
 /**
- * Waits before each new try of an item the server refused with `Backpressure` (its buffers are
- * full): it resumes such an item without duplicates when the same call comes again within
- * 60 s, so the waits add up to less than that.
+ * Waits before each new try of an item the server refused for a passing reason (see
+ * {@link PASSING_REFUSALS}): it resumes such an item without duplicates when the same call comes
+ * again within 60 s, so the waits add up to less than that.
  */
 const BACKPRESSURE_WAITS_MS = [500, 1_000, 2_000, 4_000, 8_000, 16_000];
 
 /**
- * Replays one item, trying again after `Backpressure` answers.
+ * Refusals worth another try: the target's buffers are full (`Backpressure`), or too few Redis
+ * replicas confirmed a chunk (`NotReplicated`).
+ */
+const PASSING_REFUSALS: ReadonlySet<string> = new Set(['Backpressure', 'NotReplicated']);
+
+/**
+ * Replays one item, trying again after passing refusals.
  *
  * @returns the server's answer, and whether an earlier try had appended part of the item.
  */
@@ -232,7 +238,7 @@ async function replayItem(
       return { result: await client.replayItem(request), resumed: attempt > 0 };
     } catch (err) {
       const wait = BACKPRESSURE_WAITS_MS[attempt];
-      if (!(err instanceof AdminApiError && err.code === 'Backpressure') || wait === undefined) {
+      if (!(err instanceof AdminApiError && PASSING_REFUSALS.has(err.code)) || wait === undefined) {
         throw err;
       }
       await sleep(wait);

@@ -73,6 +73,16 @@ export const SETTINGS = {
     default: '',
     doc: "Name a `rediss://` Redis's certificate is checked against (and sent as SNI) when it is not the host in `SLUICE_REDIS_URL`, e.g. when connecting by IP address.",
   },
+  SLUICE_REDIS_MIN_REPLICAS: {
+    schema: int(0, 64),
+    default: '0',
+    doc: 'Acknowledge a put only once its records reached this many Redis replicas (Redis `WAIT`), so that a failover to a replica loses no acknowledged record. Puts that too few replicas confirm within `SLUICE_REDIS_REPLICA_TIMEOUT_MS` answer `ServiceUnavailableException` and are sent again by producers. 0: acknowledged once on the primary (see docs/operations.md, "Redis replicas and failover").',
+  },
+  SLUICE_REDIS_REPLICA_TIMEOUT_MS: {
+    schema: int(1, 10_000),
+    default: '1000',
+    doc: 'With `SLUICE_REDIS_MIN_REPLICAS`: the longest a put waits for its replicas before it is answered as failed.',
+  },
   SLUICE_REDIS_AUTOSTART: {
     schema: bool,
     default: 'true',

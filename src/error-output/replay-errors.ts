@@ -11,7 +11,9 @@ export type ReplayFailure =
   /** The target stream takes only gzip records (it decompresses CloudWatch Logs data). */
   | 'target-refuses-records'
   /** The target stream's backlog is over the cap; try again later. */
-  | 'backpressure';
+  | 'backpressure'
+  /** Too few Redis replicas confirmed a chunk (`SLUICE_REDIS_MIN_REPLICAS`); try again. */
+  | 'not-replicated';
 
 /** A replay that did not happen, or stopped part-way (the message says how far it got). */
 export class ReplayError extends Error {

@@ -424,5 +424,10 @@ function checkAppended(result: AppendResult, to: string, id: string, appended: n
         'backpressure',
         `stream ${to} has too much undelivered data; ${sofar}: replay the item again (within 60 s nothing is appended twice)`,
       );
+    case 'not-replicated':
+      throw new ReplayError(
+        'not-replicated',
+        `a chunk of ${id} was stored in ${to} but only ${result.replicas} of the ${result.wanted} Redis replicas SLUICE_REDIS_MIN_REPLICAS asks for confirmed it within ${result.timeoutMs} ms; ${sofar}: replay the item again (within 60 s nothing is appended twice)`,
+      );
   }
 }

@@ -11,35 +11,54 @@ export interface RedisConnections {
   commands: Redis;
   /** For BullMQ: BullMQ requires `maxRetriesPerRequest: null` and retries by itself. */
   queue: Redis;
+  /**
+   * The buffer's appends when they must be confirmed by replicas (`SLUICE_REDIS_MIN_REPLICAS`),
+   * with the same options as `commands`: `WAIT` holds the connection it is sent on until the
+   * replicas answer, so it gets one of its own rather than stalling every other command.
+   */
+  ingest?: Redis | undefined;
 }
 
 /**
  * Opens (lazily) the process's Redis connections to `url`.
  *
  * @param tls - TLS options for a `rediss://` URL (CA, client certificate, server name).
+ * @param options.ingest - also open {@link RedisConnections.ingest}.
  */
-export function openRedis(url: string, tls?: ConnectionOptions): RedisConnections {
+export function openRedis(
+  url: string,
+  tls?: ConnectionOptions,
+  options: { ingest?: boolean } = {},
+): RedisConnections {
   const common: RedisOptions = { lazyConnect: true, connectionName: 'sluice', ...tlsOption(tls) };
-  const commands = new Redis(url, {
+  const requestPath: RedisOptions = {
     ...common,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 15_000,
-  });
+  };
+  const commands = new Redis(url, requestPath);
   const queue = new Redis(url, { ...common, maxRetriesPerRequest: null });
-  return { commands, queue };
+  const ingest = options.ingest === true ? new Redis(url, requestPath) : undefined;
+  return { commands, queue, ingest };
 }
 
-/** Connects both, or throws the first connection error. */
+/** Every connection of `connections`. */
+function allOf(connections: RedisConnections): Redis[] {
+  const { commands, queue, ingest } = connections;
+  return ingest === undefined ? [commands, queue] : [commands, queue, ingest];
+}
+
+/** Connects them all, or throws the first connection error. */
 export async function connectRedis(connections: RedisConnections): Promise<void> {
-  await Promise.all([connections.commands.connect(), connections.queue.connect()]);
+  await Promise.all(allOf(connections).map((connection) => connection.connect()));
 }
 
 /** How long a polite QUIT may wait for its answer before the connection is simply dropped. */
 const QUIT_TIMEOUT_MS = 1_000;
 
 /**
- * Closes both connections without ever waiting on an unreachable Redis: QUIT on a connection
+ * Closes every connection without ever waiting on an unreachable Redis: QUIT on a connection
  * that is not ready would sit in the offline queue until Redis comes back (for ever, with
  * `maxRetriesPerRequest: null`), so such a connection is dropped at once, and a QUIT not
  * answered within `timeoutMs` is cut short the same way. Commands still queued then fail;
@@ -49,10 +68,7 @@ export async function closeRedis(
   connections: RedisConnections,
   timeoutMs = QUIT_TIMEOUT_MS,
 ): Promise<void> {
-  await Promise.all([
-    closeConnection(connections.commands, timeoutMs),
-    closeConnection(connections.queue, timeoutMs),
-  ]);
+  await Promise.all(allOf(connections).map((connection) => closeConnection(connection, timeoutMs)));
 }
 
 async function closeConnection(client: Redis, timeoutMs: number): Promise<void> {

@@ -21,9 +21,11 @@ export interface RedisCheck {
 /**
  * Checks that Redis can keep Sluice's promises: a `maxmemory-policy` that evicts keys would
  * silently delete acknowledged records (fatal); without persistence a Redis crash loses them
- * (warning); BullMQ needs Redis 5 or newer (fatal).
+ * (warning); BullMQ needs Redis 5 or newer (fatal); a replica takes no writes (fatal); fewer
+ * replicas connected than `minReplicas` (`SLUICE_REDIS_MIN_REPLICAS`) refuses every put until
+ * they connect (warning).
  */
-export async function checkRedis(redis: Redis): Promise<RedisCheck> {
+export async function checkRedis(redis: Redis, minReplicas = 0): Promise<RedisCheck> {
   const info = parseInfo(await redis.info());
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -36,6 +38,17 @@ export async function checkRedis(redis: Redis): Promise<RedisCheck> {
   const major = Number((info.get('redis_version') ?? '0').split('.')[0]);
   if (major < 5) {
     errors.push(`Redis ${info.get('redis_version')} is too old: Sluice needs Redis 5 or newer.`);
+  }
+  if (info.get('role') === 'slave') {
+    errors.push(
+      `Redis at SLUICE_REDIS_URL is a replica (of ${info.get('master_host') ?? '?'}:${info.get('master_port') ?? '?'}): it takes no writes. Point SLUICE_REDIS_URL at the primary.`,
+    );
+  }
+  const connected = Number(info.get('connected_slaves') ?? '0');
+  if (minReplicas > 0 && connected < minReplicas) {
+    warnings.push(
+      `SLUICE_REDIS_MIN_REPLICAS is ${minReplicas} but Redis has ${connected} replica(s) connected: every put is refused (ServiceUnavailableException) until ${minReplicas} are.`,
+    );
   }
   if (info.get('aof_enabled') !== '1') {
     warnings.push(

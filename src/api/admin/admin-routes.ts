@@ -9,7 +9,7 @@
  * Errors answer `{ error, message }`: 400 `InvalidParameter` (the message names the
  * parameter), 404 `ItemNotFound` / `StreamNotFound`, 409 `StreamNotActive`, 413
  * `RequestTooLarge`, 415 `UnsupportedMediaType`, 422 `ItemUnreadable`, 503 `Backpressure` /
- * `ServiceUnavailable` (Redis), 500 `InternalError`.
+ * `NotReplicated` / `ServiceUnavailable` (Redis), 500 `InternalError`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listDeadBatches } from '../../error-output/dead-batches.js';
@@ -37,6 +37,7 @@ const REPLAY_FAILURES: Readonly<Record<ReplayFailure, { status: number; error: s
   'target-not-active': { status: 409, error: 'StreamNotActive' },
   'target-refuses-records': { status: 409, error: 'StreamRefusesRecords' },
   backpressure: { status: 503, error: 'Backpressure' },
+  'not-replicated': { status: 503, error: 'NotReplicated' },
 };
 
 /** An admin request answered with an error status and `{ error, message }`. */

@@ -1,7 +1,7 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { OperationHandler } from '../context.js';
 import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
-import { appendRefusal, putStreamName } from './put-target.js';
+import { appendRefusal, notReplicatedMessage, putStreamName } from './put-target.js';
 import { decodeRecords, MAX_BATCH_RECORDS } from './record-decoding.js';
 import { recordIds } from '../../buffer/record-id.js';
 
@@ -54,6 +54,18 @@ export const putRecordBatch: OperationHandler = async (input, ctx) => {
       RequestResponses: records.map(() => ({
         ErrorCode: 'ServiceUnavailableException',
         ErrorMessage: 'Slow down.',
+      })),
+    };
+  }
+  if (result.kind === 'not-replicated') {
+    // Per record, as backpressure is: producers resend failed entries.
+    const ErrorMessage = notReplicatedMessage(result);
+    return {
+      Encrypted: false,
+      FailedPutCount: decoded.count,
+      RequestResponses: records.map(() => ({
+        ErrorCode: 'ServiceUnavailableException',
+        ErrorMessage,
       })),
     };
   }

@@ -37,6 +37,16 @@ export function putStreamName(input: Record<string, unknown>): string {
   return name;
 }
 
+/**
+ * What a producer is told about records stored on the primary that too few replicas confirmed
+ * (`SLUICE_REDIS_MIN_REPLICAS`): they are not acknowledged, and sending them again is right.
+ */
+export function notReplicatedMessage(
+  result: Extract<AppendResult, { kind: 'not-replicated' }>,
+): string {
+  return `Records not acknowledged: ${result.replicas} of the ${result.wanted} Redis replicas SLUICE_REDIS_MIN_REPLICAS asks for confirmed them within ${result.timeoutMs} ms. Send them again (they may then be delivered twice).`;
+}
+
 /** Turns a refused append into Firehose's error for it. */
 export function appendRefusal(
   result: Exclude<AppendResult, { kind: 'stored' } | { kind: 'backpressure' }>,
@@ -49,6 +59,9 @@ export function appendRefusal(
       'InvalidSourceException',
       `Only requests from CloudWatch Logs are supported when CloudWatch Logs decompression is enabled. Record ${result.record} of the request is not gzip-compressed CloudWatch Logs data.`,
     );
+  }
+  if (result.kind === 'not-replicated') {
+    return new FirehoseError('ServiceUnavailableException', notReplicatedMessage(result));
   }
   if (result.kind === 'not-found') {
     return new FirehoseError(
