@@ -10,7 +10,7 @@ import type { StoredRedshiftDestination } from '../../src/destinations/redshift/
 import { RedshiftConnections } from '../../src/destinations/redshift/connections.js';
 import { redshiftKind } from '../../src/destinations/redshift/index.js';
 import type { StagedRedshiftDeliveryPlan } from '../../src/destinations/redshift/plan.js';
-import { frameRecords } from '../../src/destinations/redshift/request.js';
+import { frameRecords } from '../../src/destinations/redshift/record-runs.js';
 import type { StagedRedshiftRequest } from '../../src/destinations/redshift/staged-request.js';
 import { Cleanups, cleanupAfterAll, tempDir } from '../support/e2e.js';
 import { testSchema, type TestPostgres } from '../support/postgres.js';

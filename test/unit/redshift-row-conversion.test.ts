@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { LoadFormat } from '../../src/destinations/redshift/copy-options.js';
 import { recordRows } from '../../src/destinations/redshift/copy-rows.js';
 import { JsonRowWriter } from '../../src/destinations/redshift/json-row-writer.js';
+import { frameRecords } from '../../src/destinations/redshift/record-runs.js';
 import {
   closeRowConversionPool,
   convertOnWorker,
@@ -147,16 +148,8 @@ function onMainThread(records: readonly Buffer[], format: LoadFormat, columns: r
 }
 
 function taskOf(records: readonly Buffer[], format: LoadFormat, columns: readonly string[]) {
-  const packed = Buffer.concat(records);
-  const data = new ArrayBuffer(packed.length);
-  new Uint8Array(data).set(packed);
-  const ends = new Uint32Array(records.length);
-  let at = 0;
-  records.forEach((record, k) => {
-    at += record.length;
-    ends[k] = at;
-  });
-  return { format, columns, data, ends, firstIndex: 0 } satisfies RowTask;
+  const run = frameRecords(records.map((data, position) => ({ position, data })));
+  return { format, columns, run: run.buffer as ArrayBuffer, firstIndex: 0 } satisfies RowTask;
 }
 
 const JSON_EXACT: LoadFormat = { kind: 'json', ignoreCase: false };

@@ -18,7 +18,7 @@ import {
   type RedshiftPlan,
   type StagedRedshiftDeliveryPlan,
 } from '../../src/destinations/redshift/plan.js';
-import { frameRecords } from '../../src/destinations/redshift/request.js';
+import { frameRecords } from '../../src/destinations/redshift/record-runs.js';
 import { DatabaseFailure } from '../../src/destinations/redshift/database-session.js';
 import {
   redshiftLiteral,

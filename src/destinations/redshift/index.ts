@@ -21,7 +21,8 @@ import {
   redshiftErrorOutputOf,
   type RedshiftPlan,
 } from './plan.js';
-import { buildRedshiftRequest, encodeRecordFrames, type RedshiftRequest } from './request.js';
+import { encodeRecordRuns } from './record-runs.js';
+import { buildRedshiftRequest, type RedshiftRequest } from './request.js';
 import { sendRedshiftRequest, type RedshiftResponse } from './sender.js';
 import {
   buildStagedRedshiftRequest,
@@ -89,9 +90,9 @@ export const redshiftKind = defineDestinationKind<
   }),
 
   plan: planRedshiftDelivery,
-  // Both paths take the records framed; the staged sender compresses the object it writes.
+  // Both paths take the records in runs; the staged sender compresses the object it writes.
   compression: () => 'UNCOMPRESSED',
-  encode: (_plan, records) => encodeRecordFrames(records),
+  encode: (_plan, records) => encodeRecordRuns(records),
   build: (plan, body, current) =>
     isStagedPlan(plan)
       ? buildStagedRedshiftRequest(plan, body, current)

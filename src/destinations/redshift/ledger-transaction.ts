@@ -4,13 +4,11 @@ import { renderTable, type TableName } from './identifiers.js';
 import {
   claimLoad,
   ensureLedger,
-  ledgerKey,
   ledgerOf,
   recordOutcome,
   type LedgerPlan,
   type LoadOutcome,
 } from './ledger.js';
-import type { AttemptRecord } from './request.js';
 import type { RedshiftResponse } from './sender.js';
 import { claimStagedLoad, ensureStagedLedger } from './staged-ledger.js';
 
@@ -47,25 +45,46 @@ export const REDSHIFT_LEDGER: LedgerDialect = {
 /** Where a load goes: the plan's database and table, and the ledger row's identity. */
 export type LoadTarget = LedgerPlan & { host: string; port: number; database: string };
 
-/** Runs `load` once for the attempt's `records`, in a transaction with its ledger row. */
-export async function loadOnce(
+/** What names an attempt's ledger row: its key (ledger.ts) and how many records it carries. */
+export interface LoadIdentity {
+  key: string;
+  records: number;
+}
+
+/**
+ * Makes the ledger ready once per process and database.
+ *
+ * @returns its name in `connections.ledgersReady`.
+ */
+async function readyLedger(
   client: pg.PoolClient,
   connections: RedshiftConnections,
   plan: LoadTarget,
-  records: readonly AttemptRecord[],
+  ledger: TableName,
   dialect: LedgerDialect,
-  load: () => Promise<LoadOutcome>,
-): Promise<RedshiftResponse> {
-  const ledger = ledgerOf(plan.table);
+): Promise<string> {
   const ready = `${plan.host}:${plan.port}/${plan.database}/${renderTable(ledger)}`;
   if (!connections.ledgersReady.has(ready)) {
     await dialect.ensure(client, ledger);
     connections.ledgersReady.add(ready);
   }
+  return ready;
+}
+
+/** Runs `load` once for the attempt `identity` names, in a transaction with its ledger row. */
+export async function loadOnce(
+  client: pg.PoolClient,
+  connections: RedshiftConnections,
+  plan: LoadTarget,
+  { key, records }: LoadIdentity,
+  dialect: LedgerDialect,
+  load: () => Promise<LoadOutcome>,
+): Promise<RedshiftResponse> {
+  const ledger = ledgerOf(plan.table);
+  const ready = await readyLedger(client, connections, plan, ledger, dialect);
   try {
-    const key = ledgerKey(plan, records);
     await client.query('BEGIN');
-    const earlier = await dialect.claim(client, ledger, key, plan, records.length);
+    const earlier = await dialect.claim(client, ledger, key, plan, records);
     if (earlier !== undefined) {
       await client.query('ROLLBACK');
       return { ...earlier, key, replayed: true };

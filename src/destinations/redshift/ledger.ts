@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { renderTable, type TableName } from './identifiers.js';
 import { LEDGER_TABLE, type RedshiftDeliveryPlan } from './plan.js';
-import { displayTable, type AttemptRecord } from './request.js';
+import type { AttemptRecord } from './record-runs.js';
+import { displayTable } from './request.js';
 
 /**
  * The delivery ledger: one row per committed load, inserted in the same transaction as the
@@ -43,8 +44,35 @@ export function ledgerOf(table: TableName): TableName {
 export function ledgerKey(plan: LedgerPlan, records: readonly AttemptRecord[]): string {
   const positions = Buffer.allocUnsafe(records.length * 4);
   records.forEach((r, i) => positions.writeUInt32BE(r.position, i * 4));
-  const digest = createHash('sha256').update(positions).digest('hex').slice(0, 32);
-  return `${plan.deliveryId}:${records.length}:${digest}`;
+  const digest = new PositionDigest();
+  digest.update(positions, records.length);
+  return digest.key(plan);
+}
+
+/**
+ * {@link ledgerKey} made as the records stream past: fed their positions (u32 big-endian each,
+ * as record runs hold them) a run at a time, it gives the same key.
+ */
+export class PositionDigest {
+  readonly #hash = createHash('sha256');
+  #records = 0;
+
+  /** How many records were fed. */
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Feeds the positions of `records` records, as u32 big-endian each. */
+  update(positions: Uint8Array, records: number): void {
+    this.#hash.update(positions);
+    this.#records += records;
+  }
+
+  /** The ledger key of the records fed (once: the digest is final). */
+  key(plan: LedgerPlan): string {
+    const digest = this.#hash.digest('hex').slice(0, 32);
+    return `${plan.deliveryId}:${this.#records}:${digest}`;
+  }
 }
 
 /**
@@ -139,13 +167,14 @@ export async function recordOutcome(
 ): Promise<void> {
   await client.query(
     `UPDATE ${renderTable(ledger)} SET loaded = $2, outcome = $3 WHERE delivery_id = $1`,
-    [
-      key,
-      outcome.loaded,
-      JSON.stringify({
-        loaded: outcome.loaded,
-        failed: outcome.failed.map((f) => [f.index, f.message]),
-      }),
-    ],
+    [key, outcome.loaded, outcomeJson(outcome)],
   );
+}
+
+/** An outcome as the ledger keeps it: JSON text, which `jsonb` and text columns both take. */
+function outcomeJson(outcome: LoadOutcome): string {
+  return JSON.stringify({
+    loaded: outcome.loaded,
+    failed: outcome.failed.map((f) => [f.index, f.message]),
+  });
 }

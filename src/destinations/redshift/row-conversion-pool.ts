@@ -39,7 +39,7 @@ export async function convertOnWorker(task: RowTask): Promise<ConvertedRows> {
   });
   let reply: RowTaskReply;
   try {
-    reply = await pool.run(KEY, task, [task.data]);
+    reply = await pool.run(KEY, task, [task.run]);
   } catch (error) {
     if (error instanceof PoolClosedError) {
       throw new Error('the row conversion workers were closed', { cause: error });

@@ -6,20 +6,22 @@ import type { DestinationServices, SendResult } from '../destination-kind.js';
 import type { RedshiftConnections } from './connections.js';
 import { withDatabaseSession } from './database-session.js';
 import { renderColumns, renderTable, type TableName } from './identifiers.js';
-import type { LoadOutcome } from './ledger.js';
+import { PositionDigest, type LoadOutcome } from './ledger.js';
 import { loadOnce, POSTGRES_LEDGER } from './ledger-transaction.js';
 import type { RedshiftDeliveryPlan } from './plan.js';
+import { runLayout, runPositionBytes } from './record-runs.js';
 import { convertOnWorker } from './row-conversion-pool.js';
 import type { ConvertedRows } from './row-conversion.js';
 import type { RowTask } from './row-worker.js';
-import type { AttemptRecord, RedshiftRequest } from './request.js';
+import type { RedshiftRequest } from './request.js';
 
 /**
  * The direct path's sender: loads one attempt's records into PostgreSQL in one transaction
- * with its ledger row. Rows PostgreSQL rejects (a data exception or an integrity violation)
- * are isolated by loading the batch in segments under savepoints, split where the error says
- * (its line) or in halves, until each bad record is alone; the rest is loaded. Any other error
- * ends the attempt with nothing committed. It never classifies: the classifier does.
+ * with its ledger row (ledger-transaction.ts).
+ * Rows PostgreSQL rejects (a data exception or an integrity violation) are isolated by loading
+ * the batch in segments under savepoints, split where the error says (its line) or in halves,
+ * until each bad record is alone; the rest is loaded. Any other error ends the attempt with
+ * nothing committed. It never classifies: the classifier does.
  */
 
 /** What a load answered (or what the ledger says a committed one answered). */
@@ -32,8 +34,6 @@ export interface RedshiftResponse extends LoadOutcome {
 
 /** Records in a COPY stream's pieces: about a mebibyte each. */
 const COPY_PIECE_BYTES = 1 << 20;
-/** Bytes of records converted in one worker task (a run). */
-const RUN_RECORD_BYTES = 1 << 19;
 /** Runs converting ahead of the COPY streaming an earlier one. */
 const RUNS_AHEAD = 2;
 
@@ -57,20 +57,29 @@ export function sendRedshiftRequest(
   );
 }
 
-/** One attempt's load: its records converted and COPYed, rejected rows isolated (ledger-transaction.ts). */
+/**
+ * One attempt's load: its records converted and COPYed, rejected rows isolated. The ledger key
+ * digests the positions the runs hold side by side, one view per run.
+ */
 function load(
   client: pg.PoolClient,
-  request: RedshiftRequest,
+  { plan, runs }: RedshiftRequest,
   connections: RedshiftConnections,
 ): Promise<RedshiftResponse> {
-  const { plan, records } = request;
-  return loadOnce(client, connections, plan, records, POSTGRES_LEDGER, async () => {
+  const digest = new PositionDigest();
+  for (const run of runs) {
+    const layout = runLayout(run);
+    digest.update(runPositionBytes(run, layout), layout.count);
+  }
+  const records = digest.records;
+  const identity = { key: digest.key(plan), records };
+  return loadOnce(client, connections, plan, identity, POSTGRES_LEDGER, async () => {
     const columns = plan.columns ?? (await tableColumns(client, plan.table));
-    const rows = new RowConverter(records, plan, columns);
+    const rows = new RowConverter(runs, plan, columns);
     const rejected = await loadIsolating(client, copyStatement(plan, columns), rows);
     const failed = [...rows.failed, ...rejected];
     failed.sort((a, b) => a.index - b.index);
-    return { loaded: records.length - failed.length, failed };
+    return { loaded: records - failed.length, failed };
   });
 }
 
@@ -167,11 +176,11 @@ async function tryCopy(
 }
 
 /**
- * The attempt's records as rows, converted once, in order, as they are first needed, in runs
- * of about {@link RUN_RECORD_BYTES} of records on the row conversion workers
- * (row-conversion-pool.ts), {@link RUNS_AHEAD} runs ahead of the COPY, so converting the next
- * run overlaps streaming this one; records that cannot become rows are noted as failed,
- * records without rows are left out.
+ * The attempt's records as rows, converted once, in order, as they are first needed: the
+ * record runs go to the row conversion workers (row-conversion-pool.ts) as they are (their
+ * buffers move there), {@link RUNS_AHEAD} runs ahead of the COPY, so converting the next runs
+ * overlaps streaming this one. Records that cannot become rows are noted as failed, records
+ * without rows are left out.
  */
 class RowConverter {
   readonly failed: LoadOutcome['failed'] = [];
@@ -179,11 +188,16 @@ class RowConverter {
   private readonly runs: ConvertedRows[] = [];
   /** Runs sent to the workers and not taken yet, in order. */
   private readonly pending: Promise<ConvertedRows>[] = [];
+  /** The next run to send. */
   private next = 0;
+  /** The attempt's index of the next run's first record. */
+  private nextIndex = 0;
+  /** The last step asked for (see {@link serially}). */
+  private steps: Promise<unknown> = Promise.resolve();
   private readonly task: Pick<RowTask, 'format' | 'columns'>;
 
   constructor(
-    private readonly records: readonly AttemptRecord[],
+    private readonly source: readonly Buffer[],
     plan: RedshiftDeliveryPlan,
     columns: readonly string[],
   ) {
@@ -193,19 +207,34 @@ class RowConverter {
   /** Converts and yields the rows of the records not converted yet, a run at a time. */
   async *stream(): AsyncGenerator<Buffer> {
     for (;;) {
-      while (this.pending.length < RUNS_AHEAD && this.next < this.records.length) this.dispatch();
-      const run = await this.take();
+      const run = await this.serially(() => this.advance(RUNS_AHEAD));
       if (run === undefined) return;
       if (run.rows.length > 0) yield asBuffer(run.rows);
     }
   }
 
-  /** Converts every record left (the runs already sent first, to keep the order). */
+  /**
+   * Converts every record left (the runs already sent first, to keep the order), after
+   * whatever {@link stream} was doing when its COPY failed.
+   */
   async finish(): Promise<void> {
-    while (this.next < this.records.length || this.pending.length > 0) {
-      if (this.pending.length === 0) this.dispatch();
-      await this.take();
-    }
+    while ((await this.serially(() => this.advance(1))) !== undefined);
+  }
+
+  /**
+   * Runs `step` after the steps asked for before it: a stream whose COPY failed may still be
+   * taking a run when {@link finish} starts, and runs must be taken in order, each once.
+   */
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.steps.then(step);
+    this.steps = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Sends runs until `ahead` are converting (or none is left), then takes the first. */
+  private advance(ahead: number): Promise<ConvertedRows | undefined> {
+    while (this.pending.length < ahead && this.next < this.source.length) this.dispatch();
+    return this.take();
   }
 
   /**
@@ -230,34 +259,21 @@ class RowConverter {
     return items;
   }
 
-  /** Sends the next run of records to the workers, packed into a buffer of their own. */
+  /** Sends the next run of records to the workers (its buffer moves there). */
   private dispatch(): void {
-    const { records } = this;
-    const first = this.next;
-    let size = 0;
-    let last = first;
-    while (last < records.length && size < RUN_RECORD_BYTES) {
-      size += (records[last] as AttemptRecord).data.length;
-      last += 1;
-    }
-    const data = new ArrayBuffer(size);
-    const bytes = new Uint8Array(data);
-    const ends = new Uint32Array(last - first);
-    let at = 0;
-    for (let k = first; k < last; k += 1) {
-      const record = (records[k] as AttemptRecord).data;
-      bytes.set(record, at);
-      at += record.length;
-      ends[k - first] = at;
-    }
-    this.next = last;
-    const run = convertOnWorker({ ...this.task, data, ends, firstIndex: first });
+    const piece = this.source[this.next] as Buffer;
+    this.next += 1;
+    const layout = runLayout(piece);
+    if (layout.count === 0) return;
+    const firstIndex = this.nextIndex;
+    this.nextIndex += layout.count;
+    const run = convertOnWorker({ ...this.task, run: ownBuffer(piece), firstIndex });
     // A COPY that stops early leaves runs behind: their failure is the next take's, not unhandled.
     run.catch(() => undefined);
     this.pending.push(run);
   }
 
-  /** The next run sent, once converted; undefined when every record is. */
+  /** The next run sent, once converted; undefined when none is pending. */
   private async take(): Promise<ConvertedRows | undefined> {
     const next = this.pending.shift();
     if (next === undefined) return undefined;
@@ -266,6 +282,24 @@ class RowConverter {
     for (const failure of run.failed) this.failed.push(failure);
     return run;
   }
+}
+
+/**
+ * The ArrayBuffer of `piece` when the piece is all of it (the encoder makes runs so: the
+ * buffer is transferred to a worker, no copy), else a copy of the piece in one of its own.
+ */
+function ownBuffer(piece: Buffer): ArrayBuffer {
+  const buffer = piece.buffer;
+  if (
+    buffer instanceof ArrayBuffer &&
+    piece.byteOffset === 0 &&
+    piece.length === buffer.byteLength
+  ) {
+    return buffer;
+  }
+  const copy = new ArrayBuffer(piece.length);
+  new Uint8Array(copy).set(piece);
+  return copy;
 }
 
 /** A view of `bytes` as a Buffer, without copying. */

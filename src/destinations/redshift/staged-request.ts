@@ -1,16 +1,11 @@
 import type { BuiltRequest } from '../destination-kind.js';
 import type { StoredRedshiftDestination } from './config.js';
 import type { StagedRedshiftDeliveryPlan } from './plan.js';
-import {
-  credentialsOf,
-  displayTable,
-  unframeRecords,
-  type AttemptRecord,
-  type RequestCredentials,
-} from './request.js';
+import { unframeRecords, type AttemptRecord } from './record-runs.js';
+import { credentialsOf, displayTable, type RequestCredentials } from './request.js';
 
 /**
- * The staged path's request: the attempt's records (framed by the same encode stage as the
+ * The staged path's request: the attempt's records (in runs from the same encode stage as the
  * direct path's, so the ledger key names the same positions), which the sender writes as one
  * object, compressed as the plan says, before the manifest and the COPY.
  */

@@ -3,9 +3,10 @@ import type pg from 'pg';
 import { COMPRESSION, compress } from '../../formats/compression.js';
 import type { DestinationServices, SendResult } from '../destination-kind.js';
 import type { RedshiftConnections } from './connections.js';
+import { ledgerKey } from './ledger.js';
 import { loadOnce, REDSHIFT_LEDGER } from './ledger-transaction.js';
 import { manifestOf, s3Url } from './manifest.js';
-import type { AttemptRecord } from './request.js';
+import type { AttemptRecord } from './record-runs.js';
 import type { RedshiftResponse } from './sender.js';
 import { withDatabaseSession } from './database-session.js';
 import { stagedCopyStatement } from './staged-copy.js';
@@ -118,7 +119,8 @@ function load(
   connections: RedshiftConnections,
 ): Promise<RedshiftResponse> {
   const { plan, records } = request;
-  return loadOnce(client, connections, plan, records, REDSHIFT_LEDGER, async () => {
+  const identity = { key: ledgerKey(plan, records), records: records.length };
+  return loadOnce(client, connections, plan, identity, REDSHIFT_LEDGER, async () => {
     await client.query(stagedCopyStatement(plan));
     return { loaded: records.length, failed: [] };
   });
