@@ -25,6 +25,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The web console's pages, styles and browser modules, served as they are (docs/console.md).
+COPY --from=build /app/web ./web
 # The example transforms; mount your own directory over /app/transforms (docs/transforms.md).
 COPY --from=build /app/transforms ./transforms
 # The example table catalog; mount your own over /app/catalog (docs/formats.md).

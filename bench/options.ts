@@ -28,6 +28,8 @@ export const PHASES = [
   'compression',
   'parquet',
   'postgres',
+  'replicas',
+  'processes',
 ] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];

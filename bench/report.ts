@@ -26,6 +26,9 @@ import {
 } from './parquet-phase.js';
 import type { OpenSearchResult } from './opensearch-phase.js';
 import { openSearchSection, openSearchSummaryRow } from './opensearch-report.js';
+import { replicasSection, replicasSummaryRow } from './replicas-report.js';
+import type { ReplicasResult } from './replicas-phase.js';
+import { processesSection, type ProcessesResult } from './processes-phase.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
 import { cpuText, int, ms, num, rssText } from './report-format.js';
 import type { IngestResult } from './ingest-phase.js';
@@ -127,6 +130,8 @@ export interface BenchResults {
   compression: PhaseOutcome<CompressionResult>;
   parquet: PhaseOutcome<ParquetResult>;
   postgres: PhaseOutcome<PostgresResult>;
+  replicas: PhaseOutcome<ReplicasResult>;
+  processes: PhaseOutcome<ProcessesResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -597,6 +602,8 @@ function summaryRows(results: BenchResults): string[][] {
 
   const openSearchRow = openSearchSummaryRow(results.opensearch);
   if (openSearchRow !== undefined) rows.push(openSearchRow);
+  const replicasRow = replicasSummaryRow(results.replicas);
+  if (replicasRow !== undefined) rows.push(replicasRow);
 
   const { transform, partition, transformE2e } = results;
   const overheadTarget = `≤ ${TARGETS.transformOverhead * 100} % overhead`;
@@ -847,6 +854,16 @@ export function renderReport(results: BenchResults): string {
     ...postgresSection(
       '11. PostgreSQL: Sluice loading JSON records (Redshift destination, direct path), beside a bare COPY of the same rows',
       results.postgres,
+    ),
+    '',
+    ...replicasSection(
+      '12. Redis replica: acknowledged ingest (role all) with SLUICE_REDIS_MIN_REPLICAS=0 and =1, the same load',
+      results.replicas,
+    ),
+    '',
+    ...processesSection(
+      '13. Every core: ingest with S3 delivery running, then the drain, with SLUICE_PROCESSES=1 and auto',
+      results.processes,
     ),
     '',
   ];

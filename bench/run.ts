@@ -30,6 +30,8 @@ import { say } from './progress.js';
 import { prepareBodies, RECORDS_PER_REQUEST, type PreparedBody } from './records.js';
 import { renderReport, type BenchResults, type PhaseOutcome, type SetupInfo } from './report.js';
 import { assertSluiceBuilt, passedThroughSettings } from './sluice-process.js';
+import { runReplicasPhase } from './replicas-phase.js';
+import { runProcessesPhase } from './processes-phase.js';
 import { runSustainedPhase } from './sustained-phase.js';
 import { runTransformE2ePhase } from './transform-e2e-phase.js';
 import { runTransformPhase } from './transform-phase.js';
@@ -43,6 +45,8 @@ const STREAMS = {
   opensearch: 'bench-opensearch',
   e2ePlain: 'bench-e2e-plain',
   e2eTransform: 'bench-e2e-transform',
+  replicas: 'bench-replicas',
+  processes: 'bench-processes',
 } as const;
 
 /** The phases that run against Redis, s3rver and Sluice processes. */
@@ -54,6 +58,8 @@ const SERVICE_PHASES: readonly Phase[] = [
   'opensearch',
   'transform-e2e',
   'postgres',
+  'replicas',
+  'processes',
 ];
 
 /**
@@ -147,6 +153,8 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     compression: { status: 'skipped' },
     parquet: { status: 'skipped' },
     postgres: { status: 'skipped' },
+    replicas: { status: 'skipped' },
+    processes: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -205,6 +213,16 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
         if (wanted('postgres')) {
           results.postgres = await attempt(signal, 'postgres', () => runPostgresPhase(ctx, ready));
         }
+        if (wanted('replicas')) {
+          results.replicas = await attempt(signal, 'replicas', () =>
+            runReplicasPhase(ctx, ready, STREAMS.replicas),
+          );
+        }
+        if (wanted('processes')) {
+          results.processes = await attempt(signal, 'processes', () =>
+            runProcessesPhase(ctx, ready, STREAMS.processes),
+          );
+        }
         if (wanted('transform-e2e')) {
           results.transformE2e = await attempt(signal, 'transform-e2e', () =>
             runTransformE2ePhase(ctx, ready, {
@@ -221,6 +239,8 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
           'http',
           'opensearch',
           'postgres',
+          'replicas',
+          'processes',
         ] as const) {
           if (options.phases.includes(phase)) results[phase] = started;
         }
@@ -262,6 +282,8 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results.compression,
     results.parquet,
     results.postgres,
+    results.replicas,
+    results.processes,
   ];
   return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
 }

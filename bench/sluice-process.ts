@@ -35,6 +35,7 @@ const OWNED_SETTINGS = new Set([
   'SLUICE_HOST',
   'SLUICE_PORT',
   'SLUICE_ROLE',
+  'SLUICE_PROCESSES',
   'SLUICE_REDIS_URL',
   'SLUICE_REDIS_AUTOSTART',
   'SLUICE_DATA_DIR',
@@ -73,6 +74,8 @@ export interface SluiceOptions {
   maxBacklogMb: number;
   /** `SLUICE_TRANSFORMS_DIR`: where the service finds `sluice:transform:<name>` modules. */
   transformsDir?: string;
+  /** Settings a phase sets for this process (they win over passed-through ones). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** A running Sluice process. */
@@ -112,6 +115,8 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     SLUICE_HOST: '127.0.0.1',
     SLUICE_PORT: String(port),
     SLUICE_ROLE: options.role,
+    // One process, as each phase's section describes; the processes phase sets `auto` itself.
+    SLUICE_PROCESSES: '1',
     SLUICE_REDIS_URL: options.redisUrl,
     SLUICE_REDIS_AUTOSTART: 'false',
     SLUICE_DATA_DIR: tempDirUntilExit(`sluice-bench-sluice-${options.role}-`),
@@ -121,6 +126,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     ...(options.transformsDir === undefined
       ? {}
       : { SLUICE_TRANSFORMS_DIR: options.transformsDir }),
+    ...options.env,
   };
   // For profiling: node options the service runs with (`--cpu-prof`, `--trace-gc`: not
   // allowed in NODE_OPTIONS), and a file that keeps its output.

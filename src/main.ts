@@ -1,5 +1,9 @@
-import { loadSettings, settingSecrets, SettingsError } from './config/env.js';
-import { loadTls } from './config/tls.js';
+import { fileURLToPath } from 'node:url';
+import { loadSettings, settingSecrets, SettingsError, type Settings } from './config/env.js';
+import { loadTls, type TlsMaterial } from './config/tls.js';
+import { processRoles } from './lifecycle/process-plan.js';
+import { ChildStartError, Supervisor } from './lifecycle/supervisor.js';
+import { SupervisorLink } from './lifecycle/supervisor-link.js';
 import { ProcessLifecycle } from './process-lifecycle.js';
 import {
   identifyRedis,
@@ -9,8 +13,8 @@ import {
 } from './redis/embedded-redis.js';
 import { redisProbe } from './redis/connect.js';
 import { redisTlsAdvice } from './redis/tls-advice.js';
-import { startService } from './service.js';
-import { createLogger } from './telemetry/logger.js';
+import type { Service, startService as startServiceType } from './service.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
 import { Redactor, redactUrlCredentials } from './telemetry/redact.js';
 
 /**
@@ -24,6 +28,15 @@ function say(message: string): void {
   process.stderr.write(redactor.redact(`sluice: ${message}\n`));
 }
 
+/**
+ * Starts the service, loading it only now: a supervisor never runs it, and so does not hold the
+ * whole pipeline's modules in memory beside its children.
+ */
+async function startService(...args: Parameters<typeof startServiceType>): Promise<Service> {
+  const service = await import('./service.js');
+  return service.startService(...args);
+}
+
 /** Set once settings are read; from then on every way out goes through it. */
 let lifecycle: ProcessLifecycle | undefined;
 
@@ -33,9 +46,10 @@ function isAuthFailure(error: Error): boolean {
 }
 
 /**
- * Process entry: settings → Redis (started locally when allowed and needed) → service;
- * SIGTERM/SIGINT → ordered shutdown (see lifecycle/process-lifecycle.ts). Exits non-zero with a
- * plain message when it cannot start, stopping whatever it started.
+ * Process entry: settings → Redis (started locally when allowed and needed) → the service, or,
+ * for `SLUICE_ROLE=all` with `SLUICE_PROCESSES` above 1, a supervisor whose children run the
+ * service in their roles; SIGTERM/SIGINT → ordered shutdown (see process-lifecycle.ts). Exits
+ * non-zero with a plain message when it cannot start, stopping whatever it started.
  */
 async function main(): Promise<void> {
   let settings;
@@ -51,9 +65,45 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(settings.SLUICE_LOG_LEVEL, redactor);
-  const running = new ProcessLifecycle(log, settings.SLUICE_SHUTDOWN_TIMEOUT_MS, say);
+  const link = SupervisorLink.ofThisProcess();
+  const running = new ProcessLifecycle(log, settings.SLUICE_SHUTDOWN_TIMEOUT_MS, say, link);
   lifecycle = running;
   running.install();
+  // A supervisor's child: the supervisor has found or started Redis, and gave the child its role.
+  if (link) return running.serve(await startService(settings, log, tls));
+
+  await prepareRedis(settings, tls, running, log);
+  const roles = settings.SLUICE_ROLE === 'all' ? processRoles(settings.SLUICE_PROCESSES) : [];
+  if (roles.length <= 1) return running.serve(await startService(settings, log, tls));
+
+  const supervisor = new Supervisor({
+    exec: fileURLToPath(import.meta.url),
+    roles,
+    shutdownTimeoutMs: settings.SLUICE_SHUTDOWN_TIMEOUT_MS,
+    log,
+    onGiveUp: (message) => void running.failStart(message),
+  });
+  // Served before it starts: a signal during the start stops the children started so far.
+  running.serve(supervisor);
+  try {
+    await supervisor.start();
+  } catch (error) {
+    if (error instanceof ChildStartError) return running.failStart(error.message, error.code);
+    throw error;
+  }
+}
+
+/**
+ * Makes sure a Redis answers at `SLUICE_REDIS_URL`: the configured one, one an earlier run left
+ * running, or one started here (`SLUICE_REDIS_AUTOSTART`); ends the start with a plain message
+ * when none can be had.
+ */
+async function prepareRedis(
+  settings: Settings,
+  tls: TlsMaterial,
+  running: ProcessLifecycle,
+  log: Logger,
+): Promise<void> {
   const url = settings.SLUICE_REDIS_URL;
   const shownUrl = redactUrlCredentials(url);
 
@@ -106,8 +156,6 @@ async function main(): Promise<void> {
       );
     }
   }
-
-  running.serve(await startService(settings, log, tls));
 }
 
 main().catch((error: unknown) => {

@@ -3,6 +3,7 @@ import type { EmbeddedRedis } from './redis/embedded-redis.js';
 import type { Service } from './service.js';
 import type { Logger } from './telemetry/logger.js';
 import { remaining } from './lifecycle/time-limit.js';
+import type { SupervisorLink } from './lifecycle/supervisor-link.js';
 
 /** The signals that stop Sluice. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -23,6 +24,12 @@ const FAILURE_REDIS_STOP_MS = 10_000;
  *   for invalid settings);
  * - uncaught error: logged, the embedded Redis stopped, exit code 1.
  *
+ * A child of a supervisor (`link` given) also shuts down in order when the supervisor asks
+ * (which does not count as a signal, so a Ctrl-C that reaches both is one request, not two) or
+ * is gone; gone while already shutting down, it exits at once, as on a second signal. It tells
+ * the supervisor when it serves, and why it could not start instead of saying so itself, so
+ * that the supervisor says it once for all its children.
+ *
  * Exiting early never loses an acknowledged record: acknowledged means stored in Redis, and
  * Redis, when it is Sluice's own, is stopped with SHUTDOWN, which flushes its append-only file.
  */
@@ -30,15 +37,18 @@ export class ProcessLifecycle {
   private service: Service | undefined;
   private redis: EmbeddedRedis | undefined;
   private shuttingDown = false;
+  private signalled = false;
   private exiting = false;
 
   /**
    * @param say - writes a message for a person to stderr (credentials already removed).
+   * @param link - the channel to the supervisor, when this process is one's child.
    */
   constructor(
     private readonly log: Logger,
     private readonly shutdownTimeoutMs: number,
     private readonly say: (message: string) => void,
+    private readonly link?: SupervisorLink,
   ) {}
 
   /**
@@ -48,6 +58,17 @@ export class ProcessLifecycle {
   install(): void {
     for (const signal of STOP_SIGNALS) process.on(signal, () => this.onSignal(signal));
     process.on('uncaughtException', (error, origin) => this.onUncaught(error, origin));
+    this.link?.onStop(() => this.beginShutdown({ reason: 'asked by the supervisor' }));
+    this.link?.onGone(() => {
+      if (this.shuttingDown) {
+        this.log.warn(
+          'the supervisor is gone: exiting now without finishing the shutdown (acknowledged records are stored in Redis)',
+        );
+        void this.exit(1, 0);
+      } else {
+        this.beginShutdown({ reason: 'the supervisor is gone' });
+      }
+    });
   }
 
   /** A redis-server this process must stop on its way out, whichever way that is. */
@@ -58,16 +79,17 @@ export class ProcessLifecycle {
   /** The started service, which a signal now stops in order. */
   serve(service: Service): void {
     this.service = service;
+    this.link?.started(service.url);
   }
 
   /** Start-up failed: says why, stops what was started, exits with `code` (1 by default). */
   async failStart(message: string, code = 1): Promise<never> {
-    this.say(message);
+    if (!this.link?.failed(message, code)) this.say(message);
     return this.exit(code, FAILURE_REDIS_STOP_MS);
   }
 
   private onSignal(signal: StopSignal): void {
-    if (this.shuttingDown) {
+    if (this.signalled) {
       this.log.warn(
         { signal },
         'second signal: exiting now without finishing the shutdown (acknowledged records are stored in Redis)',
@@ -75,9 +97,16 @@ export class ProcessLifecycle {
       void this.exit(128 + constants.signals[signal], 0);
       return;
     }
+    this.signalled = true;
+    this.beginShutdown({ signal });
+  }
+
+  /** The first request to stop, whichever way it came, starts the ordered shutdown. */
+  private beginShutdown(cause: { signal: StopSignal } | { reason: string }): void {
+    if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.log.info(
-      { event: 'process.stopping', signal, timeoutMs: this.shutdownTimeoutMs },
+      { event: 'process.stopping', ...cause, timeoutMs: this.shutdownTimeoutMs },
       'shutting down',
     );
     void this.shutdown();

@@ -16,7 +16,8 @@ import { TransformHost } from './processors/transforms/transform-host.js';
 import { Sweeper } from './delivery/sweeper.js';
 import type { Settings } from './config/env.js';
 import { applyStreamsFile } from './streams/streams-file.js';
-import { loadAccessKeys } from './api/auth/access-keys.js';
+import { loadAccessKeys, type AccessKeys } from './api/auth/access-keys.js';
+import { StreamHistory } from './console/stream-history.js';
 import { SigV4Verifier } from './api/auth/sigv4-verifier.js';
 import { isLoopbackHost } from './api/auth/loopback.js';
 import { loadTls, type TlsMaterial } from './config/tls.js';
@@ -26,6 +27,7 @@ import { DeliveryDriver } from './delivery/driver.js';
 import { BackupWriter } from './error-output/backup-writer.js';
 import { ErrorOutputWriter } from './error-output/error-output-writer.js';
 import { Replayer } from './error-output/replay.js';
+import { LiveTail } from './tail/live-tail.js';
 import { StreamWorkers } from './delivery/stream-workers.js';
 import { LocalObjectStore } from './destinations/local/local-object-store.js';
 import type { ObjectStore } from './destinations/object-store.js';
@@ -92,13 +94,10 @@ export function objectStoreFor(settings: Settings): ObjectStore {
 }
 
 /**
- * The API's request authentication from the settings: a SigV4 verifier over the configured
- * access keys, or none (with a warning when the API is reachable from other machines).
- *
- * @throws SettingsError when the keys setting or file is invalid.
+ * The API's request authentication: a SigV4 verifier over the configured access keys, or none
+ * (with a warning when the API is reachable from other machines).
  */
-async function apiAuth(settings: Settings, log: Logger): Promise<SigV4Verifier | undefined> {
-  const keys = await loadAccessKeys(settings);
+function apiAuth(keys: AccessKeys, settings: Settings, log: Logger): SigV4Verifier | undefined {
   if (keys.size === 0) {
     if (!isLoopbackHost(settings.SLUICE_HOST)) {
       log.warn(
@@ -130,7 +129,10 @@ export async function startService(
   tls: TlsMaterial = loadTls(settings),
 ): Promise<Service> {
   // Before Redis: a bad keys setting stops the start at once, with nothing to undo.
-  const auth = settings.SLUICE_ROLE === 'worker' ? undefined : await apiAuth(settings, log);
+  // The console's sign-in checks the same keys (HTTP Basic, see console/console-auth.ts).
+  const accessKeys: AccessKeys =
+    settings.SLUICE_ROLE === 'worker' ? new Map() : await loadAccessKeys(settings);
+  const auth = settings.SLUICE_ROLE === 'worker' ? undefined : apiAuth(accessKeys, settings, log);
   // Also before Redis: a bad endpoints table stops the start. CreateDeliveryStream checks
   // DomainARNs against it (the kind's verify), delivery connects through it.
   const openSearchEndpoints = loadOpenSearchEndpoints(settings.SLUICE_OPENSEARCH_ENDPOINTS);
@@ -225,6 +227,15 @@ export async function startService(
 
   // One store for deliveries, the error output, backups and replay (which reads it back).
   const objectStore = objectStoreFor(settings);
+  // The console's charts: one process of the deployment samples the streams each interval.
+  const history = settings.SLUICE_CONSOLE
+    ? new StreamHistory({
+        redis: redis.commands,
+        streamNames,
+        onSampleError: (error) => log.warn({ err: error }, 'console chart sampling failed'),
+      })
+    : undefined;
+  history?.start();
   let app: FastifyInstance | undefined;
   let ticker: SealTicker | undefined;
   let url: string | undefined;
@@ -243,6 +254,9 @@ export async function startService(
         outside: { catalog, openSearchEndpoints },
         admin: { replayer },
         readiness,
+        // One per process: its puts feed the tail, its admin route reads it (from any process).
+        tail: new LiveTail({ redis: redis.commands, log }),
+        console: history && { history, store: objectStore, accessKeys },
       },
       { https: tls.api },
     );
@@ -358,6 +372,7 @@ export async function startService(
     await withinTime(redshift?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(openSearch?.close() ?? Promise.resolve(), remaining(deadline));
     // After the deliveries: their last counts are written before Redis closes.
+    await withinTime(history?.stop() ?? Promise.resolve(), remaining(deadline));
     await withinTime(metrics.stop(), remaining(deadline));
     await withinTime(Promise.all([queues.close(), objectStore.close()]), remaining(deadline));
     await closeRedis(redis, Math.min(CLOSE_RESERVE_MS, remaining(deadline)));

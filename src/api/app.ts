@@ -10,6 +10,7 @@ import type { ApiTls } from '../config/tls.js';
 import { FirehoseError } from '../errors/catalogue.js';
 import type { ApiContext } from './context.js';
 import { registerAdminRoutes } from './admin/admin-routes.js';
+import { isConsoleRoute, registerConsoleRoutes } from '../console/console-routes.js';
 import { PROBE_PATHS, registerHealthRoutes } from './health-routes.js';
 import { METRICS_PATH, registerMetricsRoute } from './metrics-route.js';
 import { Readiness } from '../telemetry/readiness.js';
@@ -104,7 +105,9 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
   if (auth) {
     app.addHook('preHandler', async (request, reply) => {
       const path = request.routeOptions.url ?? '';
-      if (PROBE_PATHS.has(path) || path === METRICS_PATH) return;
+      // The console asks for an access key and its secret itself (HTTP Basic): browsers
+      // cannot sign SigV4 (see console/console-routes.ts).
+      if (PROBE_PATHS.has(path) || path === METRICS_PATH || isConsoleRoute(path)) return;
       try {
         await auth.verify({
           method: request.method,
@@ -153,6 +156,7 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
   });
 
   registerAdminRoutes(app, ctx);
+  registerConsoleRoutes(app, ctx);
 
   app.setNotFoundHandler(async (request, reply) =>
     sendError(

@@ -10,6 +10,8 @@ import type { AdminServices } from './admin/admin-services.js';
 import type { Telemetry } from '../telemetry/events.js';
 import type { MetricsSource } from '../telemetry/metrics.js';
 import type { Readiness } from '../telemetry/readiness.js';
+import type { LiveTail } from '../tail/live-tail.js';
+import type { ConsoleServices } from '../console/console-services.js';
 
 /** What every Firehose operation handler may use. Built once by the service. */
 export interface ApiContext {
@@ -40,6 +42,16 @@ export interface ApiContext {
    * which `GET /ready` reports; absent, the app keeps its own (Redis only).
    */
   readiness?: Readiness | undefined;
+  /**
+   * The live tail: puts offer it their stored records, `GET /admin/v1/tail` reads it; absent,
+   * nothing is captured and the tail route is not served.
+   */
+  tail?: LiveTail | undefined;
+  /**
+   * The web console's services (chart history, the store error output is read from, the
+   * access keys its sign-in checks); absent, `/console` answers 404 (`SLUICE_CONSOLE=off`).
+   */
+  console?: ConsoleServices | undefined;
 }
 
 /**

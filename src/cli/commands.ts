@@ -5,6 +5,7 @@ import { putCommand } from './put-command.js';
 import { replayCommand } from './replay-command.js';
 import { statsCommand } from './stats-command.js';
 import { streamsCommand } from './streams-command.js';
+import { tailCommand } from './tail-command.js';
 import { transformCommand } from './transform-command.js';
 
 /**
@@ -19,4 +20,5 @@ export const COMMANDS: readonly CliCommand[] = [
   streamsCommand,
   putCommand,
   statsCommand,
+  tailCommand,
 ];

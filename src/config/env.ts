@@ -48,6 +48,14 @@ export const SETTINGS = {
     default: 'all',
     doc: '`api` serves the Firehose API and seals buffers, `worker` delivers sealed batches, `all` does both. Run any number of each against one Redis.',
   },
+  SLUICE_PROCESSES: {
+    schema: z
+      .string()
+      .regex(/^(auto|[1-9]\d{0,2})$/, 'must be auto or a whole number from 1 to 999')
+      .transform((v) => (v === 'auto' ? availableParallelism() : Number(v))),
+    default: 'auto',
+    doc: 'With `SLUICE_ROLE=all`: how many processes share the work, supervised by the one started (crashed ones are restarted, a stop signal drains them all); `auto` is one per core, `1` runs everything in one process. They split into API and delivery processes (see docs/operations.md, "Running several processes"). Ignored with `SLUICE_ROLE=api` or `worker`, which run one process of that role.',
+  },
   SLUICE_REDIS_URL: {
     schema: z.url({ protocol: /^rediss?$/ }),
     default: 'redis://127.0.0.1:6379',
@@ -256,6 +264,13 @@ export const SETTINGS = {
     schema: bool,
     default: 'true',
     doc: 'Serve Prometheus metrics at `GET /metrics` on the API port, without a signature like `/health` (see docs/metrics.md). `false` serves them nowhere, `SLUICE_METRICS_PORT` included (which then serves only the probes); counts are still kept in Redis for the processes that serve them.',
+  },
+  SLUICE_CONSOLE: {
+    schema: z
+      .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'])
+      .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes'),
+    default: 'on',
+    doc: 'Serve the web console at `/console` on the API port (streams, charts of the last hour, error output and dead set with replay, live tail; see docs/console.md). When access keys are configured it asks for an access key id and its secret (HTTP Basic). `off` answers 404 there and keeps no chart history.',
   },
   SLUICE_METRICS_PORT: {
     schema: int(0, 65535),

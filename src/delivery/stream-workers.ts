@@ -143,8 +143,9 @@ export class StreamWorkers {
     const keys = streamKeys(stream);
     await this.options.redis.del(keys.open, keys.sealed, keys.stats);
     const removed = await this.options.registry.remove(stream);
-    // After the definition is gone: counts flushed later are dropped, not written back.
-    await this.options.redis.del(keys.metrics);
+    // After the definition is gone: counts flushed later are dropped, not written back, and
+    // the console samples it no more.
+    await this.options.redis.del(keys.metrics, keys.consoleHistory);
     // Several worker processes may finish the same deletion; the one that removed it says so.
     if (removed) {
       this.options.log.info(

@@ -37,6 +37,11 @@ export function streamKeys(stream: string) {
      * with the stream.
      */
     metrics: `${p}:metrics`,
+    /**
+     * List of the web console's samples of the stream's counters, oldest first (see
+     * `console/stream-history.ts`). Removed with the stream; expires an hour after its last write.
+     */
+    consoleHistory: `${p}:console-history`,
     /** Sorted set of batch ids sealed but not yet confirmed enqueued (score: seal time, ms). */
     sealed: `${p}:sealed`,
     /** Sorted set of batch ids whose retention window ended undelivered (score: time, ms). */

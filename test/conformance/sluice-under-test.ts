@@ -71,13 +71,16 @@ export async function startInProcess(
 
 /**
  * Starts Sluice as a child process (the built `dist/src/main.js`) with `env` on top of
- * {@link FAST}; `cleanups` SIGKILLs it if it still runs.
+ * {@link FAST}; `cleanups` SIGKILLs it if it still runs. One process (`SLUICE_PROCESSES=1`):
+ * the SIGKILLs these tests send must hit the process that delivers, not a supervisor whose
+ * delivery process would then finish its work in an orderly way (killing one supervised
+ * process is test/e2e/supervisor.test.ts's).
  */
 export async function startChild(
   cleanups: Cleanups,
   env: Record<string, string>,
 ): Promise<SluiceProcess> {
-  const sluice = await startSluice({ env: { ...FAST, ...env } });
+  const sluice = await startSluice({ env: { ...FAST, SLUICE_PROCESSES: '1', ...env } });
   cleanups.add(() => sluice.kill());
   return sluice;
 }

@@ -27,9 +27,11 @@ import {
 import type { SluiceProcess } from '../support/sluice-process.js';
 
 /**
- * Non-negotiables 1 and 3 end to end: a SIGKILL of the only Sluice process, at moments when
+ * Non-negotiables 1 and 3 end to end: a SIGKILL of the Sluice process started, at moments when
  * batches are open, sealed, queued and being delivered, loses no acknowledged record and
- * duplicates none once a new process has taken over the same Redis.
+ * duplicates none once a new process has taken over the same Redis. With the default
+ * `SLUICE_PROCESSES` that process is the supervisor, whose API and delivery processes then
+ * exit by themselves; test/e2e/supervisor.test.ts kills a single child instead.
  */
 
 const TEST_TIMEOUT_MS = 150_000;

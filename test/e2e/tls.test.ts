@@ -172,7 +172,10 @@ describe('HTTPS API', () => {
   });
 
   it('reports an https:// URL', () => {
-    const started = sluice.logRecords().find((r) => r.msg === 'sluice started');
+    // The API process's line: a delivery process (SLUICE_PROCESSES) serves no URL.
+    const started = sluice
+      .logRecords()
+      .find((r) => r.msg === 'sluice started' && r.role !== 'worker');
     expect(started?.url, tail(sluice.logs())).toBe(`https://127.0.0.1:${sluice.port}`);
     expect(sluice.url).toBe(`https://127.0.0.1:${sluice.port}`);
   });

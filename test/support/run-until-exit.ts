@@ -16,9 +16,9 @@ export interface Ended {
 
 /**
  * Runs the built service with `env` (on top of this process's environment without any
- * `SLUICE_*` variable; a free `SLUICE_PORT`, autostart off and a fresh `SLUICE_DATA_DIR`, removed
- * once the process has ended, unless `env` says otherwise) until it exits by itself: for runs
- * that must fail to start.
+ * `SLUICE_*` variable; a free `SLUICE_PORT`, autostart off, `SLUICE_PROCESSES=2` as startSluice
+ * has, and a fresh `SLUICE_DATA_DIR`, removed once the process has ended, unless `env` says
+ * otherwise) until it exits by itself: for runs that must fail to start.
  *
  * Not startSluice, which waits for a healthy service and cannot pass an unparsable
  * `SLUICE_PORT`.
@@ -38,6 +38,7 @@ export async function runUntilExit(
       SLUICE_HOST: '127.0.0.1',
       SLUICE_PORT: String(await freePort()),
       SLUICE_REDIS_AUTOSTART: 'false',
+      SLUICE_PROCESSES: '2',
       SLUICE_DATA_DIR: dataDir,
       ...env,
     },

@@ -29,8 +29,9 @@ export interface SluiceOptions {
   /**
    * Environment for the service, on top of the test process's environment with every `SLUICE_*`
    * variable removed. Values given here win over the helper's defaults: `SLUICE_HOST=127.0.0.1`,
-   * `SLUICE_PORT=<free port>`, `SLUICE_REDIS_AUTOSTART=false` (a test names the Redis it means)
-   * and `SLUICE_DATA_DIR=<fresh temporary directory>`.
+   * `SLUICE_PORT=<free port>`, `SLUICE_REDIS_AUTOSTART=false` (a test names the Redis it means),
+   * `SLUICE_PROCESSES=2` (the default's supervised API and delivery processes, the same on a
+   * machine of any size) and `SLUICE_DATA_DIR=<fresh temporary directory>`.
    */
   env: Record<string, string>;
   /** Working directory of the process; the repository root by default. */
@@ -105,6 +106,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     ...environmentWithout('SLUICE_'),
     SLUICE_HOST: '127.0.0.1',
     SLUICE_REDIS_AUTOSTART: 'false',
+    SLUICE_PROCESSES: '2',
     ...options.env,
     SLUICE_PORT: String(port),
     SLUICE_DATA_DIR: dataDir,

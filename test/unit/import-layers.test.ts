@@ -15,8 +15,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['destinations'],
   ['streams'],
   ['buffer'],
-  ['error-output', 'delivery'],
-  ['api'],
+  ['error-output', 'delivery', 'tail'],
+  ['api', 'console'],
   ['cli', '.'],
 ];
 

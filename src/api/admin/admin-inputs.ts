@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { ErrorOutputTypeSchema } from '../../error-output/error-records.js';
 import { DeliveryStreamNameSchema } from '../../streams/stream-definition.js';
+import { isTailCursor } from '../../tail/live-tail.js';
+import { MAX_PAGE_RECORDS, MAX_WAIT_MS } from '../../tail/tail-limits.js';
 
 /** Most items or batches one listing may ask for. */
 export const MAX_LIST_LIMIT = 10_000;
@@ -67,6 +69,39 @@ export const ReplayItemBodySchema = z.strictObject({
   to: DeliveryStreamNameSchema.optional(),
   /** An id from a selection: `error:<bucket>/<key>` or `dead:<batchId>`. */
   id: z.string().min(1).max(4096),
+});
+
+/** Longest `wait` of `GET /admin/v1/tail`, in seconds. */
+export const MAX_TAIL_WAIT_SECONDS = MAX_WAIT_MS / 1000;
+
+/** `GET /admin/v1/tail` query. */
+export const TailQuerySchema = z.strictObject({
+  stream: DeliveryStreamNameSchema,
+  /** The `cursor` of the previous answer; absent, the tail starts with the last minute's records. */
+  cursor: z
+    .string()
+    .refine(isTailCursor, {
+      message: 'must be the cursor of a previous answer, such as 1764756000000-0',
+    })
+    .optional(),
+  /** Seconds to wait for a record when none is there yet. */
+  wait: z
+    .string()
+    .regex(/^\d{1,2}$/, { message: `must be whole seconds from 0 to ${MAX_TAIL_WAIT_SECONDS}` })
+    .transform(Number)
+    .refine((seconds) => seconds <= MAX_TAIL_WAIT_SECONDS, {
+      message: `must be whole seconds from 0 to ${MAX_TAIL_WAIT_SECONDS}`,
+    })
+    .optional(),
+  /** Most records in the answer. */
+  limit: z
+    .string()
+    .regex(/^\d{1,6}$/, { message: `must be a whole number from 1 to ${MAX_PAGE_RECORDS}` })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_PAGE_RECORDS, {
+      message: `must be a whole number from 1 to ${MAX_PAGE_RECORDS}`,
+    })
+    .optional(),
 });
 
 /**

@@ -5,6 +5,8 @@
  * - `GET /admin/v1/dead?stream=&limit=` → `{ batches }`
  * - `GET /admin/v1/replay/selection?stream=&type=&since=&until=&limit=` → `{ items, truncated }`
  * - `POST /admin/v1/replay/item` `{ stream, to?, id }` (JSON) → `{ id, records, skipped? }`
+ * - `GET /admin/v1/tail?stream=&cursor=&wait=&limit=` → `{ stream, cursor, records, skipped }`
+ *   (a long poll of the live tail, see tail/live-tail.ts)
  *
  * Errors answer `{ error, message }`: 400 `InvalidParameter` (the message names the
  * parameter), 404 `ItemNotFound` / `StreamNotFound`, 409 `StreamNotActive`, 413
@@ -15,6 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listDeadBatches } from '../../error-output/dead-batches.js';
 import { ReplayError, type ReplayFailure } from '../../error-output/replay-errors.js';
 import { FirehoseError } from '../../errors/catalogue.js';
+import { TailError, type LiveTail, type TailFailure } from '../../tail/live-tail.js';
 import type { ParsedBody } from '../app.js';
 import { decodeContentEncoding } from '../content-encoding.js';
 import type { ApiContext } from '../context.js';
@@ -24,6 +27,7 @@ import {
   parseAdminInput,
   ReplayItemBodySchema,
   SelectionQuerySchema,
+  TailQuerySchema,
 } from './admin-inputs.js';
 
 /** Largest admin request body, decoded (a replay request is a few hundred bytes). */
@@ -40,6 +44,12 @@ const REPLAY_FAILURES: Readonly<Record<ReplayFailure, { status: number; error: s
   'not-replicated': { status: 503, error: 'NotReplicated' },
 };
 
+/** How each refused tail read is answered. */
+const TAIL_FAILURES: Readonly<Record<TailFailure, { status: number; error: string }>> = {
+  'stream-not-found': { status: 404, error: 'StreamNotFound' },
+  'invalid-cursor': { status: 400, error: 'InvalidParameter' },
+};
+
 /** An admin request answered with an error status and `{ error, message }`. */
 class AdminError extends Error {
   constructor(
@@ -53,9 +63,10 @@ class AdminError extends Error {
 
 /**
  * Adds the admin routes to the API app. Without `ctx.admin` there are none (the API's
- * not-found answer applies).
+ * not-found answer applies) but the tail's, which is there when `ctx.tail` is.
  */
 export function registerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  if (ctx.tail !== undefined) registerTailRoute(app, ctx, ctx.tail);
   const admin = ctx.admin;
   if (admin === undefined) return;
 
@@ -83,6 +94,43 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ApiContext): void
     answer(reply, ctx, async () => {
       const body = valid(parseAdminInput(ReplayItemBodySchema, await jsonBody(request)));
       return admin.replayer.replayItem(body);
+    }),
+  );
+}
+
+/**
+ * `GET /admin/v1/tail`: a long poll that ends early when the client goes away (nothing is left
+ * waiting for it) or the app closes (the answer is then what arrived, so shutdown does not wait
+ * out the poll).
+ */
+function registerTailRoute(app: FastifyInstance, ctx: ApiContext, tail: LiveTail): void {
+  const closing = new AbortController();
+  app.addHook('preClose', (done) => {
+    closing.abort();
+    done();
+  });
+  app.get('/admin/v1/tail', async (request, reply) =>
+    answer(reply, ctx, async () => {
+      const query = valid(parseAdminInput(TailQuerySchema, request.query));
+      const stop = new AbortController();
+      // Also emitted after a normal answer; unfinished then means the client closed.
+      const onClientClose = () => {
+        if (!reply.raw.writableFinished) stop.abort();
+      };
+      const onAppClose = () => stop.abort();
+      reply.raw.once('close', onClientClose);
+      closing.signal.addEventListener('abort', onAppClose, { once: true });
+      try {
+        return await tail.read(query.stream, {
+          cursor: query.cursor,
+          waitMs: query.wait === undefined ? undefined : query.wait * 1000,
+          limit: query.limit,
+          signal: stop.signal,
+        });
+      } finally {
+        reply.raw.off('close', onClientClose);
+        closing.signal.removeEventListener('abort', onAppClose);
+      }
     }),
   );
 }
@@ -158,6 +206,11 @@ function describeFailure(
   }
   if (thrown instanceof ReplayError)
     return { ...REPLAY_FAILURES[thrown.reason], message: thrown.message };
+  if (thrown instanceof TailError) {
+    const message =
+      thrown.reason === 'invalid-cursor' ? `cursor: ${thrown.message}` : thrown.message;
+    return { ...TAIL_FAILURES[thrown.reason], message };
+  }
   // Redis trouble is told apart from bugs the way the Firehose API tells it.
   const { error, unexpected } = toFirehoseError(thrown, ctx.redis.status === 'ready');
   if (error.status === 503) {

@@ -70,6 +70,8 @@ export const putRecordBatch: OperationHandler = async (input, ctx) => {
     };
   }
   if (result.kind !== 'stored') throw appendRefusal(result, stream, ctx);
+  // Stored, so it is acknowledged: only now may the live tail see it.
+  ctx.tail?.offer(stream, decoded.chunk, decoded.count, now);
   ctx.telemetry?.emit({
     type: 'records.received',
     stream,

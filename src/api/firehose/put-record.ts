@@ -23,6 +23,8 @@ export const putRecord: OperationHandler = async (input, ctx) => {
     throw new FirehoseError('ServiceUnavailableException', 'Slow down.');
   }
   if (result.kind !== 'stored') throw appendRefusal(result, stream, ctx);
+  // Stored, so it is acknowledged: only now may the live tail see it.
+  ctx.tail?.offer(stream, decoded.chunk, 1, now);
   ctx.telemetry?.emit({
     type: 'records.received',
     stream,
