@@ -29,13 +29,16 @@ import type {
 import { parseAdminInput, TailQuerySchema } from '../api/admin/admin-inputs.js';
 import type { ParsedBody } from '../api/app.js';
 import type { ApiContext } from '../api/context.js';
-import { toFirehoseError } from '../api/error-reply.js';
+import {
+  AdminError,
+  describeFailure as describeAdminFailure,
+  REPLAY_FAILURES,
+} from '../api/admin/admin-failures.js';
 import { readDeadMetas } from '../error-output/dead-batches.js';
-import { ReplayError, type ReplayFailure } from '../error-output/replay-errors.js';
 import { parseItemId } from '../error-output/replay-items.js';
 import { describeStream } from '../streams/describe.js';
 import type { StreamDefinition } from '../streams/stream-definition.js';
-import { TailError, type LiveTail, type TailFailure } from '../tail/live-tail.js';
+import type { LiveTail } from '../tail/live-tail.js';
 import { basicCredentialsMatch, CONSOLE_REALM } from './console-auth.js';
 import { loadConsoleAssets, type ConsoleAsset } from './console-assets.js';
 import {
@@ -74,33 +77,6 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
 /** Whether a route (its pattern, `request.routeOptions.url`) is the console's. */
 export function isConsoleRoute(url: string): boolean {
   return url === CONSOLE_PATH || url.startsWith(`${CONSOLE_PATH}/`);
-}
-
-/** How each replay failure is answered (as the admin API answers it). */
-const REPLAY_FAILURES: Readonly<Record<ReplayFailure, { status: number; error: string }>> = {
-  'item-not-found': { status: 404, error: 'ItemNotFound' },
-  'item-unreadable': { status: 422, error: 'ItemUnreadable' },
-  'target-not-found': { status: 404, error: 'StreamNotFound' },
-  'target-not-active': { status: 409, error: 'StreamNotActive' },
-  'target-refuses-records': { status: 409, error: 'StreamRefusesRecords' },
-  backpressure: { status: 503, error: 'Backpressure' },
-  'not-replicated': { status: 503, error: 'NotReplicated' },
-};
-
-const TAIL_FAILURES: Readonly<Record<TailFailure, { status: number; error: string }>> = {
-  'stream-not-found': { status: 404, error: 'StreamNotFound' },
-  'invalid-cursor': { status: 400, error: 'InvalidParameter' },
-};
-
-/** A console request answered with an error status and `{ error, message }`. */
-class ConsoleError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -195,7 +171,7 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ApiContext): vo
     await existingStream(ctx, query.stream);
     const replayer = ctx.admin?.replayer;
     if (replayer === undefined) {
-      throw new ConsoleError(404, 'NotFound', 'replay is not served by this process');
+      throw new AdminError(404, 'NotFound', 'replay is not served by this process');
     }
     const selection = await replayer.select({
       stream: query.stream,
@@ -236,10 +212,10 @@ export function registerConsoleRoutes(app: FastifyInstance, ctx: ApiContext): vo
       await existingStream(ctx, body.stream);
       const replayer = ctx.admin?.replayer;
       if (replayer === undefined) {
-        throw new ConsoleError(404, 'NotFound', 'replay is not served by this process');
+        throw new AdminError(404, 'NotFound', 'replay is not served by this process');
       }
       if (parseItemId(body.id) === undefined) {
-        throw new ConsoleError(400, 'InvalidParameter', 'id: is not an item id');
+        throw new AdminError(400, 'InvalidParameter', 'id: is not an item id');
       }
       return replayer.replayItem(body);
     }),
@@ -310,11 +286,11 @@ function registerTail(
   );
 }
 
-/** The stream's definition. @throws ConsoleError 404 when there is no such stream. */
+/** The stream's definition. @throws AdminError 404 when there is no such stream. */
 async function existingStream(ctx: ApiContext, stream: string): Promise<StreamDefinition> {
   const def = await ctx.registry.get(stream);
   if (def === undefined) {
-    throw new ConsoleError(404, 'StreamNotFound', `there is no delivery stream ${stream}`);
+    throw new AdminError(404, 'StreamNotFound', `there is no delivery stream ${stream}`);
   }
   return def;
 }
@@ -328,41 +304,37 @@ async function existingStream(ctx: ApiContext, stream: string): Promise<StreamDe
 function replayBody(request: FastifyRequest): unknown {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    throw new ConsoleError(403, 'Forbidden', 'replay requests must come from the console itself');
+    throw new AdminError(403, 'Forbidden', 'replay requests must come from the console itself');
   }
   const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
-    throw new ConsoleError(
+    throw new AdminError(
       415,
       'UnsupportedMediaType',
       `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`,
     );
   }
   if (request.headers['content-encoding'] !== undefined) {
-    throw new ConsoleError(400, 'InvalidParameter', 'the body must not be compressed');
+    throw new AdminError(400, 'InvalidParameter', 'the body must not be compressed');
   }
   const raw = (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0);
   if (raw.length > REPLAY_BODY_LIMIT) {
-    throw new ConsoleError(413, 'RequestTooLarge', `body is over ${REPLAY_BODY_LIMIT} bytes`);
+    throw new AdminError(413, 'RequestTooLarge', `body is over ${REPLAY_BODY_LIMIT} bytes`);
   }
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch (error) {
-    throw new ConsoleError(
-      400,
-      'InvalidParameter',
-      `body is not JSON: ${(error as Error).message}`,
-    );
+    throw new AdminError(400, 'InvalidParameter', `body is not JSON: ${(error as Error).message}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConsoleError(400, 'InvalidParameter', 'body must be a JSON object');
+    throw new AdminError(400, 'InvalidParameter', 'body must be a JSON object');
   }
   return value;
 }
 
 function valid<T>(parsed: { ok: true; value: T } | { ok: false; message: string }): T {
-  if (!parsed.ok) throw new ConsoleError(400, 'InvalidParameter', parsed.message);
+  if (!parsed.ok) throw new AdminError(400, 'InvalidParameter', parsed.message);
   return parsed.value;
 }
 
@@ -396,32 +368,13 @@ async function answer(
   }
 }
 
+/** Item previews fail as replays of the item would; the rest as the admin API's requests. */
 function describeFailure(
   thrown: unknown,
   ctx: ApiContext,
 ): { status: number; error: string; message: string } {
-  if (thrown instanceof ConsoleError) {
-    return { status: thrown.status, error: thrown.error, message: thrown.message };
-  }
-  if (thrown instanceof ReplayError) {
-    return { ...REPLAY_FAILURES[thrown.reason], message: thrown.message };
-  }
   if (thrown instanceof PreviewError) {
     return { ...REPLAY_FAILURES[thrown.reason], message: thrown.message };
   }
-  if (thrown instanceof TailError) {
-    const message =
-      thrown.reason === 'invalid-cursor' ? `cursor: ${thrown.message}` : thrown.message;
-    return { ...TAIL_FAILURES[thrown.reason], message };
-  }
-  const { error, unexpected } = toFirehoseError(thrown, ctx.redis.status === 'ready');
-  if (error.status === 503) {
-    return { status: 503, error: 'ServiceUnavailable', message: error.message };
-  }
-  if (unexpected) ctx.log.error({ err: thrown }, 'console request failed unexpectedly');
-  return {
-    status: 500,
-    error: 'InternalError',
-    message: thrown instanceof Error ? thrown.message : String(thrown),
-  };
+  return describeAdminFailure(thrown, ctx, 'console');
 }

@@ -15,13 +15,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listDeadBatches } from '../../error-output/dead-batches.js';
-import { ReplayError, type ReplayFailure } from '../../error-output/replay-errors.js';
 import { FirehoseError } from '../../errors/catalogue.js';
-import { TailError, type LiveTail, type TailFailure } from '../../tail/live-tail.js';
+import type { LiveTail } from '../../tail/live-tail.js';
 import type { ParsedBody } from '../app.js';
 import { decodeContentEncoding } from '../content-encoding.js';
 import type { ApiContext } from '../context.js';
-import { toFirehoseError } from '../error-reply.js';
+import { AdminError, describeFailure } from './admin-failures.js';
 import {
   DeadQuerySchema,
   parseAdminInput,
@@ -32,34 +31,6 @@ import {
 
 /** Largest admin request body, decoded (a replay request is a few hundred bytes). */
 const ADMIN_BODY_LIMIT = 1024 * 1024;
-
-/** How each replay failure is answered. */
-const REPLAY_FAILURES: Readonly<Record<ReplayFailure, { status: number; error: string }>> = {
-  'item-not-found': { status: 404, error: 'ItemNotFound' },
-  'item-unreadable': { status: 422, error: 'ItemUnreadable' },
-  'target-not-found': { status: 404, error: 'StreamNotFound' },
-  'target-not-active': { status: 409, error: 'StreamNotActive' },
-  'target-refuses-records': { status: 409, error: 'StreamRefusesRecords' },
-  backpressure: { status: 503, error: 'Backpressure' },
-  'not-replicated': { status: 503, error: 'NotReplicated' },
-};
-
-/** How each refused tail read is answered. */
-const TAIL_FAILURES: Readonly<Record<TailFailure, { status: number; error: string }>> = {
-  'stream-not-found': { status: 404, error: 'StreamNotFound' },
-  'invalid-cursor': { status: 400, error: 'InvalidParameter' },
-};
-
-/** An admin request answered with an error status and `{ error, message }`. */
-class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Adds the admin routes to the API app. Without `ctx.admin` there are none (the API's
@@ -192,34 +163,7 @@ async function answer(
   try {
     return await reply.send(await handler());
   } catch (error) {
-    const { status, error: name, message } = describeFailure(error, ctx);
+    const { status, error: name, message } = describeFailure(error, ctx, 'admin');
     return reply.code(status).send({ error: name, message });
   }
-}
-
-function describeFailure(
-  thrown: unknown,
-  ctx: ApiContext,
-): { status: number; error: string; message: string } {
-  if (thrown instanceof AdminError) {
-    return { status: thrown.status, error: thrown.error, message: thrown.message };
-  }
-  if (thrown instanceof ReplayError)
-    return { ...REPLAY_FAILURES[thrown.reason], message: thrown.message };
-  if (thrown instanceof TailError) {
-    const message =
-      thrown.reason === 'invalid-cursor' ? `cursor: ${thrown.message}` : thrown.message;
-    return { ...TAIL_FAILURES[thrown.reason], message };
-  }
-  // Redis trouble is told apart from bugs the way the Firehose API tells it.
-  const { error, unexpected } = toFirehoseError(thrown, ctx.redis.status === 'ready');
-  if (error.status === 503) {
-    return { status: 503, error: 'ServiceUnavailable', message: error.message };
-  }
-  if (unexpected) ctx.log.error({ err: thrown }, 'admin request failed unexpectedly');
-  return {
-    status: 500,
-    error: 'InternalError',
-    message: thrown instanceof Error ? thrown.message : String(thrown),
-  };
 }
