@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import cluster from 'node:cluster';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -42,7 +44,22 @@ function checkingIntervalMs(limits: ConnectionLimits): number {
 export function applyConnectionLimits(app: FastifyInstance, limits: ConnectionLimits): void {
   const server = app.server;
   server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
-  server.maxConnections = limits.maxConnections;
+  // In a process of the supervisor (node:cluster), the primary accepts connections and hands
+  // them over; with maxConnections set, a process at its cap refuses the hand-over and the
+  // primary keeps the connection waiting, neither served nor closed. There the cap is kept
+  // by closing what comes over it instead; elsewhere Node's own check closes it first.
+  if (!cluster.isWorker) server.maxConnections = limits.maxConnections;
+  let connections = 0;
+  server.on('connection', (socket: Socket) => {
+    if (connections >= limits.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    connections += 1;
+    socket.once('close', () => {
+      connections -= 1;
+    });
+  });
   // The option of http.createServer, kept as a property that Node reads when the server starts
   // listening (for https servers too); @types/node does not declare the property.
   (server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval =
