@@ -258,7 +258,7 @@ export const SETTINGS = {
   SLUICE_MAX_CONNECTIONS: {
     schema: int(1, 1_000_000),
     default: '1000',
-    doc: 'Most client connections the API holds open at once, idle keep-alive connections included (they close after 65 s without a request); a connection beyond it is closed as soon as it is accepted.',
+    doc: 'Most client connections one API process holds open at once (each API process that `SLUICE_PROCESSES` starts has its own), idle keep-alive connections included (they close after 65 s without a request); a connection beyond it is closed as soon as it is accepted.',
   },
   SLUICE_METRICS: {
     schema: bool,
