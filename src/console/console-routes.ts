@@ -32,7 +32,10 @@ import type { ApiContext } from '../api/context.js';
 import {
   AdminError,
   describeFailure as describeAdminFailure,
+  jsonObjectOf,
   REPLAY_FAILURES,
+  requireJsonContentType,
+  valid,
 } from '../api/admin/admin-failures.js';
 import { readDeadMetas } from '../error-output/dead-batches.js';
 import { parseItemId } from '../error-output/replay-items.js';
@@ -306,14 +309,7 @@ function replayBody(request: FastifyRequest): unknown {
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     throw new AdminError(403, 'Forbidden', 'replay requests must come from the console itself');
   }
-  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') {
-    throw new AdminError(
-      415,
-      'UnsupportedMediaType',
-      `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`,
-    );
-  }
+  requireJsonContentType(request.headers['content-type']);
   if (request.headers['content-encoding'] !== undefined) {
     throw new AdminError(400, 'InvalidParameter', 'the body must not be compressed');
   }
@@ -321,21 +317,7 @@ function replayBody(request: FastifyRequest): unknown {
   if (raw.length > REPLAY_BODY_LIMIT) {
     throw new AdminError(413, 'RequestTooLarge', `body is over ${REPLAY_BODY_LIMIT} bytes`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch (error) {
-    throw new AdminError(400, 'InvalidParameter', `body is not JSON: ${(error as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new AdminError(400, 'InvalidParameter', 'body must be a JSON object');
-  }
-  return value;
-}
-
-function valid<T>(parsed: { ok: true; value: T } | { ok: false; message: string }): T {
-  if (!parsed.ok) throw new AdminError(400, 'InvalidParameter', parsed.message);
-  return parsed.value;
+  return jsonObjectOf(raw);
 }
 
 async function sendAsset(

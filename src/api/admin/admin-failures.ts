@@ -4,8 +4,9 @@ import type { ApiContext } from '../context.js';
 import { toFirehoseError } from '../error-reply.js';
 
 /**
- * How the admin API and the web console's JSON endpoints answer a failure: one status and
- * `error` code per cause, `{ error, message }` as the body (docs/error-output.md lists them).
+ * How the admin API and the web console's JSON endpoints check their input and answer a
+ * failure: one status and `error` code per cause, `{ error, message }` as the body
+ * (docs/error-output.md lists them).
  */
 
 /** A status and the `error` code answered with it. */
@@ -73,4 +74,36 @@ export function describeFailure(
     error: 'InternalError',
     message: thrown instanceof Error ? thrown.message : String(thrown),
   };
+}
+
+/** The parsed input, or a 400 `InvalidParameter` naming what is wrong with it. */
+export function valid<T>(parsed: { ok: true; value: T } | { ok: false; message: string }): T {
+  if (!parsed.ok) throw new AdminError(400, 'InvalidParameter', parsed.message);
+  return parsed.value;
+}
+
+/** @throws AdminError 415 `UnsupportedMediaType` unless the request says it carries JSON. */
+export function requireJsonContentType(contentType: string | undefined): void {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new AdminError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`,
+    );
+  }
+}
+
+/** @throws AdminError 400 `InvalidParameter` unless `bytes` are a JSON object. */
+export function jsonObjectOf(bytes: Buffer): object {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new AdminError(400, 'InvalidParameter', `body is not JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AdminError(400, 'InvalidParameter', 'body must be a JSON object');
+  }
+  return value;
 }

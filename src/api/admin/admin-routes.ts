@@ -20,7 +20,13 @@ import type { LiveTail } from '../../tail/live-tail.js';
 import type { ParsedBody } from '../app.js';
 import { decodeContentEncoding } from '../content-encoding.js';
 import type { ApiContext } from '../context.js';
-import { AdminError, describeFailure } from './admin-failures.js';
+import {
+  AdminError,
+  describeFailure,
+  jsonObjectOf,
+  requireJsonContentType,
+  valid,
+} from './admin-failures.js';
 import {
   DeadQuerySchema,
   parseAdminInput,
@@ -106,24 +112,12 @@ function registerTailRoute(app: FastifyInstance, ctx: ApiContext, tail: LiveTail
   );
 }
 
-function valid<T>(parsed: { ok: true; value: T } | { ok: false; message: string }): T {
-  if (!parsed.ok) throw new AdminError(400, 'InvalidParameter', parsed.message);
-  return parsed.value;
-}
-
 /**
  * The request's JSON body. The app's body parser reads every body as a Firehose request;
  * its `raw` bytes are what was received (still compressed), read again here as JSON.
  */
 async function jsonBody(request: FastifyRequest): Promise<unknown> {
-  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') {
-    throw new AdminError(
-      415,
-      'UnsupportedMediaType',
-      `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`,
-    );
-  }
+  requireJsonContentType(request.headers['content-type']);
   const raw = (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0);
   let bytes: Buffer;
   try {
@@ -142,16 +136,7 @@ async function jsonBody(request: FastifyRequest): Promise<unknown> {
   if (bytes.length > ADMIN_BODY_LIMIT) {
     throw new AdminError(413, 'RequestTooLarge', `body is over ${ADMIN_BODY_LIMIT} bytes`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (error) {
-    throw new AdminError(400, 'InvalidParameter', `body is not JSON: ${(error as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new AdminError(400, 'InvalidParameter', 'body must be a JSON object');
-  }
-  return value;
+  return jsonObjectOf(bytes);
 }
 
 /** Runs a handler and answers its result as JSON, or its failure as `{ error, message }`. */
