@@ -5,15 +5,16 @@ import { answerProbe } from './api/health-routes.js';
 import { startMetricsServer, type MetricsServer } from './api/metrics-server.js';
 import { Metrics } from './telemetry/metrics.js';
 import { ReplicationBarrier } from './redis/replication-barrier.js';
-import { streamKeys } from './streams/keys.js';
+import { COUNTED_STREAMS_KEY, streamKeys } from './streams/keys.js';
 import { RecordBuffer } from './buffer/record-buffer.js';
+import { SealSchedule } from './buffer/seal-schedule.js';
 import { SealTicker } from './buffer/seal-ticker.js';
 import { PartitionBuffer } from './buffer/partition-buffer.js';
 import { ProcessingJob } from './delivery/processing-job.js';
 import { ParquetEncoder } from './formats/parquet/parquet-encoder.js';
 import { TableCatalog } from './formats/parquet/table-catalog.js';
 import { TransformHost } from './processors/transforms/transform-host.js';
-import { Sweeper } from './delivery/sweeper.js';
+import { enqueueStranded } from './delivery/stranded-batches.js';
 import type { Settings } from './config/env.js';
 import { applyStreamsFile } from './streams/streams-file.js';
 import { loadAccessKeys, type AccessKeys } from './api/auth/access-keys.js';
@@ -176,9 +177,14 @@ export async function startService(
     minReplicas > 0
       ? new ReplicationBarrier(appends, minReplicas, settings.SLUICE_REDIS_REPLICA_TIMEOUT_MS)
       : undefined,
+    // On the appends' connection: each touch reaches Redis before the append it covers.
+    new SealSchedule(appends, settings.SLUICE_SWEEP_AFTER_MS),
   );
-  const partitions = new PartitionBuffer(redis.commands, (stream, batchId) =>
-    queues.enqueue(stream, batchId),
+  const commandSchedule = new SealSchedule(redis.commands, settings.SLUICE_SWEEP_AFTER_MS);
+  const partitions = new PartitionBuffer(
+    redis.commands,
+    (stream, batchId) => queues.enqueue(stream, batchId),
+    commandSchedule,
   );
   const streamNames = () => registry.listAllNames();
   const serveApi = settings.SLUICE_ROLE !== 'worker';
@@ -190,6 +196,7 @@ export async function startService(
     redis: redis.commands,
     role: settings.SLUICE_ROLE,
     streamNames,
+    countedKey: COUNTED_STREAMS_KEY,
     keysOf: metricKeysOf,
     backlogLimitBytes: settings.SLUICE_MAX_BACKLOG_MB * 1024 * 1024,
     log,
@@ -262,12 +269,21 @@ export async function startService(
     );
     // https://… when serving HTTPS: fastify names the scheme by its https option.
     url = await app.listen({ host: settings.SLUICE_HOST, port: settings.SLUICE_PORT });
-    ticker = new SealTicker(buffer, streamNames, settings.SLUICE_SEAL_TICK_MS, log, partitions);
+    ticker = new SealTicker({
+      buffer,
+      partitions,
+      schedule: commandSchedule,
+      redis: redis.commands,
+      streamNames,
+      enqueueStranded: (stream, sealedBeforeMs) =>
+        enqueueStranded(batches, queues, stream, sealedBeforeMs),
+      tickMs: settings.SLUICE_SEAL_TICK_MS,
+      log,
+    });
     ticker.start();
   }
 
   let workers: StreamWorkers | undefined;
-  let sweeper: Sweeper | undefined;
   let transforms: TransformHost | undefined;
   let parquet: ParquetEncoder | undefined;
   let redshift: RedshiftConnections | undefined;
@@ -337,8 +353,6 @@ export async function startService(
     });
     deliveryWorkers = workers;
     await workers.start();
-    sweeper = new Sweeper(batches, queues, streamNames, settings.SLUICE_SWEEP_AFTER_MS, log);
-    sweeper.start();
   }
 
   log.info(
@@ -365,7 +379,7 @@ export async function startService(
       log.warn('API requests still being handled at shutdown were not waited for');
     }
     await withinTime(metricsServer?.close() ?? Promise.resolve(), remaining(workUntil));
-    await withinTime(Promise.all([ticker?.stop(), sweeper?.stop()]), remaining(workUntil));
+    await withinTime(ticker?.stop() ?? Promise.resolve(), remaining(workUntil));
     await workers?.close(remaining(workUntil));
     await withinTime(transforms?.close() ?? Promise.resolve(), remaining(deadline));
     await withinTime(parquet?.close() ?? Promise.resolve(), remaining(deadline));

@@ -8,6 +8,7 @@ import {
   SEAL_PARTITIONS_DUE_SCRIPT,
 } from './partition-scripts.js';
 import type { SealedListener } from './record-buffer.js';
+import type { SealSchedule } from './seal-schedule.js';
 
 const commitScript = new RedisScript(COMMIT_PROCESSED_SCRIPT, 4);
 const sealPartitionsScript = new RedisScript(SEAL_PARTITIONS_DUE_SCRIPT, 3);
@@ -68,9 +69,15 @@ export function partitionId(keysJson: string): string {
  * atomic script call (see partition-scripts.ts).
  */
 export class PartitionBuffer {
+  /**
+   * @param schedule - tells the seal ticker about the partition buffers commits open (see
+   *   seal-schedule.ts); on the same connection as `redis`. Without one, nothing but explicit
+   *   {@link sealDue} calls seals them (tests).
+   */
   constructor(
     private readonly redis: Redis,
     private readonly onSealed: SealedListener,
+    private readonly schedule?: SealSchedule,
   ) {}
 
   /**
@@ -107,13 +114,28 @@ export class PartitionBuffer {
       throw new Error('partition arguments out of step with COMMIT_PARTITION_STRIDE');
     }
     for (const partition of slice.partitions) args.push(...partition.frames);
+    // Sent before the commit on the same connection: what it opens or seals is looked at
+    // even if this process dies right after.
+    // A failed touch fails nothing: the ticker's reconciling pass finds what it missed.
+    const touched = this.schedule
+      ?.touch(slice.stream, slice.nowMs + this.schedule.graceMs)
+      .catch(() => undefined);
     const reply = (await commitScript.run(
       this.redis,
       [keys.stats, keys.sealed, batchKeys(slice.stream, slice.batchId).meta, keys.partitions],
       args,
     )) as [number, ...(string | number)[]];
+    await touched;
     if (reply[0] === 1) return { kind: 'stale' };
     if (reply[0] === 2) return { kind: 'over-limit', free: Number(reply[1]) };
+    // A partition this commit opened is due one interval from now; those open before are
+    // due earlier and scheduled already.
+    const intervals = slice.partitions.map((p) => p.intervalMs ?? slice.intervalMs);
+    if (intervals.length > 0) {
+      await this.schedule
+        ?.touch(slice.stream, slice.nowMs + Math.min(...intervals))
+        .catch(() => undefined);
+    }
     const sealed = reply.slice(1).map(String);
     await this.handOff(slice.stream, sealed);
     return { kind: 'committed', sealed };
@@ -154,13 +176,13 @@ export class PartitionBuffer {
     return sealed;
   }
 
-  /** As in RecordBuffer: the sweeper enqueues what a failed hand-off left sealed. */
+  /** As in RecordBuffer: the seal ticker enqueues what a failed hand-off left sealed. */
   private async handOff(stream: string, batchIds: readonly string[]): Promise<void> {
     for (const batchId of batchIds) {
       try {
         await this.onSealed(stream, batchId);
       } catch {
-        // The sweeper owns recovery; see delivery/sweeper.ts.
+        // The seal ticker owns recovery; see seal-ticker.ts.
       }
     }
   }

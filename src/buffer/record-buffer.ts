@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { appendReceiptKey, streamKeys } from '../streams/keys.js';
 import { RedisScript } from '../redis/redis-script.js';
 import type { ReplicationBarrier } from '../redis/replication-barrier.js';
+import type { SealSchedule } from './seal-schedule.js';
 import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
 
 const appendScript = new RedisScript(APPEND_SCRIPT, 5);
@@ -43,12 +44,16 @@ export class RecordBuffer {
    *   plus per-chunk and per-batch overheads, not payload bytes only; see scripts.ts).
    * @param replication confirms each stored append on replicas before it counts as stored;
    *   it must wait on `redis`, the connection the appends are made on.
+   * @param schedule tells the seal ticker about the buffers appends open and seal (see
+   *   seal-schedule.ts); on the same connection as `redis`. Without one, only size and
+   *   explicit {@link sealIfDue} calls seal (tests).
    */
   constructor(
     private readonly redis: Redis,
     private readonly backlogCapBytes: number,
     private readonly onSealed: SealedListener,
     private readonly replication?: ReplicationBarrier,
+    private readonly schedule?: SealSchedule,
   ) {}
 
   /**
@@ -76,6 +81,12 @@ export class RecordBuffer {
     // a batch id must never be (it names the batch's keys and its objects).
     const batchCandidate = randomUUID();
     const receipt = appendReceiptKey(stream, callId ?? batchCandidate);
+    // Sent before the append on the same connection: a batch the append opens or seals is
+    // looked at even if this process dies right after it.
+    // A failed touch fails nothing: the ticker's reconciling pass finds what it missed.
+    const touched = this.schedule
+      ?.touch(stream, nowMs + this.schedule.graceMs)
+      .catch(() => undefined);
     const reply = (await appendScript.run(
       this.redis,
       [keys.stream, keys.open, keys.stats, keys.sealed, receipt],
@@ -90,9 +101,14 @@ export class RecordBuffer {
         APPEND_RECEIPT_MS,
       ],
     )) as [number, string?, number?, (string | null)?];
+    await touched;
     switch (reply[0]) {
       case 0: {
         const sealedBatchId = reply[3] ?? undefined;
+        // A buffer this append opened: the ticker reads its deadline now.
+        if (reply[2] === 0 && sealedBatchId === undefined) {
+          await this.schedule?.touch(stream, nowMs).catch(() => undefined);
+        }
         if (sealedBatchId) await this.handOff(stream, sealedBatchId);
         if (this.replication) {
           const confirmed = await this.replication.confirm();
@@ -142,13 +158,13 @@ export class RecordBuffer {
 
   /**
    * A failed hand-off is not an error for the request: the batch is durable and listed as
-   * sealed, and the sweeper enqueues it.
+   * sealed, and the seal ticker enqueues it.
    */
   private async handOff(stream: string, batchId: string): Promise<void> {
     try {
       await this.onSealed(stream, batchId);
     } catch {
-      // The sweeper owns recovery; see sweeper.ts.
+      // The seal ticker owns recovery; see seal-ticker.ts.
     }
   }
 }

@@ -238,7 +238,7 @@ export const SETTINGS = {
   SLUICE_SWEEP_AFTER_MS: {
     schema: int(100, 3_600_000),
     default: '5000',
-    doc: 'A batch sealed but not seen enqueued after this long (a process died between the two) is enqueued by the sweeper.',
+    doc: 'A batch sealed but not seen enqueued after this long (a process died between the two) is enqueued by the seal ticker (in API processes).',
   },
   SLUICE_SHUTDOWN_TIMEOUT_MS: {
     schema: int(0, 3_600_000),

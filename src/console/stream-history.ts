@@ -1,13 +1,15 @@
 /**
  * The console's chart history: every `SAMPLE_INTERVAL_MS` one process of the deployment (the
- * one that takes a short lock in Redis) reads every stream's durable counters and backlog and
- * appends a sample to the stream's history list in Redis. Any process reads the same lists, a
- * restart loses nothing, and memory stays bounded whatever the number of streams: a list holds
- * at most an hour of samples and expires with its stream, and a stream whose counts did not
- * change gets a sample only every `HEARTBEAT_MS`.
+ * one that takes a short lock in Redis) reads the durable counters and backlog of the streams
+ * whose counts moved lately (those the metrics flushes list, see durable-counters.ts), and of
+ * every stream once per `HEARTBEAT_MS`, and appends a sample to the stream's history list in
+ * Redis. Any process reads the same lists, a restart loses nothing, and cost and memory stay
+ * bounded whatever the number of streams: idle streams are read once per heartbeat, a list
+ * holds at most an hour of samples and expires with its stream, and a stream whose counts did
+ * not change gets a sample only every `HEARTBEAT_MS` or so.
  */
 import type { Redis } from 'ioredis';
-import { streamKeys } from '../streams/keys.js';
+import { COUNTED_STREAMS_KEY, streamKeys } from '../streams/keys.js';
 import {
   decodeSample,
   encodeSample,
@@ -67,6 +69,8 @@ export class StreamHistory {
   private round: Promise<void> = Promise.resolve();
   private readonly token = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   private lastReportMs = -Infinity;
+  /** When this process last sampled every stream (the heartbeat pass). */
+  private allSampledAt = -Infinity;
 
   constructor(private readonly options: StreamHistoryOptions) {
     this.intervalMs = options.intervalMs ?? SAMPLE_INTERVAL_MS;
@@ -140,12 +144,24 @@ export class StreamHistory {
   }
 
   /**
-   * Appends a sample to every stream's history whose counts changed since its last sample
+   * Appends a sample to the history of each stream whose counts changed since its last sample
    * (or whose last sample is older than {@link HEARTBEAT_MS}); a stream sampled less than half
-   * an interval ago (by a process whose clock runs ahead) is left alone.
+   * an interval ago (by a process whose clock runs ahead) is left alone. Reads the streams whose
+   * counts moved in the last intervals, and every stream once per {@link HEARTBEAT_MS} (or
+   * with `all`).
    */
-  async sampleAll(): Promise<void> {
-    const names = await this.options.streamNames();
+  async sampleAll(all = false): Promise<void> {
+    const { redis } = this.options;
+    const at = this.now();
+    let names: string[];
+    if (all || at - this.allSampledAt >= HEARTBEAT_MS) {
+      names = await this.options.streamNames();
+      this.allSampledAt = at;
+      await redis.zremrangebyscore(COUNTED_STREAMS_KEY, '-inf', at - HISTORY_TTL_MS);
+    } else {
+      // Three intervals back: a round another process missed is covered by the next.
+      names = await redis.zrangebyscore(COUNTED_STREAMS_KEY, at - 3 * this.intervalMs, '+inf');
+    }
     for (let start = 0; start < names.length; start += STREAMS_PER_PIPELINE) {
       await this.sampleStreams(names.slice(start, start + STREAMS_PER_PIPELINE));
     }
@@ -159,6 +175,7 @@ export class StreamHistory {
       read.hgetall(keys.metrics);
       read.hmget(keys.stats, ...SAMPLE_STATS_FIELDS);
       read.lindex(historyKey(stream), -1);
+      read.exists(keys.stream);
     }
     const results = (await read.exec()) ?? [];
     const value = (i: number): unknown => {
@@ -170,12 +187,14 @@ export class StreamHistory {
     const write = redis.pipeline();
     let writes = 0;
     names.forEach((stream, s) => {
+      // A stream deleted since its counts moved gets no history back.
+      if (value(s * 4 + 3) === 0) return;
       const sample = sampleFromReading(
         at,
-        value(s * 3) as Record<string, string>,
-        value(s * 3 + 1) as (string | null)[],
+        value(s * 4) as Record<string, string>,
+        value(s * 4 + 1) as (string | null)[],
       );
-      const lastText = value(s * 3 + 2) as string | null;
+      const lastText = value(s * 4 + 2) as string | null;
       const last = lastText === null ? undefined : decodeSample(lastText);
       if (last !== undefined) {
         if (at - last.at < this.intervalMs / 2) return;

@@ -334,7 +334,7 @@ export class BatchStore {
     return this.redis.zrangebyscore(streamKeys(stream).sealed, 0, olderThanMs, 'LIMIT', 0, limit);
   }
 
-  /** The batch is known to be enqueued: the sweeper no longer needs to look at it. */
+  /** The batch is known to be enqueued: the seal ticker no longer needs to look at it. */
   async markEnqueued(stream: string, batchId: string): Promise<void> {
     await this.redis.zrem(streamKeys(stream).sealed, batchId);
   }

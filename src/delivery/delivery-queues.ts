@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import { DELIVERY_QUEUE_NAME, streamPrefix } from '../streams/keys.js';
+import { ActiveStreams } from './active-streams.js';
 import type { BatchStore } from './batch-store.js';
 
 /** The job payload: which batch of which stream to deliver. */
@@ -19,16 +20,18 @@ const MAX_ATTEMPTS = 1_000_000;
 /**
  * Longest wait for BullMQ to take a job. Its connection queues commands while Redis is
  * unreachable and waits for it to return (`maxRetriesPerRequest: null`), which would hold the
- * put that sealed the batch, the seal ticker and the sweeper, and with them the shutdown.
+ * put that sealed the batch and the seal ticker, and with them the shutdown.
  */
 const ENQUEUE_TIMEOUT_MS = 10_000;
 
 /**
  * One BullMQ queue per stream, one job per sealed batch with `jobId` = batch id, so adding the
- * same batch twice (a sealer and the sweeper racing) is a no-op.
+ * same batch twice (a sealer and the seal ticker's re-enqueue racing) is a no-op.
  */
 export class DeliveryQueues {
   private readonly queues = new Map<string, Queue<DeliveryJobData>>();
+  /** The streams whose queue may hold jobs: the ones delivery processes run a worker for. */
+  readonly active: ActiveStreams;
 
   /**
    * @param onError - told of a queue's connection errors (a Redis outage), which BullMQ would
@@ -38,7 +41,9 @@ export class DeliveryQueues {
     private readonly connection: Redis,
     private readonly store: BatchStore,
     private readonly onError: (error: Error, stream: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.active = new ActiveStreams(connection);
+  }
 
   /** The stream's queue (created on first use, shared afterwards). */
   queue(stream: string): Queue<DeliveryJobData> {
@@ -55,10 +60,11 @@ export class DeliveryQueues {
   }
 
   /**
-   * Enqueues a sealed batch, then clears it from the sweeper's list.
+   * Enqueues a sealed batch, lists its stream as active, then clears the batch from the list
+   * of sealed batches not yet enqueued.
    *
    * @throws Error when the queue does not take the job within {@link ENQUEUE_TIMEOUT_MS}. The
-   *   batch is durable and listed as sealed either way, so the sweeper enqueues it later.
+   *   batch is durable and listed as sealed either way, so the seal ticker enqueues it later.
    */
   async enqueue(stream: string, batchId: string): Promise<void> {
     const added = this.queue(stream).add(
@@ -74,9 +80,10 @@ export class DeliveryQueues {
     );
     if ((await withinTime(added, ENQUEUE_TIMEOUT_MS)) === TIMED_OUT) {
       throw new Error(
-        `enqueueing batch ${batchId} of ${stream} took over ${ENQUEUE_TIMEOUT_MS} ms; the sweeper retries it`,
+        `enqueueing batch ${batchId} of ${stream} took over ${ENQUEUE_TIMEOUT_MS} ms; the seal ticker retries it`,
       );
     }
+    await this.active.add(stream);
     await this.store.markEnqueued(stream, batchId);
   }
 

@@ -104,7 +104,7 @@ export class DeliveryDriver {
     const { batches, registry } = this.deps;
     const attempt = job.attemptsMade + 1;
     const meta = await batches.getMeta(stream, batchId);
-    // Gone means delivered already (a re-enqueue by the sweeper after completion).
+    // Gone means delivered already (a re-enqueue by the seal ticker after completion).
     if (!meta) return 'already delivered';
     if (meta.deadAtMs !== undefined) return 'dead-lettered earlier';
     const definition = await registry.get(stream);

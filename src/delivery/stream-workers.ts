@@ -15,14 +15,19 @@ export interface StreamWorkersOptions {
   /** Shared command connection. */
   redis: Redis;
   registry: StreamRegistry;
+  /** The queues, and the list of active streams they keep. */
   queues: DeliveryQueues;
   driver: DeliveryDriver;
   concurrency: number;
   retryBaseMs: number;
   retryMaxMs: number;
   log: Logger;
-  /** How often the set of streams is re-read. */
-  syncIntervalMs?: number;
+  /** How often the active streams are read (a new job waits at most this long for a worker). */
+  pollIntervalMs?: number;
+  /** How long a stream's worker stays after its last job before it is retired. */
+  idleMs?: number;
+  /** How often every stream is checked for a backlog the active set lost. */
+  reconcileMs?: number;
 }
 
 /**
@@ -31,45 +36,64 @@ export interface StreamWorkersOptions {
  */
 const LOCK_DURATION_MS = 10_000;
 const STALLED_INTERVAL_MS = 5_000;
+const DEFAULT_POLL_MS = 200;
+const DEFAULT_IDLE_MS = 15_000;
+const DEFAULT_RECONCILE_MS = 5 * 60_000;
+/** Deleting streams are checked for a drained backlog this often. */
+const DELETION_CHECK_MS = 1000;
+/** Streams read per pipeline in the reconciling pass. */
+const RECONCILE_PAGE = 500;
+/** The queue states that hold a job not yet done. */
+const PENDING_STATES = ['active', 'wait', 'delayed', 'prioritized', 'waiting-children'] as const;
+
+/** A stream's worker and when it last started or finished a job. */
+interface RunningWorker {
+  worker: Worker<DeliveryJobData, string>;
+  lastBusyMs: number;
+}
 
 /**
- * Keeps one BullMQ worker per delivery stream in this process: starts workers for new streams,
- * stops them for removed ones, and removes a deleted stream once its backlog is delivered.
- * A queue per stream means one failing destination never holds back another stream.
+ * Runs a BullMQ worker in this process for each stream with jobs (the active streams, see
+ * active-streams.ts) and retires it once the stream's queue has stayed empty for a while, so
+ * an idle stream costs no worker, no connection and no Redis round trips; removes a deleted
+ * stream once its backlog is delivered. A queue per stream means one failing destination never
+ * holds back another stream: its worker alone waits on its retries.
  */
 export class StreamWorkers {
-  private readonly workers = new Map<string, Worker<DeliveryJobData, string>>();
+  private readonly workers = new Map<string, RunningWorker>();
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private closed = false;
   private started = false;
+  private deletionsCheckedAt = Number.NEGATIVE_INFINITY;
+  private reconciledAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: StreamWorkersOptions) {}
 
-  /** Starts the workers for the streams that exist now, then keeps them in step. */
+  /** Starts the workers for the active streams, then keeps them in step. */
   async start(): Promise<void> {
-    await this.sync();
+    await this.sync(true);
     this.started = true;
     this.timer = setInterval(() => {
       if (this.syncing) return;
-      this.syncing = this.sync()
+      this.syncing = this.sync(false)
         .catch((error: unknown) => this.options.log.warn({ err: error }, 'stream sync failed'))
         .finally(() => {
           this.syncing = undefined;
         });
-    }, this.options.syncIntervalMs ?? 1000);
+    }, this.options.pollIntervalMs ?? DEFAULT_POLL_MS);
     this.timer.unref();
   }
 
   /**
    * Why this process is not delivering, or undefined when it is: started, not closing, and
-   * every stream's BullMQ worker in its main loop (one whose loop ended, say on a Redis error
+   * every running stream worker in its main loop (one whose loop ended, say on a Redis error
    * at its start, takes no more jobs). For `GET /ready`.
    */
   notRunning(): string | undefined {
     if (this.closed) return 'delivery workers are stopping';
     if (!this.started) return 'delivery workers are starting';
-    const stopped = [...this.workers].filter(([, worker]) => !worker.isRunning());
+    const stopped = [...this.workers].filter(([, running]) => !running.worker.isRunning());
     if (stopped.length === 0) return undefined;
     const names = stopped.slice(0, 5).map(([name]) => name);
     const more = stopped.length > names.length ? `, and ${stopped.length - names.length} more` : '';
@@ -81,20 +105,62 @@ export class StreamWorkers {
     return [...this.workers.keys()];
   }
 
-  private async sync(): Promise<void> {
-    const { registry } = this.options;
-    const names = new Set(await registry.listAllNames());
-    for (const name of names) {
+  /**
+   * Starts workers for streams that became active, retires idle ones, and (each
+   * {@link DELETION_CHECK_MS}) removes deleted streams that are drained. At start, and every
+   * few minutes, first lists as active every stream with a backlog and every DELETING stream
+   * (a version before these lists, or a lost write).
+   */
+  private async sync(first: boolean): Promise<void> {
+    const now = Date.now();
+    const reconcile = now - this.reconciledAt >= (this.options.reconcileMs ?? DEFAULT_RECONCILE_MS);
+    if (reconcile) await this.reconcile();
+    const active = new Set(await this.options.queues.active.list());
+    for (const name of active) {
       if (this.closed) return;
-      if (!this.workers.has(name)) this.workers.set(name, this.createWorker(name));
-      const definition = await registry.get(name);
-      if (definition?.status === 'DELETING' && (await this.isDrained(name))) {
-        await this.finishDeletion(name);
+      if (!this.workers.has(name)) {
+        this.workers.set(name, { worker: this.createWorker(name), lastBusyMs: Date.now() });
       }
     }
-    for (const name of this.workers.keys()) {
-      if (!names.has(name)) await this.stopWorker(name);
+    for (const [name, running] of this.workers) {
+      if (this.closed) return;
+      if (Date.now() - running.lastBusyMs < (this.options.idleMs ?? DEFAULT_IDLE_MS)) continue;
+      // Another process retired it, or this one does now: either way its queue is empty.
+      const retired =
+        !active.has(name) ||
+        (await this.options.queues.active.retireIfEmpty(name, () => this.pendingJobs(name)));
+      if (retired) await this.stopWorker(name);
+      else running.lastBusyMs = Date.now();
     }
+    if (first || reconcile || now - this.deletionsCheckedAt >= DELETION_CHECK_MS) {
+      this.deletionsCheckedAt = now;
+      for (const name of await this.options.registry.listDeleting(reconcile)) {
+        if (this.closed) return;
+        if (await this.isDrained(name)) await this.finishDeletion(name);
+      }
+    }
+    if (reconcile) this.reconciledAt = now;
+  }
+
+  /** Lists as active every stream whose stats count an undelivered backlog. */
+  private async reconcile(): Promise<void> {
+    const names = await this.options.registry.listAllNames();
+    for (let start = 0; start < names.length; start += RECONCILE_PAGE) {
+      const page = names.slice(start, start + RECONCILE_PAGE);
+      const read = this.options.redis.pipeline();
+      for (const name of page) read.hget(streamKeys(name).stats, 'backlogRecords');
+      const replies = (await read.exec()) ?? [];
+      const failed = replies.find(([error]) => error !== null)?.[0];
+      if (failed) throw failed;
+      await this.options.queues.active.addAll(
+        page.filter((_, i) => Number(replies[i]?.[1] ?? 0) > 0),
+      );
+    }
+  }
+
+  /** Jobs of the stream's queue not yet done, in any process. */
+  private async pendingJobs(stream: string): Promise<number> {
+    return this.options.queues.queue(stream).getJobCountByTypes(...PENDING_STATES);
   }
 
   private createWorker(stream: string): Worker<DeliveryJobData, string> {
@@ -119,6 +185,13 @@ export class StreamWorkers {
     worker.on('error', (error) =>
       options.log.warn({ err: error, stream }, 'delivery worker error'),
     );
+    const busy = () => {
+      const running = this.workers.get(stream);
+      if (running?.worker === worker) running.lastBusyMs = Date.now();
+    };
+    worker.on('active', busy);
+    worker.on('completed', busy);
+    worker.on('failed', busy);
     return worker;
   }
 
@@ -140,6 +213,7 @@ export class StreamWorkers {
   private async finishDeletion(stream: string): Promise<void> {
     await this.stopWorker(stream);
     await this.options.queues.obliterate(stream);
+    await this.options.queues.active.remove(stream);
     const keys = streamKeys(stream);
     await this.options.redis.del(keys.open, keys.sealed, keys.stats);
     const removed = await this.options.registry.remove(stream);
@@ -156,9 +230,9 @@ export class StreamWorkers {
   }
 
   private async stopWorker(stream: string): Promise<void> {
-    const worker = this.workers.get(stream);
+    const running = this.workers.get(stream);
     this.workers.delete(stream);
-    await worker?.close();
+    await running?.worker.close();
   }
 
   /**
@@ -173,7 +247,7 @@ export class StreamWorkers {
     if (this.timer) clearInterval(this.timer);
     // A sync in progress sees `closed` before creating any further worker.
     await withinTime(this.syncing ?? Promise.resolve(), remaining(deadline));
-    const workers = [...this.workers.values()];
+    const workers = [...this.workers.values()].map((running) => running.worker);
     this.workers.clear();
     // Not awaited past the deadline: BullMQ's close waits for the stuck job and would hold the
     // process; it exits instead, and the job's lock expires.

@@ -7,6 +7,29 @@
 /** Sorted set (all scores 0) of every stream name, for ListDeliveryStreams paging. */
 export const STREAM_INDEX_KEY = 'sluice:streams';
 
+/**
+ * Sorted set of the streams whose buffers the seal ticker must look at, scored by when
+ * (epoch ms): an open buffer's deadline, a sealed batch's enqueue check, or a lease while a
+ * ticker visits it (see `buffer/seal-schedule.ts`). Idle streams are not in it, so a tick
+ * costs one read whatever the number of streams.
+ */
+export const SEAL_SCHEDULE_KEY = 'sluice:{schedule}:seal';
+
+/**
+ * Sorted set of the streams whose delivery queue may hold jobs (score: when added, ms): the
+ * streams delivery processes run a worker for (see `delivery/active-streams.ts`).
+ */
+export const ACTIVE_STREAMS_KEY = 'sluice:{schedule}:active';
+
+/** Set of the streams being deleted, for the delivery side to drain and remove. */
+export const DELETING_STREAMS_KEY = 'sluice:{schedule}:deleting';
+
+/**
+ * Sorted set of the streams whose metrics counters changed (score: the last flush that wrote
+ * them, ms), so the console's sampler reads those and not every stream.
+ */
+export const COUNTED_STREAMS_KEY = 'sluice:{schedule}:counted';
+
 /** `sluice:{<stream>}:`: the prefix of every per-stream key, also the BullMQ prefix. */
 export function streamPrefix(stream: string): string {
   return `sluice:{${stream}}`;

@@ -15,8 +15,9 @@ import {
 } from './stream-definition.js';
 import type { StoredDestination } from '../destinations/destination-kind.js';
 import { FirehoseError } from '../errors/catalogue.js';
-import { STREAM_INDEX_KEY, streamKeys } from './keys.js';
+import { DELETING_STREAMS_KEY, STREAM_INDEX_KEY, streamKeys } from './keys.js';
 import { CREATE_SCRIPT, REMOVE_SCRIPT, REPLACE_SCRIPT } from './registry-scripts.js';
+import { scheduleSealCheck } from './seal-check.js';
 
 const createScript = new RedisScript(CREATE_SCRIPT, 1);
 const replaceScript = new RedisScript(REPLACE_SCRIPT, 1);
@@ -199,9 +200,33 @@ export class StreamRegistry {
    * @throws FirehoseError `ResourceNotFoundException` when there is no such stream.
    */
   async markDeleting(name: string): Promise<StreamDefinition> {
-    return this.change(name, (def) =>
-      def.status === 'DELETING' ? undefined : { ...def, status: 'DELETING' },
+    const def = await this.change(name, (current) =>
+      current.status === 'DELETING' ? undefined : { ...current, status: 'DELETING' },
     );
+    // Listed for the delivery side to drain and remove; its open buffer is sealed at once.
+    await this.redis.sadd(DELETING_STREAMS_KEY, name);
+    await scheduleSealCheck(this.redis, name, Date.now());
+    return def;
+  }
+
+  /**
+   * Streams being deleted, for the delivery side to drain and remove: those {@link markDeleting}
+   * listed, and, with `scan`, every DELETING stream found by reading each definition (streams
+   * marked by a version that did not list them), which are listed from then on.
+   */
+  async listDeleting(scan = false): Promise<string[]> {
+    if (scan) {
+      const names = await this.listAllNames();
+      for (let start = 0; start < names.length; start += INDEX_PAGE) {
+        const page = names.slice(start, start + INDEX_PAGE);
+        const read = this.redis.pipeline();
+        for (const name of page) read.hget(streamKeys(name).stream, 'status');
+        const statuses = (await read.exec()) ?? [];
+        const deleting = page.filter((_, i) => statuses[i]?.[1] === 'DELETING');
+        if (deleting.length > 0) await this.redis.sadd(DELETING_STREAMS_KEY, ...deleting);
+      }
+    }
+    return this.redis.smembers(DELETING_STREAMS_KEY);
   }
 
   /**
@@ -214,6 +239,9 @@ export class StreamRegistry {
     const key = streamKeys(name).stream;
     const removed = (await removeScript.run(this.redis, [key], [])) === 1;
     await this.redis.zrem(STREAM_INDEX_KEY, name);
+    if (removed || (await this.redis.hget(key, 'status')) !== 'DELETING') {
+      await this.redis.srem(DELETING_STREAMS_KEY, name);
+    }
     // A stream created again under this name since the DEL keeps its index entry.
     if ((await this.redis.exists(key)) === 1) await this.redis.zadd(STREAM_INDEX_KEY, 0, name);
     return removed;
@@ -237,7 +265,7 @@ export class StreamRegistry {
     destinationId: string,
     change: DestinationChange,
   ): Promise<StreamDefinition> {
-    return this.change(name, (def) => {
+    const updated = await this.change(name, (def) => {
       this.requireActive(def);
       if (currentVersionId.replace(/^0+(?=\d)/, '') !== String(def.versionId)) {
         throw new FirehoseError(
@@ -258,6 +286,9 @@ export class StreamRegistry {
         lastUpdateTimestamp: Date.now(),
       };
     });
+    // New buffering hints move the open buffer's deadline: the ticker reads it again.
+    await scheduleSealCheck(this.redis, name, Date.now());
+    return updated;
   }
 
   /**

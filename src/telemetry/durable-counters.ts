@@ -19,6 +19,11 @@ export interface DurableCountersOptions {
   onFlushError: (error: unknown) => void;
   /** Called when a flush wrote every increment it had. */
   onFlushed?: () => void;
+  /**
+   * Sorted set in which each flush also records the streams it wrote to (score: the flush's
+   * time, ms), so readers can tell the streams whose counts moved from all others.
+   */
+  countedKey?: string;
 }
 
 /**
@@ -94,6 +99,10 @@ export class DurableCounters {
         args.push(field, amount);
       }
       pipeline.eval(ADD_COUNTS_SCRIPT, 2, keys.stream, keys.metrics, ...args);
+    }
+    if (this.options.countedKey !== undefined) {
+      const at = String(Date.now());
+      pipeline.zadd(this.options.countedKey, ...streams.flatMap((stream) => [at, stream]));
     }
     let results: [Error | null, unknown][] | null;
     try {

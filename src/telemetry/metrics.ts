@@ -28,6 +28,8 @@ export interface MetricsOptions {
   /** `SLUICE_ROLE`: the `role` label of this process's own metrics. */
   role: string;
   streamNames: () => Promise<string[]>;
+  /** Sorted set each flush lists the streams it wrote to in (see durable-counters.ts). */
+  countedKey?: string;
   keysOf: (stream: string) => StreamMetricKeys & CounterKeys;
   /** `SLUICE_MAX_BACKLOG_MB` in bytes. */
   backlogLimitBytes: number;
@@ -54,6 +56,7 @@ export class Metrics implements MetricsSource {
     this.counters = new DurableCounters({
       redis: options.redis,
       keysOf: options.keysOf,
+      countedKey: options.countedKey,
       flushIntervalMs: options.flushIntervalMs ?? FLUSH_INTERVAL_MS,
       onFlushError: (error) => {
         this.local.flushFailures.inc();

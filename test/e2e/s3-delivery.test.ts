@@ -146,7 +146,12 @@ describe('S3 delivery', () => {
     // A small object goes up in one PutObject, not as a multipart upload.
     expect(s3CallsFor(key!)).toEqual(['PutObject']);
     expect(object.body.equals(Buffer.concat([...batch, single]))).toBe(true);
-    expect(await redis.hgetall(streamKeys(stream).stats)).toMatchObject({
+    // The object is visible a moment before the delivery is recorded as complete.
+    const stats = await eventually('the backlog released', async () => {
+      const now = await redis.hgetall(streamKeys(stream).stats);
+      return now.backlogRecords === '0' ? now : undefined;
+    });
+    expect(stats).toMatchObject({
       backlogRecords: '0',
       backlogBytes: '0',
       deliveredRecords: '501',

@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeChunk, encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
-import { Sweeper } from '../../src/delivery/sweeper.js';
+import { enqueueStranded } from '../../src/delivery/stranded-batches.js';
 import { BatchStore } from '../../src/delivery/batch-store.js';
 import { DeliveryQueues } from '../../src/delivery/delivery-queues.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
@@ -219,7 +218,7 @@ describe('BatchStore', () => {
   });
 });
 
-describe('Sweeper', () => {
+describe('enqueueStranded', () => {
   it('enqueues batches sealed but never enqueued, once, and forgets delivered ones', async () => {
     const store = new BatchStore(redis);
     const queues = new DeliveryQueues(queueConnection, store);
@@ -233,15 +232,9 @@ describe('Sweeper', () => {
     // complete() clears the sealed entry; put it back to model a crash between the two.
     await redis.zadd(streamKeys(stream).sealed, 1, delivered.batchId);
 
-    const sweeper = new Sweeper(
-      store,
-      queues,
-      () => Promise.resolve([stream]),
-      1000,
-      pino({ level: 'silent' }),
-    );
-    expect(await sweeper.sweep()).toBe(1);
-    expect(await sweeper.sweep()).toBe(0);
+    const sweep = () => enqueueStranded(store, queues, stream, Date.now() - 1000);
+    expect(await sweep()).toBe(1);
+    expect(await sweep()).toBe(0);
     const job = await queues.queue(stream).getJob(stranded.batchId);
     expect(job?.data).toEqual({ stream, batchId: stranded.batchId });
     expect(await queues.queue(stream).getJobCounts('waiting')).toEqual({ waiting: 1 });

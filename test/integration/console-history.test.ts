@@ -10,7 +10,7 @@ import {
   StreamHistory,
 } from '../../src/console/stream-history.js';
 import { counterField, DURABLE } from '../../src/telemetry/durable-families.js';
-import { streamKeys } from '../../src/streams/keys.js';
+import { COUNTED_STREAMS_KEY, streamKeys } from '../../src/streams/keys.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { uniqueName } from '../support/unique.js';
 
@@ -39,11 +39,16 @@ async function streamWithCounts(records: number): Promise<string> {
   return stream;
 }
 
-async function setCounts(stream: string, records: number): Promise<void> {
+/**
+ * Sets the stream's counts as a metrics flush at `countedAt` would (which lists the stream as
+ * counted then); without `countedAt` the stream is not listed, as when only gauges moved.
+ */
+async function setCounts(stream: string, records: number, countedAt?: number): Promise<void> {
   const keys = streamKeys(stream);
   await redis.hset(keys.stream, 'status', 'ACTIVE');
   await redis.hset(keys.metrics, counterField(DURABLE.incomingRecords), records);
   await redis.hset(keys.stats, 'backlogRecords', records);
+  if (countedAt !== undefined) await redis.zadd(COUNTED_STREAMS_KEY, countedAt, stream);
 }
 
 function historyOf(streams: string[], clock: { now: number }, intervalMs = SAMPLE_INTERVAL_MS) {
@@ -78,7 +83,7 @@ describe('the chart history', () => {
     // The lock lapses before the next interval: one of them samples again.
     await redis.del(HISTORY_LOCK_KEY);
     clock.now += SAMPLE_INTERVAL_MS;
-    await setCounts(stream, 9);
+    await setCounts(stream, 9, clock.now);
     expect(
       (await Promise.all(processes.map((p) => p.sampleIfLeader()))).filter(Boolean),
     ).toHaveLength(1);
@@ -92,7 +97,7 @@ describe('the chart history', () => {
     const history = historyOf([stream], clock);
     await history.sampleAll();
     clock.now += SAMPLE_INTERVAL_MS / 4;
-    await setCounts(stream, 2);
+    await setCounts(stream, 2, clock.now);
     await history.sampleAll();
     expect(await stored(stream)).toHaveLength(1);
     clock.now += SAMPLE_INTERVAL_MS;
@@ -109,12 +114,39 @@ describe('the chart history', () => {
     expect((await stored(stream)).map((s) => s?.incomingRecords)).toEqual([1, 2, 2]);
   });
 
+  it('reads the streams whose counts moved each interval, and every stream once per heartbeat', async () => {
+    const counted = await streamWithCounts(1);
+    const quiet = await streamWithCounts(1);
+    const clock = { now: 1_800_000_000_000 };
+    const history = historyOf([counted, quiet], clock);
+    // The first round reads every stream.
+    await history.sampleAll();
+    expect(await stored(counted)).toHaveLength(1);
+    expect(await stored(quiet)).toHaveLength(1);
+    clock.now += SAMPLE_INTERVAL_MS;
+    await setCounts(counted, 2, clock.now);
+    // Its counts moved too, but no flush listed it: it waits for the heartbeat's round.
+    await setCounts(quiet, 2);
+    await history.sampleAll();
+    expect((await stored(counted)).map((s) => s?.incomingRecords)).toEqual([1, 2]);
+    expect((await stored(quiet)).map((s) => s?.incomingRecords)).toEqual([1]);
+    clock.now += HEARTBEAT_MS;
+    await history.sampleAll();
+    expect((await stored(quiet)).map((s) => s?.incomingRecords)).toEqual([1, 2]);
+    // A counted stream deleted since gets no history back.
+    const deleted = uniqueName('history-deleted');
+    await redis.zadd(COUNTED_STREAMS_KEY, clock.now, deleted);
+    clock.now += SAMPLE_INTERVAL_MS;
+    await history.sampleAll();
+    expect(await redis.exists(historyKey(deleted))).toBe(0);
+  });
+
   it('keeps at most an hour of samples, and expires with its stream', async () => {
     const stream = await streamWithCounts(0);
     const clock = { now: 1_800_000_000_000 };
     const history = historyOf([stream], clock);
     for (let i = 0; i < MAX_SAMPLES + 20; i++) {
-      await setCounts(stream, i);
+      await setCounts(stream, i, clock.now);
       await history.sampleAll();
       clock.now += SAMPLE_INTERVAL_MS;
     }
@@ -132,10 +164,10 @@ describe('the chart history', () => {
     const history = historyOf([stream], clock);
     await history.sampleAll();
     clock.now += 2 * 60 * 60 * 1000;
-    await setCounts(stream, 10);
+    await setCounts(stream, 10, clock.now);
     await history.sampleAll();
     clock.now += SAMPLE_INTERVAL_MS;
-    await setCounts(stream, 30);
+    await setCounts(stream, 30, clock.now);
     const { samples } = await history.read(stream);
     // The sample from two hours ago is the one before the window: kept as the first base.
     expect(samples.map((s) => [s.at - 1_800_000_000_000, s.incomingRecords])).toEqual([

@@ -255,7 +255,7 @@ describe('the deliveryWorkers check', () => {
       retryBaseMs: 100,
       retryMaxMs: 100,
       log: pino({ level: 'silent' }),
-      syncIntervalMs: 50,
+      pollIntervalMs: 50,
     });
     cleanups.add(() => workers.close(5_000));
 
@@ -277,6 +277,8 @@ describe('the deliveryWorkers check', () => {
         Date.now(),
       ),
     );
+    // A worker runs for a stream whose queue has jobs: it is listed as active.
+    await queues.active.add(stream);
     await eventually('a worker for the new stream', () => workers.streams().includes(stream));
     expect(workers.notRunning()).toBeUndefined();
 

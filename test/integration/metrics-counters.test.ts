@@ -90,6 +90,28 @@ describe('DurableCounters', () => {
     expect(await redis.hget(streamKeys(stream).metrics, 'a')).toBe('3001');
   });
 
+  it('lists the streams each flush wrote to, with the flush time, in the counted set', async () => {
+    const moved = await existingStream('counted');
+    const quiet = await existingStream('not-counted');
+    const countedKey = `${moved}:counted-test`;
+    const counters = new DurableCounters({
+      redis,
+      keysOf,
+      countedKey,
+      flushIntervalMs: 60_000,
+      onFlushError: (error) => {
+        throw error;
+      },
+    });
+    const before = Date.now();
+    counters.add(moved, 'a', 1);
+    await counters.flush();
+    expect(await redis.zrange(countedKey, '0', '-1')).toEqual([moved]);
+    expect(Number(await redis.zscore(countedKey, moved))).toBeGreaterThanOrEqual(before);
+    expect(await redis.zscore(countedKey, quiet)).toBeNull();
+    await redis.del(countedKey);
+  });
+
   it('keeps what a failed flush could not write and writes it with the next, nothing lost or doubled', async () => {
     const stream = await existingStream('counters-outage');
     // Redis as seen during an outage: the whole pipeline fails, or single commands in it do.

@@ -1,6 +1,14 @@
 import type { Redis } from 'ioredis';
 import { APPEND_RECEIPT_MS } from '../../src/buffer/record-buffer.js';
-import { appendReceiptKey, STREAM_INDEX_KEY, streamPrefix } from '../../src/streams/keys.js';
+import {
+  ACTIVE_STREAMS_KEY,
+  appendReceiptKey,
+  COUNTED_STREAMS_KEY,
+  DELETING_STREAMS_KEY,
+  SEAL_SCHEDULE_KEY,
+  STREAM_INDEX_KEY,
+  streamPrefix,
+} from '../../src/streams/keys.js';
 
 /**
  * Removes every key of the named streams (definition, buffers, batches, BullMQ queue) from a
@@ -23,6 +31,10 @@ export async function removeStreams(redis: Redis, names: Iterable<string>): Prom
       cursor = next;
     } while (cursor !== '0');
     await redis.zrem(STREAM_INDEX_KEY, name);
+    await redis.zrem(SEAL_SCHEDULE_KEY, name);
+    await redis.zrem(ACTIVE_STREAMS_KEY, name);
+    await redis.zrem(COUNTED_STREAMS_KEY, name);
+    await redis.srem(DELETING_STREAMS_KEY, name);
   }
 }
 

@@ -1,0 +1,355 @@
+import { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordBuffer } from '../../src/buffer/record-buffer.js';
+import { SealSchedule } from '../../src/buffer/seal-schedule.js';
+import { SealTicker } from '../../src/buffer/seal-ticker.js';
+import { loadSettings } from '../../src/config/env.js';
+import { BatchStore } from '../../src/delivery/batch-store.js';
+import { DeliveryQueues, type DeliveryJobData } from '../../src/delivery/delivery-queues.js';
+import type { DeliveryDriver } from '../../src/delivery/driver.js';
+import { enqueueStranded } from '../../src/delivery/stranded-batches.js';
+import { StreamWorkers } from '../../src/delivery/stream-workers.js';
+import { encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
+import {
+  ACTIVE_STREAMS_KEY,
+  DELETING_STREAMS_KEY,
+  SEAL_SCHEDULE_KEY,
+  streamKeys,
+} from '../../src/streams/keys.js';
+import { StreamRegistry } from '../../src/streams/registry.js';
+import { definitionFromCreateInput } from '../../src/streams/stream-definition.js';
+import { eventually } from '../support/e2e.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { uniqueName } from '../support/unique.js';
+
+/**
+ * What an idle stream costs and how work finds the streams that have some: the seal schedule
+ * (buffer/seal-schedule.ts) the ticker reads instead of visiting every stream, and the active
+ * streams (delivery/active-streams.ts) delivery processes run workers for. Against a private
+ * Redis, so that command counts are this test's alone.
+ */
+
+const GRACE_MS = 5_000;
+const log = pino({ level: 'silent' });
+let server: RedisServer;
+let redis: Redis;
+let queueConnection: Redis;
+
+beforeAll(async () => {
+  server = await startRedisServer({ appendOnly: false });
+  redis = new Redis(server.url);
+  queueConnection = new Redis(server.url, { maxRetriesPerRequest: null });
+});
+afterAll(async () => {
+  await redis.quit();
+  await queueConnection.quit();
+  await server.stop();
+});
+
+const settings = () => loadSettings({ SLUICE_REDIS_URL: server.url });
+
+/** Creates a stream through the registry, buffering by `intervalSeconds`. */
+async function createStream(registry: StreamRegistry, intervalSeconds = 60): Promise<string> {
+  const name = uniqueName('activity');
+  await registry.create(
+    definitionFromCreateInput(
+      {
+        DeliveryStreamName: name,
+        ExtendedS3DestinationConfiguration: {
+          RoleARN: 'arn:aws:iam::000000000000:role/firehose',
+          BucketARN: 'arn:aws:s3:::bucket',
+          BufferingHints: { IntervalInSeconds: intervalSeconds, SizeInMBs: 1 },
+        },
+      },
+      settings(),
+      Date.now(),
+    ),
+  );
+  return name;
+}
+
+function chunk(text: string) {
+  const data = Buffer.from(text);
+  return { chunk: encodeChunkFromBuffers(1000, [data]), bytes: data.length };
+}
+
+/** A ticker on the test's Redis whose hand-offs are recorded (and count as enqueued). */
+function tickerFor(registry: StreamRegistry, buffer: RecordBuffer, queues?: DeliveryQueues) {
+  const batches = new BatchStore(redis);
+  const fallback = new DeliveryQueues(queueConnection, batches);
+  return new SealTicker({
+    buffer,
+    schedule: new SealSchedule(redis, GRACE_MS),
+    redis,
+    streamNames: () => registry.listAllNames(),
+    enqueueStranded: (stream, before) =>
+      enqueueStranded(batches, queues ?? fallback, stream, before),
+    tickMs: 1000,
+    log,
+  });
+}
+
+/** A buffer with the schedule whose hand-offs are recorded and marked enqueued. */
+function scheduledBuffer(schedule = new SealSchedule(redis, GRACE_MS)) {
+  const sealed: string[] = [];
+  const batches = new BatchStore(redis);
+  const buffer = new RecordBuffer(
+    redis,
+    1 << 30,
+    async (stream, id) => {
+      sealed.push(id);
+      await batches.markEnqueued(stream, id);
+    },
+    undefined,
+    schedule,
+  );
+  return { buffer, sealed };
+}
+
+async function commandsProcessed(): Promise<number> {
+  const info = await redis.info('stats');
+  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1]);
+}
+
+async function scheduled(stream: string): Promise<number | undefined> {
+  const score = await redis.zscore(SEAL_SCHEDULE_KEY, stream);
+  return score === null ? undefined : Number(score);
+}
+
+describe('the seal schedule', () => {
+  it('lets a tick read one key, however many idle streams exist', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    for (let i = 0; i < 300; i++) await createStream(registry);
+    const ticker = tickerFor(registry, scheduledBuffer().buffer);
+    // The first tick reconciles (reads every stream once); the ones after read the schedule.
+    await ticker.tick();
+    const before = await commandsProcessed();
+    for (let i = 0; i < 20; i++) await ticker.tick();
+    // 20 ticks, one ZRANGEBYSCORE each, and the INFO call that counts.
+    expect((await commandsProcessed()) - before).toBe(21);
+  });
+
+  it('seals a buffer at its deadline, learnt from the put, and forgets the stream once it holds nothing', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry, 30);
+    const { buffer, sealed } = scheduledBuffer();
+    const ticker = tickerFor(registry, buffer);
+    const t0 = Date.now();
+    await ticker.tick(t0);
+    const c = chunk('a');
+    expect((await buffer.append(stream, c.chunk, c.bytes, 1, t0)).kind).toBe('stored');
+    // Opening the buffer asked for a look now; the look schedules the deadline.
+    expect(await scheduled(stream)).toBe(t0);
+    await ticker.tick(t0);
+    expect(await scheduled(stream)).toBe(t0 + 30_000);
+    await ticker.tick(t0 + 29_999);
+    expect(sealed).toEqual([]);
+    await ticker.tick(t0 + 30_000);
+    expect(sealed).toHaveLength(1);
+    expect(await scheduled(stream)).toBeUndefined();
+  });
+
+  it('seals within the grace a buffer whose opener died before saying so', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry, 1);
+    // The touch after the append fails, as if the process died between the two.
+    class DyingSchedule extends SealSchedule {
+      override async touch(name: string, atMs: number): Promise<void> {
+        if (atMs === t0) throw new Error('process died');
+        await super.touch(name, atMs);
+      }
+    }
+    const t0 = Date.now();
+    const { buffer, sealed } = scheduledBuffer(new DyingSchedule(redis, GRACE_MS));
+    const ticker = tickerFor(registry, buffer);
+    await ticker.tick(t0 - 1);
+    const c = chunk('a');
+    expect((await buffer.append(stream, c.chunk, c.bytes, 1, t0)).kind).toBe('stored');
+    expect(await scheduled(stream)).toBe(t0 + GRACE_MS);
+    await ticker.tick(t0 + 1000);
+    expect(sealed).toEqual([]);
+    await ticker.tick(t0 + GRACE_MS);
+    expect(sealed).toHaveLength(1);
+  });
+
+  it('enqueues within the grace a batch sealed by a process that died before enqueueing it', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry);
+    await redis.hset(streamKeys(stream).stream, 'sizeBytes', 1);
+    const batches = new BatchStore(redis);
+    const queues = new DeliveryQueues(queueConnection, batches);
+    const buffer = new RecordBuffer(
+      redis,
+      1 << 30,
+      () => Promise.reject(new Error('died')),
+      undefined,
+      new SealSchedule(redis, GRACE_MS),
+    );
+    const ticker = tickerFor(registry, buffer, queues);
+    const t0 = Date.now();
+    await ticker.tick(t0 - 1);
+    const c = chunk('sealed by size at once');
+    const stored = await buffer.append(stream, c.chunk, c.bytes, 1, t0);
+    if (stored.kind !== 'stored' || stored.sealedBatchId === undefined)
+      throw new Error('not sealed');
+    await ticker.tick(t0 + GRACE_MS - 1);
+    expect(await queues.queue(stream).getJob(stored.sealedBatchId)).toBeUndefined();
+    await ticker.tick(t0 + GRACE_MS);
+    expect((await queues.queue(stream).getJob(stored.sealedBatchId))?.data).toEqual({
+      stream,
+      batchId: stored.sealedBatchId,
+    });
+    expect(await redis.zscore(ACTIVE_STREAMS_KEY, stream)).not.toBeNull();
+    expect(await redis.zcard(streamKeys(stream).sealed)).toBe(0);
+    expect(await scheduled(stream)).toBeUndefined();
+    await queues.obliterate(stream);
+    await queues.close();
+  });
+
+  it('finds buffers the schedule does not know (an older version) in its reconciling pass', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry, 1);
+    const unscheduled = new RecordBuffer(redis, 1 << 30, () => Promise.resolve());
+    const t0 = Date.now();
+    const c = chunk('a');
+    await unscheduled.append(stream, c.chunk, c.bytes, 1, t0);
+    expect(await scheduled(stream)).toBeUndefined();
+    const { buffer, sealed } = scheduledBuffer();
+    await tickerFor(registry, buffer).tick(t0 + 1000);
+    // Found, then sealed in the same tick: it was due.
+    expect(sealed).toHaveLength(1);
+    expect(await redis.exists(streamKeys(stream).open)).toBe(0);
+  });
+
+  it('keeps a put that came during a visit: the lease is settled only if untouched', async () => {
+    const schedule = new SealSchedule(redis, GRACE_MS);
+    const stream = uniqueName('lease');
+    const lease = await schedule.lease(stream, 1_000);
+    expect(lease).toBe(1_000 + 2 * GRACE_MS);
+    await schedule.touch(stream, 1_000 + GRACE_MS);
+    await schedule.settle(stream, lease, undefined);
+    expect(await scheduled(stream)).toBe(1_000 + GRACE_MS);
+    // Untouched: settled to the next time, or removed.
+    const second = await schedule.lease(stream, 2_000);
+    await schedule.settle(stream, second, 9_000);
+    expect(await scheduled(stream)).toBe(9_000);
+    const third = await schedule.lease(stream, 3_000);
+    await schedule.settle(stream, third, undefined);
+    expect(await scheduled(stream)).toBeUndefined();
+    // A touch never moves a stream later.
+    await schedule.touch(stream, 5_000);
+    await schedule.touch(stream, 7_000);
+    expect(await scheduled(stream)).toBe(5_000);
+    await redis.zrem(SEAL_SCHEDULE_KEY, stream);
+  });
+});
+
+describe('the delivery workers', () => {
+  // The streams the seal schedule's tests left with backlogs would get workers too.
+  beforeAll(async () => {
+    await redis.flushall();
+  });
+
+  function workersFor(
+    registry: StreamRegistry,
+    queues: DeliveryQueues,
+    process: DeliveryDriver['process'],
+  ) {
+    return new StreamWorkers({
+      connection: queueConnection,
+      redis,
+      registry,
+      queues,
+      driver: { process } as DeliveryDriver,
+      concurrency: 1,
+      retryBaseMs: 60_000,
+      retryMaxMs: 60_000,
+      log,
+      pollIntervalMs: 50,
+      idleMs: 300,
+    });
+  }
+
+  it('run for streams with jobs only, and retire once the queue stays empty; a stream waiting on a retry keeps its worker', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const idle = await createStream(registry);
+    const delivered = await createStream(registry);
+    const failing = await createStream(registry);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const done: string[] = [];
+    const workers = workersFor(registry, queues, (job: Job<DeliveryJobData, string>) => {
+      if (job.data.stream === failing) return Promise.reject(new Error('destination down'));
+      done.push(job.data.batchId);
+      return Promise.resolve('delivered');
+    });
+    try {
+      await workers.start();
+      expect(workers.streams()).toEqual([]);
+      const before = await commandsProcessed();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // About 20 polls of one command (and a deletion check a second): never per stream.
+      expect((await commandsProcessed()) - before).toBeLessThan(60);
+
+      await queues.enqueue(delivered, 'batch-1');
+      await queues.enqueue(failing, 'batch-2');
+      await eventually('the job delivered', () => done.includes('batch-1'));
+      expect(workers.streams().sort()).toEqual([delivered, failing].sort());
+      await eventually('the idle worker retired', () => !workers.streams().includes(delivered));
+      expect(await redis.zscore(ACTIVE_STREAMS_KEY, delivered)).toBeNull();
+      // The failing stream's job waits for its retry: its worker stays.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(workers.streams()).toEqual([failing]);
+      expect(await redis.zscore(ACTIVE_STREAMS_KEY, failing)).not.toBeNull();
+      expect(workers.streams()).not.toContain(idle);
+    } finally {
+      await workers.close(5_000);
+      await queues.obliterate(failing);
+      await queues.obliterate(delivered);
+      await queues.close();
+    }
+  });
+
+  it('remove a deleted stream once drained, found through the list of deleting streams', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const workers = workersFor(registry, queues, () => Promise.resolve('delivered'));
+    try {
+      await workers.start();
+      await registry.markDeleting(stream);
+      expect(await redis.sismember(DELETING_STREAMS_KEY, stream)).toBe(1);
+      // Its buffers are sealed at once.
+      expect(Number(await redis.zscore(SEAL_SCHEDULE_KEY, stream))).toBeLessThanOrEqual(Date.now());
+      await eventually(
+        'the stream removed',
+        async () => (await registry.get(stream)) === undefined,
+      );
+      expect(await redis.sismember(DELETING_STREAMS_KEY, stream)).toBe(0);
+    } finally {
+      await workers.close(5_000);
+      await queues.close();
+    }
+  });
+
+  it('list at start the streams a version without these lists left DELETING or with a backlog', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const deleting = await createStream(registry);
+    const backlogged = await createStream(registry);
+    await redis.hset(streamKeys(deleting).stream, 'status', 'DELETING');
+    await redis.hset(streamKeys(backlogged).stats, 'backlogRecords', 3);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const workers = workersFor(registry, queues, () => Promise.resolve('delivered'));
+    try {
+      await workers.start();
+      expect(await registry.get(deleting)).toBeUndefined();
+      expect(await redis.zscore(ACTIVE_STREAMS_KEY, backlogged)).not.toBeNull();
+    } finally {
+      await workers.close(5_000);
+      await redis.hdel(streamKeys(backlogged).stats, 'backlogRecords');
+      await redis.zrem(ACTIVE_STREAMS_KEY, backlogged);
+      await queues.close();
+    }
+  });
+});
