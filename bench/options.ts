@@ -30,6 +30,7 @@ export const PHASES = [
   'postgres',
   'replicas',
   'processes',
+  'streams',
 ] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];
@@ -49,6 +50,7 @@ export interface BenchOptions {
   requestTimeoutS: number;
   seed: number;
   bodies: number;
+  streamsCount: number;
   redisPersistence: RedisPersistence;
   phases: Phase[];
   json: string | undefined;
@@ -176,6 +178,15 @@ const NUMBERS: readonly NumericFlag<NumericKey>[] = [
     max: 1024,
     integer: true,
     doc: 'distinct PutRecordBatch bodies prepared and reused round-robin',
+  },
+  {
+    key: 'streamsCount',
+    flag: 'streams-count',
+    default: 5000,
+    min: 1,
+    max: 100_000,
+    integer: true,
+    doc: 'streams of the large side of the streams phase (beside 10)',
   },
 ];
 

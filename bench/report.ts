@@ -29,6 +29,8 @@ import { openSearchSection, openSearchSummaryRow } from './opensearch-report.js'
 import { replicasSection, replicasSummaryRow } from './replicas-report.js';
 import type { ReplicasResult } from './replicas-phase.js';
 import { processesSection, type ProcessesResult } from './processes-phase.js';
+import type { StreamsResult } from './streams-phase.js';
+import { streamsSection, streamsSummaryRow } from './streams-report.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
 import { cpuText, int, ms, num, rssText } from './report-format.js';
 import type { IngestResult } from './ingest-phase.js';
@@ -108,6 +110,8 @@ export interface SetupInfo {
   sizeMb: number;
   intervalS: number;
   maxBacklogMb: number;
+  /** `--streams-count`: the large side of the streams phase. */
+  streamsCount: number;
   /** `SLUICE_*` settings passed through to the service. */
   passedThrough: Record<string, string>;
 }
@@ -132,6 +136,7 @@ export interface BenchResults {
   postgres: PhaseOutcome<PostgresResult>;
   replicas: PhaseOutcome<ReplicasResult>;
   processes: PhaseOutcome<ProcessesResult>;
+  streams: PhaseOutcome<StreamsResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -604,6 +609,8 @@ function summaryRows(results: BenchResults): string[][] {
   if (openSearchRow !== undefined) rows.push(openSearchRow);
   const replicasRow = replicasSummaryRow(results.replicas);
   if (replicasRow !== undefined) rows.push(replicasRow);
+  const streamsRow = streamsSummaryRow(results.streams, results.setup.streamsCount);
+  if (streamsRow !== undefined) rows.push(streamsRow);
 
   const { transform, partition, transformE2e } = results;
   const overheadTarget = `≤ ${TARGETS.transformOverhead * 100} % overhead`;
@@ -864,6 +871,12 @@ export function renderReport(results: BenchResults): string {
     ...processesSection(
       '13. Every core: ingest with S3 delivery running, then the drain, with SLUICE_PROCESSES=1 and auto',
       results.processes,
+    ),
+    '',
+    ...streamsSection(
+      `14. Scale: Sluice (default processes) with 10 streams and with ${int.format(s.streamsCount)}, idle, under a paced load, and seal to delivery`,
+      results.streams,
+      s.streamsCount,
     ),
     '',
   ];

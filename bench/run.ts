@@ -32,6 +32,7 @@ import { renderReport, type BenchResults, type PhaseOutcome, type SetupInfo } fr
 import { assertSluiceBuilt, passedThroughSettings } from './sluice-process.js';
 import { runReplicasPhase } from './replicas-phase.js';
 import { runProcessesPhase } from './processes-phase.js';
+import { runStreamsPhase } from './streams-phase.js';
 import { runSustainedPhase } from './sustained-phase.js';
 import { runTransformE2ePhase } from './transform-e2e-phase.js';
 import { runTransformPhase } from './transform-phase.js';
@@ -60,6 +61,7 @@ const SERVICE_PHASES: readonly Phase[] = [
   'postgres',
   'replicas',
   'processes',
+  'streams',
 ];
 
 /**
@@ -109,6 +111,7 @@ function setupInfo(
     sizeMb: options.sizeMb,
     intervalS: options.intervalS,
     maxBacklogMb: options.maxBacklogMb,
+    streamsCount: options.streamsCount,
     passedThrough: passedThroughSettings(),
   };
 }
@@ -155,6 +158,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     postgres: { status: 'skipped' },
     replicas: { status: 'skipped' },
     processes: { status: 'skipped' },
+    streams: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -231,6 +235,9 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
             }),
           );
         }
+        if (wanted('streams')) {
+          results.streams = await attempt(signal, 'streams', () => runStreamsPhase(ctx, ready));
+        }
       } else {
         for (const phase of [
           'ingest',
@@ -241,6 +248,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
           'postgres',
           'replicas',
           'processes',
+          'streams',
         ] as const) {
           if (options.phases.includes(phase)) results[phase] = started;
         }
@@ -284,8 +292,13 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results.postgres,
     results.replicas,
     results.processes,
+    results.streams,
   ];
-  return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
+  // A side of the streams phase whose service failed is a crashed process, as a failed phase.
+  const streamsSideFailed =
+    results.streams.status === 'ok' &&
+    [results.streams.value.few, results.streams.value.many].some((s) => s.status === 'failed');
+  return outcomes.some((o) => o.status === 'failed') || streamsSideFailed ? 1 : 0;
 }
 
 runCli({
