@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../telemetry/logger.js';
-import { streamKeys } from '../streams/keys.js';
+import { SEAL_SCHEDULE_KEY, streamKeys } from '../streams/keys.js';
 import { nextCheckAt } from './next-check.js';
 import type { PartitionBuffer } from './partition-buffer.js';
 import type { RecordBuffer } from './record-buffer.js';
@@ -116,7 +116,7 @@ export class SealTicker {
     return swept;
   }
 
-  /** Schedules, for now, every stream that holds an open buffer or a sealed batch. */
+  /** Schedules, for now, every stream that holds an open buffer or a sealed batch and is not scheduled. */
   private async reconcile(now: number): Promise<void> {
     const { redis, schedule } = this.options;
     const names = await this.options.streamNames();
@@ -129,12 +129,16 @@ export class SealTicker {
         read.exists(keys.open);
         read.zcard(keys.partitions);
         read.zcard(keys.sealed);
+        read.zscore(SEAL_SCHEDULE_KEY, name);
       }
       const replies = (await read.exec()) ?? [];
       const failed = replies.find(([error]) => error !== null)?.[0];
       if (failed) throw failed;
-      const holding = page.filter((_, i) =>
-        [0, 1, 2].some((k) => Number(replies[i * 3 + k]?.[1] ?? 0) > 0),
+      // Streams scheduled already keep their time: only the ones the schedule lost are added.
+      const holding = page.filter(
+        (_, i) =>
+          replies[i * 4 + 3]?.[1] === null &&
+          [0, 1, 2].some((k) => Number(replies[i * 4 + k]?.[1] ?? 0) > 0),
       );
       for (const name of holding) await schedule.touch(name, now);
       found += holding.length;

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, QueueKeys } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import { DELIVERY_QUEUE_NAME, streamPrefix } from '../streams/keys.js';
@@ -85,6 +85,30 @@ export class DeliveryQueues {
     }
     await this.active.add(stream);
     await this.store.markEnqueued(stream, batchId);
+  }
+
+  /**
+   * Those of `streams` whose queue holds a job not yet done (waiting, active, delayed,
+   * prioritized or paused), read from BullMQ's keys in one pipeline, without a queue object
+   * per stream.
+   */
+  async withPendingJobs(streams: readonly string[]): Promise<string[]> {
+    if (streams.length === 0) return [];
+    const read = this.connection.pipeline();
+    for (const stream of streams) {
+      const keys = new QueueKeys(streamPrefix(stream)).getKeys(DELIVERY_QUEUE_NAME);
+      read.llen(keys.wait as string);
+      read.llen(keys.active as string);
+      read.llen(keys.paused as string);
+      read.zcard(keys.delayed as string);
+      read.zcard(keys.prioritized as string);
+    }
+    const replies = (await read.exec()) ?? [];
+    const failed = replies.find(([error]) => error !== null)?.[0];
+    if (failed) throw failed;
+    return streams.filter((_, s) =>
+      [0, 1, 2, 3, 4].some((k) => Number(replies[s * 5 + k]?.[1] ?? 0) > 0),
+    );
   }
 
   /** Removes a deleted stream's queue and everything in it. */

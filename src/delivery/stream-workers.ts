@@ -142,7 +142,10 @@ export class StreamWorkers {
     if (reconcile) this.reconciledAt = now;
   }
 
-  /** Lists as active every stream whose stats count an undelivered backlog. */
+  /**
+   * Lists as active every stream whose queue holds a job (looked for among the streams whose
+   * stats count an undelivered backlog).
+   */
   private async reconcile(): Promise<void> {
     const names = await this.options.registry.listAllNames();
     for (let start = 0; start < names.length; start += RECONCILE_PAGE) {
@@ -152,8 +155,9 @@ export class StreamWorkers {
       const replies = (await read.exec()) ?? [];
       const failed = replies.find(([error]) => error !== null)?.[0];
       if (failed) throw failed;
+      const backlogged = page.filter((_, i) => Number(replies[i]?.[1] ?? 0) > 0);
       await this.options.queues.active.addAll(
-        page.filter((_, i) => Number(replies[i]?.[1] ?? 0) > 0),
+        await this.options.queues.withPendingJobs(backlogged),
       );
     }
   }

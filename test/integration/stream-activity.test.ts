@@ -333,22 +333,32 @@ describe('the delivery workers', () => {
     }
   });
 
-  it('list at start the streams a version without these lists left DELETING or with a backlog', async () => {
+  it('list at start the streams a version without these lists left DELETING or with jobs', async () => {
     const registry = new StreamRegistry(redis, settings());
     const deleting = await createStream(registry);
-    const backlogged = await createStream(registry);
+    const queued = await createStream(registry);
+    // A backlog only in its open buffer: no job, so no worker.
+    const buffered = await createStream(registry);
     await redis.hset(streamKeys(deleting).stream, 'status', 'DELETING');
-    await redis.hset(streamKeys(backlogged).stats, 'backlogRecords', 3);
+    for (const stream of [queued, buffered]) {
+      await redis.hset(streamKeys(stream).stats, 'backlogRecords', 3);
+    }
     const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    // A job added by a version that did not list the stream as active.
+    await queues.queue(queued).add('deliver', { stream: queued, batchId: 'b' }, { delay: 60_000 });
     const workers = workersFor(registry, queues, () => Promise.resolve('delivered'));
     try {
       await workers.start();
       expect(await registry.get(deleting)).toBeUndefined();
-      expect(await redis.zscore(ACTIVE_STREAMS_KEY, backlogged)).not.toBeNull();
+      expect(await redis.zscore(ACTIVE_STREAMS_KEY, queued)).not.toBeNull();
+      expect(await redis.zscore(ACTIVE_STREAMS_KEY, buffered)).toBeNull();
+      await eventually('a worker for the stream with a job', () =>
+        workers.streams().includes(queued),
+      );
+      expect(workers.streams()).not.toContain(buffered);
     } finally {
       await workers.close(5_000);
-      await redis.hdel(streamKeys(backlogged).stats, 'backlogRecords');
-      await redis.zrem(ACTIVE_STREAMS_KEY, backlogged);
+      await queues.obliterate(queued);
       await queues.close();
     }
   });
