@@ -199,9 +199,14 @@ export class DeliveryDriver {
     const delivered = new RecordTally();
     const locations: string[] = [];
     let whole: WholeFailure | undefined;
+    // A kind without a record limit gets one request (requestGroups) of every pending record.
+    const positions =
+      kind.maxRecordsPerRequest === undefined || kind.planPart === undefined
+        ? () => pendingPositions(meta)
+        : undefined;
     for await (const group of requestGroups(kind, plan, processed)) {
       const rejected: RecordFailure[] = [];
-      const outcome = await this.send(kind, group.plan, group.records, current, meta, (r) =>
+      const outcome = await this.send(kind, group, current, meta, positions, (r) =>
         rejected.push({ ...r, retryable: false }),
       );
       if (outcome.kind === 'delivered' || outcome.kind === 'partial') {
@@ -233,10 +238,10 @@ export class DeliveryDriver {
   /** Encode, compress, build, send, classify: one request of one attempt. */
   private async send(
     kind: DestinationKind,
-    plan: PlanBase,
-    records: RecordStream,
+    { plan, records }: { plan: PlanBase; records: RecordStream },
     current: unknown,
     meta: BatchMeta,
+    positions: (() => readonly number[]) | undefined,
     reject: RejectRecord,
   ): Promise<DeliveryOutcome> {
     try {
@@ -254,7 +259,7 @@ export class DeliveryDriver {
           modifiedMs: meta.firstArrivalMs,
         },
       );
-      const request = await kind.build(plan, body, current);
+      const request = await kind.build(plan, body, current, { positions });
       return kind.classify(request, await kind.send(request, this.deps.services));
     } catch (error) {
       // A bug in a builder or classifier, or the batch unreadable mid-way, must not lose the
@@ -655,6 +660,21 @@ interface Attempted {
   /** Where delivered requests went, for the job's description. */
   locations: readonly string[];
   attempt: number;
+}
+
+/**
+ * The batch positions an attempt of `meta` reads, in order: the pending ones (as
+ * `readRecordChunks` filters them), else every record.
+ */
+function pendingPositions(meta: BatchMeta): number[] {
+  if (meta.pending === undefined) {
+    const all = new Array<number>(meta.records);
+    for (let i = 0; i < meta.records; i += 1) all[i] = i;
+    return all;
+  }
+  return [...new Set(meta.pending)]
+    .filter((p) => Number.isInteger(p) && p >= 0 && p < meta.records)
+    .sort((a, b) => a - b);
 }
 
 /** What names the objects a batch writes besides its delivery: error output and backup. */

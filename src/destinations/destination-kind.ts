@@ -176,6 +176,17 @@ export type RejectRecord = (rejected: {
   outputType: string;
 }) => void;
 
+/** What a request builder is given besides the plan, the body and the current configuration. */
+export interface BuildContext {
+  /**
+   * The batch positions of the records the request carries, in the order the encoder gets
+   * them, known before any is read: a kind that names its write by its records (Redshift's
+   * ledger key) can name it before the body streams. Absent when the driver does not know them
+   * up front. A sender relying on it must still check the records it got against it.
+   */
+  positions?: (() => readonly number[]) | undefined;
+}
+
 /** One attempt's request, as the kind's builder made it. */
 export interface BuiltRequest {
   /** Human text for logs, e.g. `s3://bucket/key`, `POST https://…`. Never a secret. */
@@ -313,8 +324,14 @@ export interface DestinationKind<
    * The request builder: one request from the compressed body's pieces (consumed once; a
    * kind that needs the length collects them). `current` is the stream's configuration now,
    * for what may change between retries (an access key); identities come from the plan.
+   * A builder may leave the body unread for the sender to stream.
    */
-  build(plan: Plan, body: AsyncIterable<Buffer>, current: Stored | undefined): Promise<Request>;
+  build(
+    plan: Plan,
+    body: AsyncIterable<Buffer>,
+    current: Stored | undefined,
+    context?: BuildContext,
+  ): Promise<Request>;
   /** The sender: does the I/O and reports what came back; never classifies. */
   send(request: Request, services: DestinationServices): Promise<SendResult<Response>>;
   /** The classifier: what the result means for the attempt. */

@@ -93,10 +93,10 @@ export const redshiftKind = defineDestinationKind<
   // Both paths take the records in runs; the staged sender compresses the object it writes.
   compression: () => 'UNCOMPRESSED',
   encode: (_plan, records) => encodeRecordRuns(records),
-  build: (plan, body, current) =>
+  build: (plan, body, current, context) =>
     isStagedPlan(plan)
       ? buildStagedRedshiftRequest(plan, body, current)
-      : buildRedshiftRequest(plan, body, current),
+      : buildRedshiftRequest(plan, body, current, context),
   send: (request, services) =>
     isStagedRequest(request)
       ? sendStagedRedshiftRequest(request, services)

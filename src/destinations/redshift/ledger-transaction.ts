@@ -52,6 +52,15 @@ export interface LoadIdentity {
 }
 
 /**
+ * What a load answered; with `loadedAs`, the identity of the records it read as they streamed,
+ * which the transaction checks against the one it claimed.
+ */
+export interface LoadResult {
+  outcome: LoadOutcome;
+  loadedAs?: LoadIdentity | undefined;
+}
+
+/**
  * Makes the ledger ready once per process and database.
  *
  * @returns its name in `connections.ledgersReady`.
@@ -71,25 +80,40 @@ async function readyLedger(
   return ready;
 }
 
-/** Runs `load` once for the attempt `identity` names, in a transaction with its ledger row. */
+/**
+ * Runs `load` once for the attempt `identity` names, in a transaction with its ledger row.
+ * A load that read other records than `identity` said (see {@link LoadResult}) gives its row
+ * up and claims theirs before it commits: the rows and the ledger row always commit together
+ * under the key of the records loaded.
+ */
 export async function loadOnce(
   client: pg.PoolClient,
   connections: RedshiftConnections,
   plan: LoadTarget,
-  { key, records }: LoadIdentity,
+  identity: LoadIdentity,
   dialect: LedgerDialect,
-  load: () => Promise<LoadOutcome>,
+  load: () => Promise<LoadResult>,
 ): Promise<RedshiftResponse> {
   const ledger = ledgerOf(plan.table);
   const ready = await readyLedger(client, connections, plan, ledger, dialect);
+  let key = identity.key;
   try {
     await client.query('BEGIN');
-    const earlier = await dialect.claim(client, ledger, key, plan, records);
+    const earlier = await dialect.claim(client, ledger, key, plan, identity.records);
     if (earlier !== undefined) {
       await client.query('ROLLBACK');
       return { ...earlier, key, replayed: true };
     }
-    const outcome = await load();
+    const { outcome, loadedAs } = await load();
+    if (loadedAs !== undefined && loadedAs.key !== key) {
+      await client.query(`DELETE FROM ${renderTable(ledger)} WHERE delivery_id = $1`, [key]);
+      key = loadedAs.key;
+      const committed = await dialect.claim(client, ledger, key, plan, loadedAs.records);
+      if (committed !== undefined) {
+        await client.query('ROLLBACK');
+        return { ...committed, key, replayed: true };
+      }
+    }
     await recordOutcome(client, ledger, key, outcome);
     await client.query('COMMIT');
     return { ...outcome, key, replayed: false };

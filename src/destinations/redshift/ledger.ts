@@ -42,10 +42,18 @@ export function ledgerOf(table: TableName): TableName {
  * the records it carries (a retry of only some records is another load).
  */
 export function ledgerKey(plan: LedgerPlan, records: readonly AttemptRecord[]): string {
-  const positions = Buffer.allocUnsafe(records.length * 4);
-  records.forEach((r, i) => positions.writeUInt32BE(r.position, i * 4));
+  return positionsKey(
+    plan,
+    records.map((r) => r.position),
+  );
+}
+
+/** {@link ledgerKey} of the records at `positions` (in the attempt's order). */
+export function positionsKey(plan: LedgerPlan, positions: readonly number[]): string {
+  const bytes = Buffer.allocUnsafe(positions.length * 4);
+  positions.forEach((position, i) => bytes.writeUInt32BE(position, i * 4));
   const digest = new PositionDigest();
-  digest.update(positions, records.length);
+  digest.update(bytes, positions.length);
   return digest.key(plan);
 }
 

@@ -6,8 +6,8 @@ import type { DestinationServices, SendResult } from '../destination-kind.js';
 import type { RedshiftConnections } from './connections.js';
 import { withDatabaseSession } from './database-session.js';
 import { renderColumns, renderTable, type TableName } from './identifiers.js';
-import { PositionDigest, type LoadOutcome } from './ledger.js';
-import { loadOnce, POSTGRES_LEDGER } from './ledger-transaction.js';
+import { PositionDigest, positionsKey, type LoadOutcome } from './ledger.js';
+import { loadOnce, POSTGRES_LEDGER, type LoadIdentity } from './ledger-transaction.js';
 import type { RedshiftDeliveryPlan } from './plan.js';
 import { runLayout, runPositionBytes } from './record-runs.js';
 import { convertOnWorker } from './row-conversion-pool.js';
@@ -17,7 +17,10 @@ import type { RedshiftRequest } from './request.js';
 
 /**
  * The direct path's sender: loads one attempt's records into PostgreSQL in one transaction
- * with its ledger row (ledger-transaction.ts).
+ * with its ledger row (ledger-transaction.ts). When the request knows its records' positions,
+ * the row is claimed under their key first and the runs stream into the COPY as they are read
+ * from the batch (the key of the records read is checked before the commit); else the runs are
+ * read whole first.
  * Rows PostgreSQL rejects (a data exception or an integrity violation) are isolated by loading
  * the batch in segments under savepoints, split where the error says (its line) or in halves,
  * until each bad record is alone; the rest is loaded. Any other error ends the attempt with
@@ -44,43 +47,132 @@ interface LoadItem {
   lines: number;
 }
 
-/** The sender. */
-export function sendRedshiftRequest(
+/**
+ * The sender. A batch that could not be read while its runs streamed is that error, thrown
+ * (the driver retries it as it does a batch its builder could not read), not a database's.
+ * An attempt the ledger answered before any run was read still reads them: the driver counts
+ * the records it delivered (and finds a rejected record's position) as they pass, and they
+ * must be those the key named — else they are sent again under their own key.
+ */
+export async function sendRedshiftRequest(
   request: RedshiftRequest,
   services: DestinationServices,
 ): Promise<SendResult<RedshiftResponse>> {
-  return withDatabaseSession(
-    services.redshift,
-    request.plan,
-    request.credentials,
-    (client, connections) => load(client, request, connections),
-  );
+  const source = new RunSource(request.runs);
+  try {
+    const result = await withDatabaseSession(
+      services.redshift,
+      request.plan,
+      request.credentials,
+      (client, connections) => load(client, request, source, connections),
+    );
+    if (source.failure !== undefined) throw source.failure.error;
+    if ('response' in result && !source.started) {
+      const runs = await source.all();
+      if (runsKey(request.plan, runs).key !== result.response.key) {
+        return await sendRedshiftRequest({ ...request, runs, positions: undefined }, services);
+      }
+    }
+    return result;
+  } finally {
+    await source.close();
+  }
 }
 
-/**
- * One attempt's load: its records converted and COPYed, rejected rows isolated. The ledger key
- * digests the positions the runs hold side by side, one view per run.
- */
-function load(
-  client: pg.PoolClient,
-  { plan, runs }: RedshiftRequest,
-  connections: RedshiftConnections,
-): Promise<RedshiftResponse> {
+/** The ledger identity of the records of `runs`: the positions they hold, one view per run. */
+function runsKey(plan: RedshiftDeliveryPlan, runs: readonly Buffer[]): LoadIdentity {
   const digest = new PositionDigest();
   for (const run of runs) {
     const layout = runLayout(run);
     digest.update(runPositionBytes(run, layout), layout.count);
   }
-  const records = digest.records;
-  const identity = { key: digest.key(plan), records };
+  return { key: digest.key(plan), records: digest.records };
+}
+
+/**
+ * One attempt's load: its records converted and COPYed, rejected rows isolated. The ledger key
+ * digests the positions of the records: those the request names, else the runs' own (read
+ * whole first), one view per run.
+ */
+async function load(
+  client: pg.PoolClient,
+  { plan, positions }: RedshiftRequest,
+  source: RunSource,
+  connections: RedshiftConnections,
+): Promise<RedshiftResponse> {
+  const identity =
+    positions !== undefined
+      ? { key: positionsKey(plan, positions), records: positions.length }
+      : runsKey(plan, await source.all());
   return loadOnce(client, connections, plan, identity, POSTGRES_LEDGER, async () => {
     const columns = plan.columns ?? (await tableColumns(client, plan.table));
-    const rows = new RowConverter(runs, plan, columns);
+    const rows = new RowConverter(source, plan, columns);
     const rejected = await loadIsolating(client, copyStatement(plan, columns), rows);
     const failed = [...rows.failed, ...rejected];
     failed.sort((a, b) => a.index - b.index);
-    return { loaded: records - failed.length, failed };
+    const records = rows.digest.records;
+    return {
+      outcome: { loaded: records - failed.length, failed },
+      loadedAs: { key: rows.digest.key(plan), records },
+    };
   });
+}
+
+/**
+ * The request's runs, read once in order: from the list the builder collected, or as the
+ * batch streams them. A read that fails is kept as {@link failure}, so the sender can tell it
+ * from a database's error.
+ */
+class RunSource {
+  failure: { error: unknown } | undefined;
+  /** Whether a run was asked for. */
+  started = false;
+  #iterator: Iterator<Buffer> | AsyncIterator<Buffer>;
+  #done = false;
+
+  constructor(runs: readonly Buffer[] | AsyncIterable<Buffer>) {
+    this.#iterator = isRunList(runs) ? runs[Symbol.iterator]() : runs[Symbol.asyncIterator]();
+  }
+
+  /** The next run; undefined when none is left. */
+  async next(): Promise<Buffer | undefined> {
+    this.started = true;
+    if (this.#done) return undefined;
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await this.#iterator.next();
+    } catch (error) {
+      this.#done = true;
+      this.failure = { error };
+      throw error;
+    }
+    if (next.done === true) this.#done = true;
+    return next.done === true ? undefined : next.value;
+  }
+
+  /** Every run left, read now (runs read later start with the first of these again). */
+  async all(): Promise<readonly Buffer[]> {
+    const runs: Buffer[] = [];
+    for (let run = await this.next(); run !== undefined; run = await this.next()) runs.push(run);
+    this.#iterator = runs[Symbol.iterator]();
+    this.#done = false;
+    return runs;
+  }
+
+  /** Stops reading: a load that ended early leaves the batch's read where it was. */
+  async close(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      await this.#iterator.return?.();
+    } catch {
+      // Nothing of a read that fails as it stops was loaded: the load ended without it.
+    }
+  }
+}
+
+function isRunList(runs: readonly Buffer[] | AsyncIterable<Buffer>): runs is readonly Buffer[] {
+  return Array.isArray(runs);
 }
 
 /**
@@ -180,16 +272,17 @@ async function tryCopy(
  * record runs go to the row conversion workers (row-conversion-pool.ts) as they are (their
  * buffers move there), {@link RUNS_AHEAD} runs ahead of the COPY, so converting the next runs
  * overlaps streaming this one. Records that cannot become rows are noted as failed, records
- * without rows are left out.
+ * without rows are left out. The positions of the records taken are digested on the way
+ * ({@link digest}): the key of the records actually loaded.
  */
 class RowConverter {
   readonly failed: LoadOutcome['failed'] = [];
+  /** The positions of the records read so far. */
+  readonly digest = new PositionDigest();
   /** The runs converted so far, in order. */
   private readonly runs: ConvertedRows[] = [];
   /** Runs sent to the workers and not taken yet, in order. */
   private readonly pending: Promise<ConvertedRows>[] = [];
-  /** The next run to send. */
-  private next = 0;
   /** The attempt's index of the next run's first record. */
   private nextIndex = 0;
   /** The last step asked for (see {@link serially}). */
@@ -197,7 +290,7 @@ class RowConverter {
   private readonly task: Pick<RowTask, 'format' | 'columns'>;
 
   constructor(
-    private readonly source: readonly Buffer[],
+    private readonly source: RunSource,
     plan: RedshiftDeliveryPlan,
     columns: readonly string[],
   ) {
@@ -232,8 +325,12 @@ class RowConverter {
   }
 
   /** Sends runs until `ahead` are converting (or none is left), then takes the first. */
-  private advance(ahead: number): Promise<ConvertedRows | undefined> {
-    while (this.pending.length < ahead && this.next < this.source.length) this.dispatch();
+  private async advance(ahead: number): Promise<ConvertedRows | undefined> {
+    while (this.pending.length < ahead) {
+      const run = await this.source.next();
+      if (run === undefined) break;
+      this.dispatch(run);
+    }
     return this.take();
   }
 
@@ -259,12 +356,11 @@ class RowConverter {
     return items;
   }
 
-  /** Sends the next run of records to the workers (its buffer moves there). */
-  private dispatch(): void {
-    const piece = this.source[this.next] as Buffer;
-    this.next += 1;
+  /** Sends a run of records to the workers (its buffer moves there), its positions digested. */
+  private dispatch(piece: Buffer): void {
     const layout = runLayout(piece);
     if (layout.count === 0) return;
+    this.digest.update(runPositionBytes(piece, layout), layout.count);
     const firstIndex = this.nextIndex;
     this.nextIndex += layout.count;
     const run = convertOnWorker({ ...this.task, run: ownBuffer(piece), firstIndex });

@@ -122,6 +122,6 @@ function load(
   const identity = { key: ledgerKey(plan, records), records: records.length };
   return loadOnce(client, connections, plan, identity, REDSHIFT_LEDGER, async () => {
     await client.query(stagedCopyStatement(plan));
-    return { loaded: records.length, failed: [] };
+    return { outcome: { loaded: records.length, failed: [] } };
   });
 }
