@@ -25,11 +25,19 @@ const MAX_ATTEMPTS = 1_000_000;
 const ENQUEUE_TIMEOUT_MS = 10_000;
 
 /**
+ * A queue object not asked for this long is closed (and made again when next needed): far
+ * longer than any call made on one, so none is closed in use.
+ */
+const QUEUE_IDLE_MS = 10 * 60_000;
+
+/**
  * One BullMQ queue per stream, one job per sealed batch with `jobId` = batch id, so adding the
  * same batch twice (a sealer and the seal ticker's re-enqueue racing) is a no-op.
  */
 export class DeliveryQueues {
-  private readonly queues = new Map<string, Queue<DeliveryJobData>>();
+  /** Queue objects by stream, with when each was last asked for. */
+  private readonly queues = new Map<string, { queue: Queue<DeliveryJobData>; usedMs: number }>();
+  private sweptMs = Date.now();
   /** The streams whose queue may hold jobs: the ones delivery processes run a worker for. */
   readonly active: ActiveStreams;
 
@@ -45,18 +53,34 @@ export class DeliveryQueues {
     this.active = new ActiveStreams(connection);
   }
 
-  /** The stream's queue (created on first use, shared afterwards). */
+  /**
+   * The stream's queue (created on first use, shared afterwards). Queue objects not asked for
+   * in {@link QUEUE_IDLE_MS} are closed, so a process holds objects for the streams it works
+   * for, not for every stream it ever enqueued to (about 9 KB and a listener each).
+   */
   queue(stream: string): Queue<DeliveryJobData> {
-    let queue = this.queues.get(stream);
-    if (!queue) {
-      queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE_NAME, {
-        connection: this.connection,
-        prefix: streamPrefix(stream),
-      });
-      queue.on('error', (error: Error) => this.onError(error, stream));
-      this.queues.set(stream, queue);
+    const now = Date.now();
+    if (now - this.sweptMs >= QUEUE_IDLE_MS) this.closeIdle(now);
+    const known = this.queues.get(stream);
+    if (known) {
+      known.usedMs = now;
+      return known.queue;
     }
+    const queue = new Queue<DeliveryJobData>(DELIVERY_QUEUE_NAME, {
+      connection: this.connection,
+      prefix: streamPrefix(stream),
+    });
+    queue.on('error', (error: Error) => this.onError(error, stream));
+    this.queues.set(stream, { queue, usedMs: now });
     return queue;
+  }
+
+  /** Closes the queue objects not asked for since `now - QUEUE_IDLE_MS` (their data stays). */
+  private closeIdle(now: number): void {
+    this.sweptMs = now;
+    for (const [stream, { usedMs }] of this.queues) {
+      if (now - usedMs >= QUEUE_IDLE_MS) void this.forget(stream).catch(() => undefined);
+    }
   }
 
   /**
@@ -119,15 +143,20 @@ export class DeliveryQueues {
 
   /** Closes one stream's queue object (not its data). */
   async forget(stream: string): Promise<void> {
-    const queue = this.queues.get(stream);
+    const known = this.queues.get(stream);
     this.queues.delete(stream);
-    await queue?.close();
+    await known?.queue.close();
+  }
+
+  /** How many queue objects this process holds (for tests). */
+  get size(): number {
+    return this.queues.size;
   }
 
   /** Closes every queue object. */
   async close(): Promise<void> {
     const all = [...this.queues.values()];
     this.queues.clear();
-    await Promise.all(all.map((q) => q.close()));
+    await Promise.all(all.map(({ queue }) => queue.close()));
   }
 }

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Job } from 'bullmq';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { SealSchedule } from '../../src/buffer/seal-schedule.js';
 import { SealTicker } from '../../src/buffer/seal-ticker.js';
@@ -359,6 +359,34 @@ describe('the delivery workers', () => {
     } finally {
       await workers.close(5_000);
       await queues.obliterate(queued);
+      await queues.close();
+    }
+  });
+});
+
+describe('the queue objects of a process', () => {
+  it('are closed once unused for ten minutes, and made again when next needed', async () => {
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const [quiet, busy] = [uniqueName('quiet'), uniqueName('busy')];
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      queues.queue(quiet);
+      queues.queue(busy);
+      vi.setSystemTime(Date.now() + 6 * 60_000);
+      queues.queue(busy);
+      expect(queues.size).toBe(2);
+      vi.setSystemTime(Date.now() + 5 * 60_000);
+      // Asked for 5 minutes ago: kept; the other, 11 minutes ago: closed.
+      queues.queue(busy);
+      expect(queues.size).toBe(1);
+      await queues.enqueue(quiet, 'batch-again');
+      expect((await queues.queue(quiet).getJob('batch-again'))?.data).toEqual({
+        stream: quiet,
+        batchId: 'batch-again',
+      });
+    } finally {
+      vi.useRealTimers();
+      await queues.obliterate(quiet);
       await queues.close();
     }
   });
