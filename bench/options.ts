@@ -51,6 +51,7 @@ export interface BenchOptions {
   seed: number;
   bodies: number;
   streamsCount: number;
+  processesRateMibS: number;
   redisPersistence: RedisPersistence;
   phases: Phase[];
   json: string | undefined;
@@ -187,6 +188,15 @@ const NUMBERS: readonly NumericFlag<NumericKey>[] = [
     max: 100_000,
     integer: true,
     doc: 'streams of the large side of the streams phase (beside 10)',
+  },
+  {
+    key: 'processesRateMibS',
+    flag: 'processes-rate',
+    default: 60,
+    min: 0.1,
+    max: 100_000,
+    integer: false,
+    doc: "payload MiB/s offered in the processes phase's sustained run (its target is 60)",
   },
 ];
 

@@ -5,31 +5,41 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nowMs } from './clock.js';
 import { phaseSignal, warmedClosedLoad, type BenchContext } from './context.js';
 import { createBenchStream } from './control-plane.js';
+import { SAMPLE_PERIOD_MS } from './delivery-run.js';
 import { FirehoseHttp } from './firehose-http.js';
 import type { Infrastructure } from './infrastructure.js';
 import { runClosedLoop, type LoadProgress } from './load.js';
+import { runPacedDelivery, type PacedDeliveryFigures } from './paced-delivery.js';
 import { ProcessSampler } from './process-sampler.js';
 import { say, startProgress } from './progress.js';
-import { cpuText, ms, num, rssText } from './report-format.js';
-import type { PhaseOutcome } from './report.js';
-import { startSluice } from './sluice-process.js';
+import { startSluice, type SluiceProcess } from './sluice-process.js';
 import { MIB } from './stats.js';
-import { readStreamStats, StreamStatsSampler } from './stream-stats.js';
+import { readStreamStats, StreamStatsSampler, type StreamStatsSample } from './stream-stats.js';
 import { throughputFigures, type ThroughputFigures } from './throughput.js';
 
 /** How often the drain is checked. */
 const DRAIN_POLL_MS = 200;
 
+/** A `SLUICE_PROCESSES` setting the phase runs. */
+export type ProcessesSetting = '1' | 'auto';
+
 /** One `SLUICE_PROCESSES` setting's figures. */
 export interface ProcessesSide {
   /** `SLUICE_PROCESSES` as set. */
-  setting: '1' | 'auto';
+  setting: ProcessesSetting;
   /** The role of each process doing the work (the supervisor's children, or the one process). */
   roles: string[];
   /** The acknowledged closed-loop load: rate and latency of acknowledgements. */
   ingest: ThroughputFigures;
   /** Payload delivered to S3 while that load ran, per second: delivery beside full ingest. */
   deliveredDuringLoadMibS: number;
+  /** How fast the backlog grew while that load ran, MiB/s: what ingest outpaced delivery by. */
+  backlogGrowthMibS: number;
+  /**
+   * The longest stretch of the load in which no delivery completed, s (to within one 200 ms
+   * reading of the counters): the whole load when delivery stalled.
+   */
+  longestDeliveryGapS: number;
   /**
    * Payload delivered per second from the start of the measured load until everything accepted
    * (warm-up included) was delivered: what the deployment takes in and delivers.
@@ -45,11 +55,31 @@ export interface ProcessesSide {
   problems: string[];
 }
 
-/** What the processes phase measured: one process, then `auto`, the same load. */
+/** A paced run of the `auto` deployment into a fresh stream, with delivery running. */
+export interface PacedSide {
+  roles: string[];
+  figures: PacedDeliveryFigures;
+  /** Average CPU per process while sending, as a share of one core. */
+  cpuShare: Record<string, number | undefined>;
+  rssMaxMib: Record<string, number | undefined>;
+  problems: string[];
+}
+
+/** A paced run's figures, or why there are none. */
+export type PacedOutcome = { status: 'ok'; value: PacedSide } | { status: 'failed'; error: string };
+
+/**
+ * What the processes phase measured: one process, then `auto`, the same closed-loop load; then
+ * `auto` paced at half its acknowledged rate, and at `--processes-rate`.
+ */
 export interface ProcessesResult {
   cores: number;
   single: ProcessesSide;
   auto: ProcessesSide;
+  /** Paced at half of `auto`'s acknowledged rate: the latency producers see below saturation. */
+  halfLoad: PacedOutcome;
+  /** Paced at `--processes-rate`: whether delivery keeps up with a sustained GZIP load. */
+  sustained: PacedOutcome;
 }
 
 /**
@@ -75,29 +105,77 @@ function childProcesses(pid: number): Map<string, number> {
   return out;
 }
 
-/** One side: Sluice with `SLUICE_PROCESSES=setting`, the closed-loop load, then the drain. */
-async function runSide(
+/**
+ * The longest stretch of [fromMs, toMs] between readings that saw `deliveredBytes` rise (the
+ * window's edges count as such), in seconds: how long delivery went without completing a batch.
+ */
+export function longestDeliveryGapS(
+  samples: readonly StreamStatsSample[],
+  fromMs: number,
+  toMs: number,
+): number {
+  let sinceMs = fromMs;
+  let longestMs = 0;
+  let previous: number | undefined;
+  for (const s of samples) {
+    if (
+      previous !== undefined &&
+      s.deliveredBytes > previous &&
+      s.atMs >= fromMs &&
+      s.atMs <= toMs
+    ) {
+      longestMs = Math.max(longestMs, s.atMs - sinceMs);
+      sinceMs = s.atMs;
+    }
+    previous = s.deliveredBytes;
+  }
+  return Math.max(longestMs, toMs - sinceMs) / 1000;
+}
+
+/** A started Sluice deployment, its client and its process sampler. */
+interface Service {
+  sluice: SluiceProcess;
+  phase: ReturnType<typeof phaseSignal>;
+  client: FirehoseHttp;
+  procs: ProcessSampler;
+  /** The counters of the stream the run loads, read every {@link SAMPLE_PERIOD_MS}. */
+  sampler: StreamStatsSampler;
+  roles: string[];
+  /** @throws when a process of the run crashed or the bench was interrupted. */
+  assertRunning(what: string): void;
+  /** Stops the samplers, the client and the service. */
+  close(): Promise<void>;
+}
+
+/**
+ * Empties Redis and starts Sluice with `SLUICE_PROCESSES=setting`, a client of `sockets`
+ * connections, a sampler of the supervisor, each child and the servers, and one of `stream`'s
+ * counters.
+ */
+async function startService(
   ctx: BenchContext,
   infra: Infrastructure,
-  setting: '1' | 'auto',
+  setting: ProcessesSetting,
+  sockets: number,
   stream: string,
-): Promise<ProcessesSide> {
-  const { options } = ctx;
+): Promise<Service> {
   await infra.reset();
   const sluice = await startSluice({
     role: 'all',
     redisUrl: infra.redis.server.url,
     s3Env: infra.s3.sluiceEnv,
-    maxBacklogMb: options.maxBacklogMb,
+    maxBacklogMb: ctx.options.maxBacklogMb,
     env: { SLUICE_PROCESSES: setting },
   });
-  const label = `processes (${setting})`;
+  if (sluice.url === undefined) {
+    await sluice.stop();
+    throw new Error(`${sluice.child.name} does not serve the API`);
+  }
   const phase = phaseSignal(ctx.signal, [sluice.child, infra.redis.server.child]);
-  const client = new FirehoseHttp(sluice.url as string, ctx.identity, options.concurrency);
+  const client = new FirehoseHttp(sluice.url, ctx.identity, sockets);
+  // Closing the pool fails requests in flight at once, so an interrupt does not wait them out.
   phase.signal.addEventListener('abort', () => client.close(), { once: true });
   const children = childProcesses(sluice.child.pid);
-  const roles =
-    children.size === 0 ? ['all'] : [...children.keys()].map((name) => name.split(' ')[1] ?? '?');
   const procs = new ProcessSampler(
     new Map([
       [setting === '1' ? 'sluice (all)' : 'supervisor', sluice.child.pid] as const,
@@ -105,7 +183,46 @@ async function runSide(
       ...infra.processes(),
     ]),
   );
-  const sampler = new StreamStatsSampler(infra.client, stream, 1_000);
+  const sampler = new StreamStatsSampler(infra.client, stream, SAMPLE_PERIOD_MS);
+  return {
+    sluice,
+    phase,
+    client,
+    procs,
+    sampler,
+    roles:
+      children.size === 0 ? ['all'] : [...children.keys()].map((name) => name.split(' ')[1] ?? '?'),
+    assertRunning: (what) => {
+      const crashed = phase.crashed();
+      if (crashed) throw new Error(`${what}: ${crashed.describeExit()}`);
+      ctx.signal.throwIfAborted();
+    },
+    close: async () => {
+      sampler.cancel();
+      procs.stop();
+      phase.dispose();
+      client.close();
+      await sluice.stop();
+    },
+  };
+}
+
+/** The service's warning and error lines, named by its process. */
+function problemsOf(sluice: SluiceProcess): string[] {
+  return sluice.problems.map((line) => `${sluice.child.name}: ${line}`);
+}
+
+/** One side: Sluice with `SLUICE_PROCESSES=setting`, the closed-loop load, then the drain. */
+async function runSide(
+  ctx: BenchContext,
+  infra: Infrastructure,
+  setting: ProcessesSetting,
+  stream: string,
+): Promise<ProcessesSide> {
+  const { options } = ctx;
+  const service = await startService(ctx, infra, setting, options.concurrency, stream);
+  const { phase, client, procs, sampler, roles } = service;
+  const label = `processes (${setting})`;
   try {
     await createBenchStream(client, stream, {
       sizeMb: options.sizeMb,
@@ -125,6 +242,7 @@ async function runSide(
     const after = await readStreamStats(infra.client, stream);
     const throughput = throughputFigures(result);
     const cpuShare = procs.cpuShares(result.startMs, result.endMs);
+    const gapS = longestDeliveryGapS(sampler.samples, result.startMs, result.endMs);
 
     say(`${label}: waiting up to ${options.drainTimeoutS} s for the backlog to drain`);
     const drainDeadline = nowMs() + options.drainTimeoutS * 1000;
@@ -134,17 +252,18 @@ async function runSide(
       await sleep(DRAIN_POLL_MS);
       drained = await readStreamStats(infra.client, stream);
     }
-    const crashed = phase.crashed();
-    if (crashed) throw new Error(`during the load: ${crashed.describeExit()}`);
-    ctx.signal.throwIfAborted();
+    service.assertRunning('during the load');
     procs.stop();
     const empty = drained.backlogBytes === 0;
+    const loadS = (after.atMs - before.atMs) / 1000;
     return {
       setting,
       roles,
       ingest: throughput,
       deliveredDuringLoadMibS:
         (after.deliveredBytes - before.deliveredBytes) / MIB / throughput.durationS,
+      backlogGrowthMibS: (after.backlogBytes - before.backlogBytes) / MIB / loadS,
+      longestDeliveryGapS: gapS,
       endToEndMibS: empty
         ? (drained.deliveredBytes - before.deliveredBytes) /
           MIB /
@@ -153,14 +272,66 @@ async function runSide(
       drainS: empty ? (drained.atMs - result.endMs) / 1000 : undefined,
       cpuShare,
       rssMaxMib: procs.maxRssMib(),
-      problems: sluice.problems.map((line) => `${sluice.child.name}: ${line}`),
+      problems: problemsOf(service.sluice),
     };
   } finally {
-    sampler.cancel();
-    procs.stop();
-    phase.dispose();
-    client.close();
-    await sluice.stop();
+    await service.close();
+  }
+}
+
+/**
+ * A fresh `auto` deployment and stream under the paced load at `rateMibS` for `--sustain`
+ * seconds, then the drain: the sustained phase's measurement, on every core.
+ */
+async function runPacedSide(
+  ctx: BenchContext,
+  infra: Infrastructure,
+  label: string,
+  stream: string,
+  rateMibS: number,
+): Promise<PacedSide> {
+  const { options } = ctx;
+  const service = await startService(ctx, infra, 'auto', options.maxInFlight, stream);
+  const { phase, client, procs, sampler } = service;
+  try {
+    const { figures, cpuShare } = await runPacedDelivery(ctx, {
+      label,
+      client,
+      stream,
+      sampler,
+      procs,
+      signal: phase.signal,
+      rateMibS,
+      durationS: options.sustainS,
+    });
+    service.assertRunning('during the load');
+    return {
+      roles: service.roles,
+      figures,
+      cpuShare,
+      rssMaxMib: procs.maxRssMib(),
+      problems: problemsOf(service.sluice),
+    };
+  } finally {
+    await service.close();
+  }
+}
+
+/**
+ * A paced run as an outcome: its failure (a crash, a stream that would not start) is reported
+ * beside the other figures instead of discarding them; an interrupt still ends the phase.
+ */
+async function pacedOutcome(
+  ctx: BenchContext,
+  run: () => Promise<PacedSide>,
+): Promise<PacedOutcome> {
+  try {
+    return { status: 'ok', value: await run() };
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    say(`processes: ${message.split('\n')[0] ?? ''}`);
+    return { status: 'failed', error: message };
   }
 }
 
@@ -168,7 +339,10 @@ async function runSide(
  * Phase 13: the same closed-loop ingest with S3 delivery running, then the drain, once with
  * `SLUICE_PROCESSES=1` (everything in one process) and once with `auto` (the default: one
  * process per core, split into API and delivery processes), in the same run, so that the
- * ratios say what using every core buys on this machine.
+ * ratios say what using every core buys on this machine. Then `auto` twice more, each on a
+ * fresh Redis and stream, under a paced load: at half of the rate it acknowledged (the
+ * latency producers see below saturation) and at `--processes-rate` (whether delivery keeps up
+ * with a sustained GZIP load).
  */
 export async function runProcessesPhase(
   ctx: BenchContext,
@@ -177,39 +351,21 @@ export async function runProcessesPhase(
 ): Promise<ProcessesResult> {
   const single = await runSide(ctx, infra, '1', `${stream}-1`);
   const auto = await runSide(ctx, infra, 'auto', `${stream}-auto`);
-  return { cores: availableParallelism(), single, auto };
-}
-
-/** `auto` over `1`, as `×n.nn`. */
-function ratio(auto: number | undefined, single: number | undefined): string {
-  return auto === undefined || single === undefined || single === 0
-    ? '–'
-    : `×${(auto / single).toFixed(2)}`;
-}
-
-function sideLines(side: ProcessesSide): string[] {
-  const t = side.ingest;
-  return [
-    `  SLUICE_PROCESSES=${side.setting} (${side.roles.join(' + ')})`,
-    `    ingest      ${num(t.mibS)} MiB/s acknowledged, ${num(t.requestsPerS)} requests/s, latency p50 ${ms(t.latencyP50Ms)} p99 ${ms(t.latencyP99Ms)}${t.failedRecords > 0 ? `, ${t.failedRecords} records failed` : ''}`,
-    `    delivered   ${num(side.deliveredDuringLoadMibS)} MiB/s during the load`,
-    `    end to end  ${side.endToEndMibS === undefined ? 'backlog not drained within the timeout' : `${num(side.endToEndMibS)} MiB/s (drained ${num(side.drainS)} s after the load)`}`,
-    `    CPU         ${cpuText(side.cpuShare)}`,
-    `    RSS max     ${rssText(side.rssMaxMib)}`,
-  ];
-}
-
-/** The phase's report section. */
-export function processesSection(title: string, outcome: PhaseOutcome<ProcessesResult>): string[] {
-  if (outcome.status === 'skipped') return [title, '  skipped'];
-  if (outcome.status === 'interrupted') return [title, '  interrupted'];
-  if (outcome.status === 'failed') return [title, `  failed: ${outcome.error}`];
-  const { single, auto, cores } = outcome.value;
-  return [
-    title,
-    `  ${cores} cores`,
-    ...sideLines(single),
-    ...sideLines(auto),
-    `  scaling (auto ÷ 1): ingest ${ratio(auto.ingest.mibS, single.ingest.mibS)}, delivered during the load ${ratio(auto.deliveredDuringLoadMibS, single.deliveredDuringLoadMibS)}, end to end ${ratio(auto.endToEndMibS, single.endToEndMibS)}; ingest p99 latency ${ratio(auto.ingest.latencyP99Ms, single.ingest.latencyP99Ms)}`,
-  ];
+  const halfRate = auto.ingest.mibS / 2;
+  const halfLoad =
+    halfRate > 0
+      ? await pacedOutcome(ctx, () =>
+          runPacedSide(ctx, infra, 'processes (auto, half load)', `${stream}-half`, halfRate),
+        )
+      : ({ status: 'failed', error: 'auto acknowledged nothing to halve' } as const);
+  const sustained = await pacedOutcome(ctx, () =>
+    runPacedSide(
+      ctx,
+      infra,
+      'processes (auto, sustained)',
+      `${stream}-sustained`,
+      ctx.options.processesRateMibS,
+    ),
+  );
+  return { cores: availableParallelism(), single, auto, halfLoad, sustained };
 }

@@ -28,7 +28,10 @@ import type { OpenSearchResult } from './opensearch-phase.js';
 import { openSearchSection, openSearchSummaryRow } from './opensearch-report.js';
 import { replicasSection, replicasSummaryRow } from './replicas-report.js';
 import type { ReplicasResult } from './replicas-phase.js';
-import { processesSection, type ProcessesResult } from './processes-phase.js';
+import { DELIVERED_TOLERANCE } from './paced-delivery.js';
+import { deliveredMeets, pacedLines, seconds } from './paced-report.js';
+import type { ProcessesResult } from './processes-phase.js';
+import { processesSection, processesSummaryRows } from './processes-report.js';
 import type { StreamsResult } from './streams-phase.js';
 import { streamsSection, streamsSummaryRow } from './streams-report.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
@@ -60,13 +63,8 @@ export const TARGETS = {
   ingestShareOfCeiling: 0.4,
   /** Delivered payload rate under the sustained load, MiB/s. */
   sustainedMibS: 30,
-  /**
-   * Resolution of the delivered-rate estimate: batch completions are seen to within one 200 ms
-   * reading, and over the default 23 s steady window the one or two at its edges move the fitted
-   * rate by up to about 3 %. Without this, a service that exactly keeps up with the offered
-   * 30 MiB/s would pass or miss by chance.
-   */
-  deliveredTolerance: 0.03,
+  /** Resolution of the delivered-rate estimate (see {@link DELIVERED_TOLERANCE}). */
+  deliveredTolerance: DELIVERED_TOLERANCE,
   /** Freshness p99 may exceed IntervalInSeconds by this much. */
   freshnessSlackS: 2,
   /** Highest RSS of a Sluice process in the `all` role, MiB. */
@@ -141,13 +139,13 @@ export interface BenchResults {
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
 
-function seconds(valueMs: number | undefined): string {
-  if (valueMs === undefined) return 'n/a';
-  return Number.isFinite(valueMs) ? `${num(valueMs / 1000, 2)} s` : 'not delivered';
-}
-
 function verdict(ok: boolean): Verdict {
   return ok ? 'PASS' : 'MISS';
+}
+
+/** PASS or MISS, `n/a` when there was nothing to judge. */
+function verdictOf(ok: boolean | undefined): Verdict {
+  return ok === undefined ? 'n/a' : verdict(ok);
 }
 
 /** Pads columns to their widest cell. */
@@ -235,17 +233,7 @@ function sustainedSection(title: string, outcome: PhaseOutcome<SustainedResult>)
   const early = notOkSection(title, outcome);
   if (early || outcome.status !== 'ok') return early ?? [];
   const r = outcome.value;
-  const f = r.freshness;
-  const b = r.backlog;
-  const lines = [
-    title,
-    `  offered            ${num(r.targetMibS)} MiB/s; accepted ${num(r.sentMibS)} MiB/s; ${int.format(r.lateStarts)} requests started >100 ms late`,
-    `  latency            p50 ${ms(r.throughput.latencyP50Ms)}, p99 ${ms(r.throughput.latencyP99Ms)}; failed records ${int.format(r.throughput.failedRecords)}${errorsText(r.throughput.errors)}`,
-    `  delivered          ${r.deliveredMibS === undefined ? 'n/a (steady window too short: raise --sustain)' : `${num(r.deliveredMibS)} MiB/s`}  (fit through the batch deliveries from ${r.allowanceS} s to the end of sending)`,
-    `  backlog            start ${num(b.startMib, 0)} MiB, end ${num(b.endMib, 0)} MiB, max ${num(b.maxMib, 0)} MiB, slope ${b.slopeMibS >= 0 ? '+' : ''}${num(b.slopeMibS, 2)} MiB/s → ${b.growing ? 'GROWING' : 'stable'}`,
-    `  freshness          p50 ${seconds(f.p50Ms)}, p99 ${seconds(f.p99Ms)}, max ${seconds(f.maxMs)}  (send → seen delivered; ${int.format(f.undeliveredRecords)} records never seen delivered${r.counterReadFailures > 0 ? `; ${r.counterReadFailures} counter readings failed` : ''})`,
-    `  drain              ${r.drainedAfterS === undefined ? `NOT complete: ${int.format(r.deliveredRecords)} of ${int.format(r.acceptedRecords)} accepted records delivered, ${int.format(r.deadRecords)} dead-lettered` : `all ${int.format(r.acceptedRecords)} accepted records delivered ${num(r.drainedAfterS, 2)} s after the last acknowledgement`}`,
-  ];
+  const lines = [title, ...pacedLines(r)];
   if (r.s3) {
     const ratio = r.s3.bytes > 0 ? (r.deliveredMib * 1024 * 1024) / r.s3.bytes : undefined;
     lines.push(
@@ -528,12 +516,7 @@ function summaryRows(results: BenchResults): string[][] {
         ? 'window too short'
         : `${num(r.deliveredMibS)} MiB/s (offered ${num(r.targetMibS)}, backlog ${r.backlog.growing ? 'growing' : 'stable'})`,
       e2eTarget,
-      r.deliveredMibS === undefined
-        ? 'n/a'
-        : verdict(
-            r.deliveredMibS >= TARGETS.sustainedMibS * (1 - TARGETS.deliveredTolerance) &&
-              !r.backlog.growing,
-          ),
+      verdictOf(deliveredMeets(r, TARGETS.sustainedMibS)),
     ]);
     const limitS = results.setup.intervalS + TARGETS.freshnessSlackS;
     const p99 = r.freshness.p99Ms;
@@ -609,6 +592,9 @@ function summaryRows(results: BenchResults): string[][] {
   if (openSearchRow !== undefined) rows.push(openSearchRow);
   const replicasRow = replicasSummaryRow(results.replicas);
   if (replicasRow !== undefined) rows.push(replicasRow);
+  rows.push(
+    ...processesSummaryRows(results.processes, ceiling.status === 'ok' ? ceiling.value : undefined),
+  );
   const streamsRow = streamsSummaryRow(results.streams, results.setup.streamsCount);
   if (streamsRow !== undefined) rows.push(streamsRow);
 
@@ -709,6 +695,13 @@ function problemLines(results: BenchResults, limit = 12): string[] {
     if (outcome.status === 'ok') all.push(...outcome.value.problems);
   }
   if (results.opensearch.status === 'ok') all.push(...results.opensearch.value.problems);
+  if (results.processes.status === 'ok') {
+    const r = results.processes.value;
+    all.push(...r.single.problems, ...r.auto.problems);
+    for (const paced of [r.halfLoad, r.sustained]) {
+      if (paced.status === 'ok') all.push(...paced.value.problems);
+    }
+  }
   if (results.transformE2e.status === 'ok') {
     const r = results.transformE2e.value;
     all.push(...r.plain.problems, ...r.transformed.problems);
@@ -761,6 +754,20 @@ function contentionWarning(results: BenchResults): string[] {
       ['transform-e2e (without)', { status: 'ok', value: transformE2e.value.plain }],
       ['transform-e2e (with)', { status: 'ok', value: transformE2e.value.transformed }],
     );
+  }
+  const { processes } = results;
+  if (processes.status === 'ok') {
+    const r = processes.value;
+    phases.push(
+      ['processes (1)', { status: 'ok', value: r.single }],
+      ['processes (auto)', { status: 'ok', value: r.auto }],
+    );
+    for (const [name, paced] of [
+      ['processes (half load)', r.halfLoad],
+      ['processes (sustained)', r.sustained],
+    ] as const) {
+      if (paced.status === 'ok') phases.push([name, { status: 'ok', value: paced.value }]);
+    }
   }
   phases.push(['compression', results.compression]);
   const { parquet } = results;
@@ -869,7 +876,7 @@ export function renderReport(results: BenchResults): string {
     ),
     '',
     ...processesSection(
-      '13. Every core: ingest with S3 delivery running, then the drain, with SLUICE_PROCESSES=1 and auto',
+      '13. Every core: ingest with S3 delivery running, then the drain, with SLUICE_PROCESSES=1 and auto; auto paced at half load and sustained',
       results.processes,
     ),
     '',

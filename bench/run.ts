@@ -298,7 +298,15 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
   const streamsSideFailed =
     results.streams.status === 'ok' &&
     [results.streams.value.few, results.streams.value.many].some((s) => s.status === 'failed');
-  return outcomes.some((o) => o.status === 'failed') || streamsSideFailed ? 1 : 0;
+  // So is a paced run of the processes phase that failed beside the phase's other figures.
+  const processesRunFailed =
+    results.processes.status === 'ok' &&
+    [results.processes.value.halfLoad, results.processes.value.sustained].some(
+      (r) => r.status === 'failed',
+    );
+  return outcomes.some((o) => o.status === 'failed') || streamsSideFailed || processesRunFailed
+    ? 1
+    : 0;
 }
 
 runCli({
