@@ -35,8 +35,9 @@ const settleScript = new RedisScript(SETTLE_SCRIPT, 1);
  *   learns the buffer's deadline at once;
  * - a ticker leases a due stream (`now + 2 × grace`: later than any put's touch), seals what is
  *   due, re-enqueues what is stranded, reads what is left and settles: the next deadline, or
- *   removal, unless a put touched the stream meanwhile. A ticker that dies mid-visit leaves
- *   the lease, so the stream is visited again.
+ *   removal, unless a put touched the stream meanwhile (or the visit took longer than the
+ *   grace: a put's touch then no longer lowers the lease, so the stream is kept until the lease
+ *   ends). A ticker that dies mid-visit leaves the lease, so the stream is visited again.
  */
 export class SealSchedule {
   /**

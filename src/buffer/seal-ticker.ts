@@ -63,19 +63,25 @@ export class SealTicker {
     this.timer.unref();
   }
 
-  /** One pass over the due streams (and the reconciling pass when it is time). For tests. */
-  async tick(now = Date.now()): Promise<void> {
+  /**
+   * One pass over the due streams (and the reconciling pass when it is time). `fixedNow` (for
+   * tests) stands for the clock; otherwise each visit reads it when it starts, so that a long
+   * pass never takes a lease older than the puts it must stay ahead of.
+   */
+  async tick(fixedNow?: number): Promise<void> {
     const { schedule, log } = this.options;
+    const clock = () => fixedNow ?? Date.now();
+    const now = clock();
     if (now - this.reconciledAt >= (this.options.reconcileMs ?? DEFAULT_RECONCILE_MS)) {
       await this.reconcile(now);
       this.reconciledAt = now;
     }
-    const due = await schedule.due(now, DUE_PER_TICK);
+    const due = await schedule.due(clock(), DUE_PER_TICK);
     let swept = 0;
     const failures: unknown[] = [];
     for (let start = 0; start < due.length; start += VISITS_AT_ONCE) {
       const visits = due.slice(start, start + VISITS_AT_ONCE).map(({ stream }) =>
-        this.visit(stream, now).then(
+        this.visit(stream, clock).then(
           (count) => {
             swept += count;
           },
@@ -104,15 +110,19 @@ export class SealTicker {
    *
    * @returns how many stranded batches were enqueued.
    */
-  private async visit(stream: string, now: number): Promise<number> {
+  private async visit(stream: string, clock: () => number): Promise<number> {
     const { schedule, buffer, partitions, redis } = this.options;
+    const now = clock();
     const lease = await schedule.lease(stream, now);
     await buffer.sealIfDue(stream, now);
     await partitions?.sealDue(stream, now);
     const swept = await this.options.enqueueStranded(stream, now - schedule.graceMs);
     // Read after the lease: a buffer opened since is either seen here or touched the schedule.
     const next = await nextCheckAt(redis, stream, now, schedule.graceMs);
-    await schedule.settle(stream, lease, next);
+    // A put's touch lowers the lease only while it comes less than a grace after the lease was
+    // taken; a visit slower than that (Redis stalled) cannot tell, so it keeps the stream.
+    const late = clock() >= lease - schedule.graceMs;
+    await schedule.settle(stream, lease, late ? Math.min(next ?? lease, lease) : next);
     return swept;
   }
 

@@ -223,6 +223,31 @@ describe('the seal schedule', () => {
     expect(await redis.exists(streamKeys(stream).open)).toBe(0);
   });
 
+  it('keeps a stream whose visit took longer than the grace: a put during it could not lower the lease', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry);
+    // Sealing stalls (Redis slow) for more than the grace while the visit runs.
+    class StallingBuffer extends RecordBuffer {
+      override async sealIfDue(name: string, nowMs: number): Promise<string | undefined> {
+        vi.setSystemTime(Date.now() + GRACE_MS + 1000);
+        return super.sealIfDue(name, nowMs);
+      }
+    }
+    const ticker = tickerFor(registry, new StallingBuffer(redis, 1 << 30, () => Promise.resolve()));
+    await ticker.tick(Date.now());
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const started = Date.now();
+      await new SealSchedule(redis, GRACE_MS).touch(stream, started);
+      await ticker.tick();
+      // Nothing is left to seal, yet the stream stays until its lease ends.
+      expect(await scheduled(stream)).toBe(started + 2 * GRACE_MS);
+    } finally {
+      vi.useRealTimers();
+      await redis.zrem(SEAL_SCHEDULE_KEY, stream);
+    }
+  });
+
   it('keeps a put that came during a visit: the lease is settled only if untouched', async () => {
     const schedule = new SealSchedule(redis, GRACE_MS);
     const stream = uniqueName('lease');
