@@ -147,14 +147,13 @@ export class StreamHistory {
    * Appends a sample to the history of each stream whose counts changed since its last sample
    * (or whose last sample is older than {@link HEARTBEAT_MS}); a stream sampled less than half
    * an interval ago (by a process whose clock runs ahead) is left alone. Reads the streams whose
-   * counts moved in the last intervals, and every stream once per {@link HEARTBEAT_MS} (or
-   * with `all`).
+   * counts moved in the last intervals, and every stream once per {@link HEARTBEAT_MS}.
    */
-  async sampleAll(all = false): Promise<void> {
+  async sampleAll(): Promise<void> {
     const { redis } = this.options;
     const at = this.now();
     let names: string[];
-    if (all || at - this.allSampledAt >= HEARTBEAT_MS) {
+    if (at - this.allSampledAt >= HEARTBEAT_MS) {
       names = await this.options.streamNames();
       this.allSampledAt = at;
       await redis.zremrangebyscore(COUNTED_STREAMS_KEY, '-inf', at - HISTORY_TTL_MS);
