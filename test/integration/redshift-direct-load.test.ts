@@ -57,6 +57,14 @@ function destination(table: string): StoredRedshiftDestination {
   ) as StoredRedshiftDestination;
 }
 
+/** A table `(id integer, name text)` in a schema of its own, and a plan of `batchId` into it. */
+async function idNameTable(batchId: string) {
+  const schema = await testSchema(cleanups, db);
+  const table = `${schema}.t`;
+  await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
+  return { schema, table, plan: await planOf(table, batchId) };
+}
+
 async function planOf(table: string, batchId: string): Promise<RedshiftDeliveryPlan> {
   return (await redshiftKind.plan(destination(table), {
     streamName: 's',
@@ -146,10 +154,7 @@ async function ids(table: string): Promise<number[]> {
 
 describe('the direct path loading record runs', () => {
   it('loads a batch of many runs once, under the key of its records; a second attempt answers from the ledger and leaves nothing of its own', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, '31111111-2222-4333-8444-555555555555');
+    const { schema, table, plan } = await idNameTable('31111111-2222-4333-8444-555555555555');
     // About 1 MiB: three runs of the encoder.
     const all = records(10_000, 7);
     const first = await attempt(plan, table, all);
@@ -177,10 +182,7 @@ describe('the direct path loading record runs', () => {
   });
 
   it('two attempts at once: one loads, the other waits on the ledger row and answers from it', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, '41111111-2222-4333-8444-555555555555');
+    const { table, plan } = await idNameTable('41111111-2222-4333-8444-555555555555');
     const all = records(3_000);
     const outcomes = await Promise.all([attempt(plan, table, all), attempt(plan, table, all)]);
     expect(outcomes.map((o) => o.kind)).toEqual(['delivered', 'delivered']);
@@ -193,10 +195,7 @@ describe('the direct path loading record runs', () => {
   });
 
   it('isolates rejected rows across runs and records them in the ledger row; a retry of the same records answers the same', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, '51111111-2222-4333-8444-555555555555');
+    const { table, plan } = await idNameTable('51111111-2222-4333-8444-555555555555');
     const bad = [3, 4_999, 5_000, 9_999];
     const all = records(10_000, 0, bad);
     const first = await attempt(plan, table, all);
@@ -212,10 +211,7 @@ describe('the direct path loading record runs', () => {
   });
 
   it('an attempt whose records cannot all be read fails with that error and loads nothing', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, '61111111-2222-4333-8444-555555555555');
+    const { schema, table, plan } = await idNameTable('61111111-2222-4333-8444-555555555555');
     const all = records(10_000);
     await expect(attempt(plan, table, all, 12)).rejects.toThrow('the batch could not be read');
     expect(await ids(table)).toEqual([]);
@@ -233,10 +229,7 @@ describe('the direct path loading record runs', () => {
 
 describe('the direct path streaming record runs into the COPY (positions told up front)', () => {
   it('claims the ledger row under the key of the positions before the rows, loads once, and a second attempt answers from the ledger', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, '71111111-2222-4333-8444-555555555555');
+    const { table, plan } = await idNameTable('71111111-2222-4333-8444-555555555555');
     const all = records(10_000, 3);
     // The batch is still being read when the ledger row is claimed: an attempt at the same
     // time waits on that row, so it can only answer from the ledger.
@@ -261,10 +254,7 @@ describe('the direct path streaming record runs into the COPY (positions told up
   });
 
   it('starts the COPY before the batch is read to its end', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, 'b1111111-2222-4333-8444-555555555555');
+    const { schema, table, plan } = await idNameTable('b1111111-2222-4333-8444-555555555555');
     const all = records(10_000);
     let copyWhileReading = false;
     // The last groups are read only once the database shows this table's COPY running.
@@ -299,10 +289,7 @@ describe('the direct path streaming record runs into the COPY (positions told up
   });
 
   it('isolates rejected rows of streamed runs as of collected ones', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, '81111111-2222-4333-8444-555555555555');
+    const { table, plan } = await idNameTable('81111111-2222-4333-8444-555555555555');
     const bad = [0, 2_500, 7_777, 9_999];
     const all = records(10_000, 0, bad);
     const first = await streamedAttempt(plan, table, all);
@@ -312,10 +299,7 @@ describe('the direct path streaming record runs into the COPY (positions told up
   });
 
   it('a batch that cannot be read part-way fails with that error, rolls back its rows and its ledger row, and the next attempt loads it', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, '91111111-2222-4333-8444-555555555555');
+    const { schema, table, plan } = await idNameTable('91111111-2222-4333-8444-555555555555');
     const all = records(10_000);
     await expect(streamedAttempt(plan, table, all, 12)).rejects.toThrow(
       'the batch could not be read',
@@ -328,10 +312,7 @@ describe('the direct path streaming record runs into the COPY (positions told up
   });
 
   it('records other than the positions told are loaded under their own key, and only once', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, 'a1111111-2222-4333-8444-555555555555');
+    const { schema, table, plan } = await idNameTable('a1111111-2222-4333-8444-555555555555');
     const all = records(2_000);
     const told = all.slice(0, 1_999).map((r) => r.position);
     const first = await attempt(plan, table, all, undefined, told);
@@ -367,10 +348,7 @@ describe('the direct path streaming record runs into the COPY (positions told up
   });
 
   it('an attempt the ledger answers still reads every record, so the driver can count them and place a rejected one', async () => {
-    const schema = await testSchema(cleanups, db);
-    const table = `${schema}.t`;
-    await db.pool.query(`CREATE TABLE ${table} (id integer, name text)`);
-    const plan = await planOf(table, 'c1111111-2222-4333-8444-555555555555');
+    const { table, plan } = await idNameTable('c1111111-2222-4333-8444-555555555555');
     const all = records(3_000, 0, [2_999]);
     expect((await streamedAttempt(plan, table, all)).kind).toBe('partial');
     let read = 0;
