@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Every Lua script call checks that it touches only keys it declares, in one hash slot
+    // (src/redis/strict-scripts.ts): what Redis Cluster requires, enforced on the single Redis too.
+    env: { SLUICE_REDIS_STRICT_SCRIPTS: '1' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real servers; two cores do not gain from more parallel files.

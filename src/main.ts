@@ -106,6 +106,7 @@ async function prepareRedis(
 ): Promise<void> {
   const url = settings.SLUICE_REDIS_URL;
   const shownUrl = redactUrlCredentials(url);
+  if (settings.SLUICE_REDIS_MODE === 'cluster') return prepareCluster(url, tls, running);
 
   const failure = await redisProbe(url, undefined, tls.redis);
   if (failure === undefined) {
@@ -156,6 +157,31 @@ async function prepareRedis(
       );
     }
   }
+}
+
+/**
+ * Makes sure a node of the Redis Cluster answers: one of the comma-separated URLs (the client
+ * finds the others from it). A cluster is never started here.
+ */
+async function prepareCluster(
+  url: string,
+  tls: TlsMaterial,
+  running: ProcessLifecycle,
+): Promise<void> {
+  const failures: string[] = [];
+  for (const node of url.split(',')) {
+    const failure = await redisProbe(node, undefined, tls.redis);
+    if (failure === undefined) return;
+    if (isAuthFailure(failure)) {
+      return running.failStart(
+        `Redis Cluster node ${redactUrlCredentials(node)} refused the credentials in SLUICE_REDIS_URL (${failure.message}). Fix: put the cluster's password in SLUICE_REDIS_URL (redis://:PASSWORD@host:port, or redis://USER:PASSWORD@host:port with Redis ACLs).`,
+      );
+    }
+    failures.push(`${redactUrlCredentials(node)}: ${failure.message}`);
+  }
+  return running.failStart(
+    `no node of the Redis Cluster in SLUICE_REDIS_URL answers (${failures.join('; ')}). Fix: start the cluster, or name nodes of it that run.`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { answerProbe } from './api/health-routes.js';
 import { startMetricsServer, type MetricsServer } from './api/metrics-server.js';
 import { Metrics } from './telemetry/metrics.js';
 import { ReplicationBarrier } from './redis/replication-barrier.js';
+import { crossSlotPipeline } from './redis/cross-slot-pipeline.js';
 import { COUNTED_STREAMS_KEY, streamKeys } from './streams/keys.js';
 import { RecordBuffer } from './buffer/record-buffer.js';
 import { SealSchedule } from './buffer/seal-schedule.js';
@@ -138,7 +139,10 @@ export async function startService(
   // DomainARNs against it (the kind's verify), delivery connects through it.
   const openSearchEndpoints = loadOpenSearchEndpoints(settings.SLUICE_OPENSEARCH_ENDPOINTS);
   const minReplicas = settings.SLUICE_REDIS_MIN_REPLICAS;
-  const redis = openRedis(settings.SLUICE_REDIS_URL, tls.redis, { ingest: minReplicas > 0 });
+  const redis = openRedis(settings.SLUICE_REDIS_URL, tls.redis, {
+    ingest: minReplicas > 0,
+    mode: settings.SLUICE_REDIS_MODE,
+  });
   redis.commands.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   redis.queue.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   redis.ingest?.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
@@ -193,7 +197,7 @@ export async function startService(
   // Every process counts: the counts are the deployment's, kept in Redis. SLUICE_METRICS only
   // decides whether this process serves them.
   const metrics = new Metrics({
-    redis: redis.commands,
+    redis: { ping: () => redis.commands.ping(), pipeline: () => crossSlotPipeline(redis.commands) },
     role: settings.SLUICE_ROLE,
     streamNames,
     countedKey: COUNTED_STREAMS_KEY,

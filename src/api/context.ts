@@ -1,7 +1,7 @@
 import type { VerifyContext } from '../destinations/destination-kind.js';
 import { verifyContextFromSettings } from '../streams/stream-definition.js';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Settings } from '../config/env.js';
 import type { StreamRegistry } from '../streams/registry.js';
 import type { RecordBuffer } from '../buffer/record-buffer.js';
@@ -17,7 +17,7 @@ import type { ConsoleServices } from '../console/console-services.js';
 export interface ApiContext {
   settings: Settings;
   /** Shared command connection. */
-  redis: Redis;
+  redis: RedisClient;
   registry: StreamRegistry;
   buffer: RecordBuffer;
   log: FastifyBaseLogger;

@@ -1,13 +1,27 @@
 import { FirehoseError } from '../errors/catalogue.js';
 
 /** ioredis errors that mean "Redis could not take the command now", not a Sluice bug. */
-const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'AbortError']);
+const REDIS_UNAVAILABLE = new Set([
+  'MaxRetriesPerRequestError',
+  'AbortError',
+  // A Redis Cluster none of whose nodes answered a slot-map refresh.
+  'ClusterAllFailedError',
+]);
 /**
  * Redis replies that mean "not now": full (OOM), unable to persist (MISCONF: a full disk or a
  * failed save refuses writes), starting, busy, failing over.
  */
-const REDIS_BUSY_REPLY = /^(OOM|MISCONF|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN)\b/;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+const REDIS_BUSY_REPLY =
+  /^(OOM|MISCONF|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|MOVED|ASK)\b/;
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  // Sluice's own: no Redis Cluster master serves the key's slot (see replication-barrier.ts).
+  'SLUICE_REDIS_SLOT_UNSERVED',
+]);
 
 /**
  * Maps any error thrown while handling a request to the Firehose error the client gets.

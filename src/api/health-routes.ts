@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { Readiness, type ReadinessProbe } from '../telemetry/readiness.js';
 import { redactUrlCredentials } from '../telemetry/redact.js';
 
@@ -37,7 +37,7 @@ export interface ProbeAnswer {
  */
 export async function answerProbe(
   path: string,
-  redis: Redis,
+  redis: RedisClient,
   readiness: Readiness,
 ): Promise<ProbeAnswer | undefined> {
   if (path === '/health') return { status: 200, body: { status: 'ok' } };
@@ -52,7 +52,7 @@ export async function answerProbe(
 /** `GET /health` and `GET /ready` on the API (see {@link answerProbe}). */
 export function registerHealthRoutes(
   app: FastifyInstance,
-  redis: Redis,
+  redis: RedisClient,
   readiness: Readiness = new Readiness(),
 ): void {
   for (const path of PROBE_PATHS) {
@@ -63,7 +63,7 @@ export function registerHealthRoutes(
   }
 }
 
-async function pingRedis(redis: Redis): Promise<string | undefined> {
+async function pingRedis(redis: RedisClient): Promise<string | undefined> {
   // The request path's connection: without an offline queue a PING fails at once while it is
   // disconnected, instead of waiting for a reconnect.
   if (redis.status !== 'ready') return `not connected to Redis (connection ${redis.status})`;

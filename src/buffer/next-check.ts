@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { streamKeys } from '../streams/keys.js';
 
 /**
@@ -9,7 +9,7 @@ import { streamKeys } from '../streams/keys.js';
  * none of these.
  */
 export async function nextCheckAt(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   nowMs: number,
   graceMs: number,

@@ -1,17 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';
 import { RedisScript } from '../redis/redis-script.js';
+import { isCluster } from '../redis/client.js';
 import {
+  COMMIT_FIXED_KEYS,
   COMMIT_PARTITION_STRIDE,
   COMMIT_PROCESSED_SCRIPT,
+  PARTITION_KEY_STRIDE,
   SEAL_PARTITIONS_DUE_SCRIPT,
 } from './partition-scripts.js';
 import type { SealedListener } from './record-buffer.js';
 import type { SealSchedule } from './seal-schedule.js';
 
-const commitScript = new RedisScript(COMMIT_PROCESSED_SCRIPT, 4);
-const sealPartitionsScript = new RedisScript(SEAL_PARTITIONS_DUE_SCRIPT, 3);
+/**
+ * Calls one commit makes at most when each finds a partition buffer sealed or opened since it
+ * read them (another process sealed it in between).
+ */
+const MAX_COMMIT_CALLS = 8;
+
+/** Their key counts vary with the number of partitions a call names. */
+const commitScript = new RedisScript(COMMIT_PROCESSED_SCRIPT);
+const sealPartitionsScript = new RedisScript(SEAL_PARTITIONS_DUE_SCRIPT);
 
 /** Most partition buffers one seal call seals; the next tick takes the rest. */
 const SEAL_BATCH_LIMIT = 200;
@@ -75,7 +85,7 @@ export class PartitionBuffer {
    *   {@link sealDue} calls seals them (tests).
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly onSealed: SealedListener,
     private readonly schedule?: SealSchedule,
   ) {}
@@ -86,45 +96,66 @@ export class PartitionBuffer {
    */
   async commit(slice: ProcessedSlice): Promise<CommitResult> {
     const keys = streamKeys(slice.stream);
-    const args: (string | number | Buffer)[] = [
-      keys.batchPrefix,
-      keys.partitionPrefix,
-      slice.batchId,
-      slice.chunksBefore,
-      slice.chunksAfter,
-      slice.errorWrites,
-      slice.nowMs,
-      slice.activePartitionLimit,
-      slice.partitions.length,
-    ];
+    const processed = batchKeys(slice.stream, slice.batchId);
     for (const partition of slice.partitions) {
       if (partition.frames.length === 0) throw new Error('a partition slice without frames');
-      args.push(
-        partitionId(partition.keysJson),
-        randomUUID(),
-        partition.keysJson,
-        partition.frames.length,
-        partition.bytes,
-        partition.records,
-        partition.sizeBytes ?? slice.sizeBytes,
-        partition.intervalMs ?? slice.intervalMs,
-      );
     }
-    if (args.length !== 9 + slice.partitions.length * COMMIT_PARTITION_STRIDE) {
-      throw new Error('partition arguments out of step with COMMIT_PARTITION_STRIDE');
-    }
-    for (const partition of slice.partitions) args.push(...partition.frames);
-    // Sent before the commit on the same connection: what it opens or seals is looked at
-    // even if this process dies right after.
+    const pids = slice.partitions.map((partition) => partitionId(partition.keysJson));
+    const frames = slice.partitions.flatMap((partition) => partition.frames);
+    // Sent before the commit: what it opens or seals is looked at even if this process dies
+    // right after. On one Redis the order on the connection suffices; a cluster may serve the
+    // schedule on another node, so it is awaited there.
     // A failed touch fails nothing: the ticker's reconciling pass finds what it missed.
     const touched = this.schedule
       ?.touch(slice.stream, slice.nowMs + this.schedule.graceMs)
       .catch(() => undefined);
-    const reply = (await commitScript.run(
-      this.redis,
-      [keys.stats, keys.sealed, batchKeys(slice.stream, slice.batchId).meta, keys.partitions],
-      args,
-    )) as [number, ...(string | number)[]];
+    if (isCluster(this.redis)) await touched;
+    let reply: [number, ...(string | number)[]] = [3];
+    for (let calls = 1; reply[0] === 3; calls += 1) {
+      if (calls > MAX_COMMIT_CALLS) {
+        throw new Error(
+          `stream ${slice.stream}: ${MAX_COMMIT_CALLS} commits in a row found a partition buffer sealed or opened since they read it`,
+        );
+      }
+      // The partition buffers' batch ids, so that the call can name their keys.
+      const openIds = await this.openBatchIds(slice.stream, pids);
+      const callKeys = [keys.stats, keys.sealed, processed.meta, processed.chunks, keys.partitions];
+      const args: (string | number | Buffer)[] = [
+        slice.batchId,
+        slice.chunksBefore,
+        slice.chunksAfter,
+        slice.errorWrites,
+        slice.nowMs,
+        slice.activePartitionLimit,
+        slice.partitions.length,
+      ];
+      slice.partitions.forEach((partition, i) => {
+        const pid = pids[i] as string;
+        const openId = openIds[i] ?? null;
+        const batchId = openId ?? randomUUID();
+        const batch = batchKeys(slice.stream, batchId);
+        callKeys.push(keys.partitionPrefix + pid, batch.meta, batch.chunks);
+        args.push(
+          pid,
+          batchId,
+          openId === null ? 'new' : 'open',
+          partition.keysJson,
+          partition.frames.length,
+          partition.bytes,
+          partition.records,
+          partition.sizeBytes ?? slice.sizeBytes,
+          partition.intervalMs ?? slice.intervalMs,
+        );
+      });
+      if (
+        args.length !== 7 + slice.partitions.length * COMMIT_PARTITION_STRIDE ||
+        callKeys.length !== COMMIT_FIXED_KEYS + slice.partitions.length * PARTITION_KEY_STRIDE
+      ) {
+        throw new Error('partition arguments out of step with the script strides');
+      }
+      args.push(...frames);
+      reply = (await commitScript.run(this.redis, callKeys, args)) as typeof reply;
+    }
     await touched;
     if (reply[0] === 1) return { kind: 'stale' };
     if (reply[0] === 2) return { kind: 'over-limit', free: Number(reply[1]) };
@@ -139,6 +170,12 @@ export class PartitionBuffer {
     const sealed = reply.slice(1).map(String);
     await this.handOff(slice.stream, sealed);
     return { kind: 'committed', sealed };
+  }
+
+  /** The batch id of each partition's open buffer (null where none is open), in order. */
+  private async openBatchIds(stream: string, pids: readonly string[]): Promise<(string | null)[]> {
+    const prefix = streamKeys(stream).partitionPrefix;
+    return Promise.all(pids.map((pid) => this.redis.hget(prefix + pid, 'id')));
   }
 
   /**
@@ -167,11 +204,30 @@ export class PartitionBuffer {
    */
   async sealDue(stream: string, nowMs: number, force = false): Promise<string[]> {
     const keys = streamKeys(stream);
-    const sealed = (await sealPartitionsScript.run(
-      this.redis,
-      [keys.sealed, keys.partitions, keys.stream],
-      [keys.batchPrefix, keys.partitionPrefix, nowMs, force ? '1' : '0', SEAL_BATCH_LIMIT],
-    )) as string[];
+    const status = await this.redis.hget(keys.stream, 'status');
+    const all = force || status !== 'ACTIVE';
+    const pids = all
+      ? await this.redis.zrange(keys.partitions, '0', String(SEAL_BATCH_LIMIT - 1))
+      : await this.redis.zrangebyscore(
+          keys.partitions,
+          '-inf',
+          String(nowMs),
+          'LIMIT',
+          0,
+          SEAL_BATCH_LIMIT,
+        );
+    if (pids.length === 0) return [];
+    const openIds = await this.openBatchIds(stream, pids);
+    const callKeys = [keys.sealed, keys.partitions, keys.stream];
+    const args: (string | number)[] = [nowMs, force ? '1' : '0'];
+    pids.forEach((pid, i) => {
+      // A buffer gone since the ZRANGE: a made-up id makes the script drop its stale entry.
+      const batchId = openIds[i] ?? 'none-open';
+      const batch = batchKeys(stream, batchId);
+      callKeys.push(keys.partitionPrefix + pid, batch.meta, batch.chunks);
+      args.push(pid, batchId);
+    });
+    const sealed = (await sealPartitionsScript.run(this.redis, callKeys, args)) as string[];
     await this.handOff(stream, sealed);
     return sealed;
   }

@@ -1,13 +1,36 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { appendReceiptKey, streamKeys } from '../streams/keys.js';
+import { isCluster, type RedisClient } from '../redis/client.js';
+import { appendReceiptKey, batchKeys, streamKeys } from '../streams/keys.js';
 import { RedisScript } from '../redis/redis-script.js';
 import type { ReplicationBarrier } from '../redis/replication-barrier.js';
 import type { SealSchedule } from './seal-schedule.js';
 import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
 
-const appendScript = new RedisScript(APPEND_SCRIPT, 5);
-const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 3);
+const appendScript = new RedisScript(APPEND_SCRIPT, 7);
+const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 5);
+
+/**
+ * Streams whose open batch id one RecordBuffer remembers; past that the least recently used is
+ * forgotten, which costs its next append one more call.
+ */
+const OPEN_IDS_REMEMBERED = 10_000;
+
+/**
+ * Calls one append or seal makes at most when each finds another batch open than it named.
+ * Each such call means another process sealed the buffer (and maybe opened one) in between,
+ * so a few suffice unless something seals in a loop.
+ */
+const MAX_CALLS = 8;
+
+/**
+ * Redirections (a slot moving during a reshard, a failover) one append confirmed by replicas
+ * follows at most, waiting {@link REDIRECT_DELAY_MS} before each: about as long as ioredis's
+ * own cluster client follows them.
+ */
+const MAX_REDIRECTS = 16;
+const REDIRECT_DELAY_MS = 100;
 
 /**
  * How long an append's receipt is kept. A resent command arrives after ioredis reconnects: at
@@ -49,12 +72,20 @@ export class RecordBuffer {
    *   explicit {@link sealIfDue} calls seal (tests).
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly backlogCapBytes: number,
     private readonly onSealed: SealedListener,
     private readonly replication?: ReplicationBarrier,
     private readonly schedule?: SealSchedule,
   ) {}
+
+  /**
+   * The id of each stream's open batch as the last reply showed it. The scripts must be told
+   * the batch's keys (Redis Cluster requires every key a script touches to be declared), so an
+   * append names the batch it expects open; when another process sealed or opened one since,
+   * the script writes nothing and names the open one, and the append calls again.
+   */
+  private readonly openIds = new Map<string, string>();
 
   /**
    * Stores one request's chunk. When the append seals the batch, the batch is handed to the
@@ -76,42 +107,74 @@ export class RecordBuffer {
     callId?: string,
   ): Promise<AppendResult> {
     const keys = streamKeys(stream);
-    // Unique to this call: the id of the batch it opens if none is open. It is the receipt's
-    // name too unless the caller names the receipt: a caller's id is reused across calls, and
-    // a batch id must never be (it names the batch's keys and its objects).
-    const batchCandidate = randomUUID();
-    const receipt = appendReceiptKey(stream, callId ?? batchCandidate);
-    // Sent before the append on the same connection: a batch the append opens or seals is
-    // looked at even if this process dies right after it.
+    const receipt = appendReceiptKey(stream, callId ?? randomUUID());
+    // Sent before the append: a batch the append opens or seals is looked at even if this
+    // process dies right after it. On one Redis, sending it first on the same connection
+    // orders it; a cluster may serve the schedule on another node, so it is awaited there.
     // A failed touch fails nothing: the ticker's reconciling pass finds what it missed.
     const touched = this.schedule
       ?.touch(stream, nowMs + this.schedule.graceMs)
       .catch(() => undefined);
-    const reply = (await appendScript.run(
-      this.redis,
-      [keys.stream, keys.open, keys.stats, keys.sealed, receipt],
-      [
-        keys.batchPrefix,
-        batchCandidate,
-        chunk,
-        payloadBytes,
-        recordCount,
-        nowMs,
-        this.backlogCapBytes,
-        APPEND_RECEIPT_MS,
-      ],
-    )) as [number, string?, number?, (string | null)?];
+    if (isCluster(this.redis)) await touched;
+    let expected = this.openIds.get(stream);
+    let reply: [number, (string | null)?, number?, (string | null)?];
+    // With replicas to confirm, the append goes where its WAIT will (replication-barrier.ts).
+    let confirmOn: Redis | undefined;
+    for (let calls = 1, redirects = 0; ; calls += 1) {
+      confirmOn = this.replication?.connectionFor(keys.open);
+      // A new id is unique to this call: a batch id must never be reused (it names the
+      // batch's keys and its objects).
+      const batchId = expected ?? randomUUID();
+      const batch = batchKeys(stream, batchId);
+      try {
+        reply = (await appendScript.run(
+          confirmOn ?? this.redis,
+          [keys.stream, keys.open, keys.stats, keys.sealed, receipt, batch.meta, batch.chunks],
+          [
+            expected === undefined ? 'new' : 'open',
+            batchId,
+            chunk,
+            payloadBytes,
+            recordCount,
+            nowMs,
+            this.backlogCapBytes,
+            APPEND_RECEIPT_MS,
+          ],
+        )) as typeof reply;
+      } catch (error) {
+        // The slot moved or is moving: nothing was written; try where it is now.
+        if (redirects < MAX_REDIRECTS && this.replication?.retryable(error)) {
+          redirects += 1;
+          calls -= 1;
+          await sleep(REDIRECT_DELAY_MS);
+          continue;
+        }
+        throw error;
+      }
+      if (reply[0] !== 5) break;
+      expected = reply[1] ?? undefined;
+      if (calls === MAX_CALLS) {
+        this.openIds.delete(stream);
+        throw new Error(
+          `stream ${stream}: ${MAX_CALLS} appends in a row found another batch open than the one they named`,
+        );
+      }
+    }
     await touched;
     switch (reply[0]) {
       case 0: {
         const sealedBatchId = reply[3] ?? undefined;
+        this.rememberOpen(
+          stream,
+          sealedBatchId === undefined ? (reply[1] ?? undefined) : undefined,
+        );
         // A buffer this append opened: the ticker reads its deadline now.
         if (reply[2] === 0 && sealedBatchId === undefined) {
           await this.schedule?.touch(stream, nowMs).catch(() => undefined);
         }
         if (sealedBatchId) await this.handOff(stream, sealedBatchId);
-        if (this.replication) {
-          const confirmed = await this.replication.confirm();
+        if (this.replication && confirmOn) {
+          const confirmed = await this.replication.confirm(confirmOn);
           if (!confirmed.ok) {
             return {
               kind: 'not-replicated',
@@ -146,14 +209,42 @@ export class RecordBuffer {
    */
   async sealIfDue(stream: string, nowMs: number, force = false): Promise<string | undefined> {
     const keys = streamKeys(stream);
-    const sealed = (await sealDueScript.run(
-      this.redis,
-      [keys.stream, keys.open, keys.sealed],
-      [keys.batchPrefix, nowMs, force ? '1' : '0'],
-    )) as string | null;
-    if (!sealed) return undefined;
-    await this.handOff(stream, sealed);
-    return sealed;
+    let openId = await this.redis.hget(keys.open, 'id');
+    for (let calls = 1; openId !== null; calls += 1) {
+      const batch = batchKeys(stream, openId);
+      const reply = (await sealDueScript.run(
+        this.redis,
+        [keys.stream, keys.open, keys.sealed, batch.meta, batch.chunks],
+        [openId, nowMs, force ? '1' : '0'],
+      )) as [number, string?];
+      if (reply[0] === 0) return undefined;
+      if (reply[0] === 1) {
+        const sealed = reply[1] as string;
+        this.rememberOpen(stream, undefined);
+        await this.handOff(stream, sealed);
+        return sealed;
+      }
+      if (calls === MAX_CALLS) {
+        throw new Error(
+          `stream ${stream}: ${MAX_CALLS} seals in a row found another batch open than the one they read`,
+        );
+      }
+      openId = reply[1] ?? null;
+    }
+    return undefined;
+  }
+
+  /** Notes `batchId` as the stream's open batch, or that none is known (`undefined`). */
+  private rememberOpen(stream: string, batchId: string | undefined): void {
+    // Deleted first so that a set moves the stream to the end: the Map's order is then the
+    // order of use, and the first key the least recently used.
+    this.openIds.delete(stream);
+    if (batchId === undefined) return;
+    this.openIds.set(stream, batchId);
+    if (this.openIds.size > OPEN_IDS_REMEMBERED) {
+      const oldest = this.openIds.keys().next().value;
+      if (oldest !== undefined) this.openIds.delete(oldest);
+    }
   }
 
   /**

@@ -6,8 +6,9 @@ import {
 
 /**
  * The buffer's Redis Lua scripts. Each script is headed by its contract (KEYS, ARGV, returns).
- * All keys of one call share the stream's hash tag; keys built inside a script from a prefix
- * argument share it too, so the scripts are valid under Redis Cluster.
+ * Every key a script touches is one of its KEYS, and all keys of one call share the stream's
+ * hash tag, so the scripts run unchanged on Redis Cluster (strict mode checks it in the tests:
+ * redis/strict-scripts.ts).
  *
  * Redis does not roll back a script that fails half-way, so every script checks all its
  * arguments and every value it reads before its first write, and answers an error reply
@@ -85,6 +86,13 @@ local function str(v, what)
   if type(v) ~= 'string' or v == '' then return what .. ' must be a non-empty string' end
   return nil
 end
+-- Checks that metaKey and chunksKey are the keys of batch id (see batchKeys in keys.ts).
+local function batch_keys(metaKey, chunksKey, id, what)
+  if string.sub(metaKey, -#id - 1) ~= ':' .. id or chunksKey ~= metaKey .. ':chunks' then
+    return what .. ' must be the metadata and chunk keys of batch ' .. shown(id)
+  end
+  return nil
+end
 local function fail(script, message)
   return redis.error_reply('ERR sluice ' .. script .. ': ' .. message)
 end
@@ -107,14 +115,14 @@ local function check_open(out, o, bytes, records, stored)
     or sum(out, 'records', o[4], records, 0, "open buffer field 'records'")
     or sum(out, 'stored', o[5], stored, 0, "open buffer field 'storedBytes'", true)
 end
--- Seals the open buffer, which the caller has checked: turns it into the batch's metadata
--- hash and records the batch as sealed-not-yet-enqueued.
-local function seal(openKey, sealedKey, batchPrefix, now)
+-- Seals the open buffer, which the caller has checked and whose batch keys are metaKey and
+-- chunksKey: turns it into the batch's metadata hash and records the batch as
+-- sealed-not-yet-enqueued.
+local function seal(openKey, sealedKey, metaKey, chunksKey, now)
   local o = read_open(openKey)
-  local metaKey = batchPrefix .. o[1]
   redis.call('HSET', metaKey, 'id', o[1], 'firstArrivalMs', o[2], 'bytes', o[3],
     'records', o[4], 'storedBytes', o[5] or '0',
-    'chunks', redis.call('LLEN', metaKey .. ':chunks'), 'sealedAtMs', dec(now))
+    'chunks', redis.call('LLEN', chunksKey), 'sealedAtMs', dec(now))
   redis.call('DEL', openKey)
   redis.call('ZADD', sealedKey, dec(now), o[1])
   return o[1]
@@ -125,17 +133,25 @@ end
  * APPEND — store one request's records as one chunk, atomically with its accounting.
  *
  * KEYS: 1 stream hash, 2 open hash, 3 stats hash, 4 sealed zset, 5 the request's receipt
- *       (a string key unique to this call, see {@link appendReceiptKey})
- * ARGV: 1 batch key prefix, 2 candidate batch id (used when no buffer is open),
- *       3 chunk, 4 payload bytes, 5 record count, 6 now (epoch ms), 7 backlog cap (bytes),
+ *       (a string key unique to this call, see {@link appendReceiptKey}), 6 and 7 the
+ *       metadata hash and chunk list of batch ARGV 2 ({@link batchKeys})
+ * ARGV: 1 'new' when ARGV 2 is a new batch id, to open when no buffer is open, or 'open'
+ *       when it is the id of the buffer the caller believes open, 2 batch id, 3 chunk,
+ *       4 payload bytes, 5 record count, 6 now (epoch ms), 7 backlog cap (bytes),
  *       8 how long the receipt is kept (ms)
  * returns: {0, batchId, chunkIndex, sealedBatchId|false} stored (also when the receipt shows
  *          this very call stored it already: then nothing is written again);
  *          {1} no such stream; {2, status} stream not ACTIVE; {3} backlog over the cap;
  *          {4, n} the stream takes only gzip records (its `gzipOnly` field is '1': it
  *          decompresses CloudWatch Logs data) and record n (1-based) is not;
+ *          {5, openId|false} the open buffer is not batch ARGV 2 (another process sealed it
+ *          or opened another): nothing written, call again with `openId` ('open') or, when
+ *          false, a new id ('new');
  *          an error reply, writing nothing, when an argument or a stored value is invalid
  *          (the chunk must be a framed chunk of ARGV 5 records and ARGV 4 payload bytes).
+ *
+ * The batch's keys are the caller's to name because Redis Cluster requires every key a
+ * script touches to be declared; the caller learns the open batch's id from the replies.
  *
  * The backlog cap bounds `backlogStoredBytes`: what the backlog holds in Redis, i.e. each
  * chunk's length (framing and per-record headers included) plus {@link CHUNK_OVERHEAD_BYTES},
@@ -156,13 +172,16 @@ end
  */
 export const APPEND_SCRIPT = `${CHECK_FUNCTIONS}${OPEN_FUNCTIONS}
 local a = {}
-local e = str(ARGV[1], 'ARGV[1] (batch key prefix)')
-  or str(ARGV[2], 'ARGV[2] (candidate batch id)')
+local e = str(ARGV[2], 'ARGV[2] (batch id)')
+  or batch_keys(KEYS[6], KEYS[7], ARGV[2], 'KEYS[6] and KEYS[7]')
   or int(a, 'receiptMs', ARGV[8], 1, 'ARGV[8] (receipt lifetime, ms)')
   or int(a, 'bytes', ARGV[4], 0, 'ARGV[4] (payload bytes)')
   or int(a, 'records', ARGV[5], 1, 'ARGV[5] (record count)')
   or int(a, 'now', ARGV[6], 0, 'ARGV[6] (now)')
   or int(a, 'cap', ARGV[7], 0, 'ARGV[7] (backlog cap)')
+if not e and ARGV[1] ~= 'new' and ARGV[1] ~= 'open' then
+  e = "ARGV[1] (what the batch id is) must be 'new' or 'open', got " .. shown(ARGV[1])
+end
 if e then return fail('APPEND', e) end
 local chunk = ARGV[3]
 if #chunk < ${FRAME_HEADER_BYTES} or string.byte(chunk, 1) ~= ${FRAME_VERSION} then
@@ -198,6 +217,9 @@ if st[4] == '1' then
   end
 end
 local o = read_open(KEYS[2])
+-- HMGET answers false for a missing field; nil compares equal to a missing expectation.
+local expected = ARGV[1] == 'open' and ARGV[2] or nil
+if (o[1] or nil) ~= expected then return {5, o[1] or false} end
 local c = redis.call('HMGET', KEYS[3], 'backlogBytes', 'backlogRecords', 'backlogStoredBytes')
 local stored = #chunk + ${CHUNK_OVERHEAD_BYTES}
 if not o[1] then stored = stored + ${BATCH_OVERHEAD_BYTES} end
@@ -211,15 +233,15 @@ local open = {bytes = a.bytes, records = a.records, stored = stored}
 if not e and o[1] then e = check_open(open, o, a.bytes, a.records, stored) end
 if e then return fail('APPEND', e) end
 if v.backlogStored - stored > 0 and v.backlogStored > a.cap then return {3} end
-local id = o[1] or ARGV[2]
-local length = redis.call('RPUSH', ARGV[1] .. id .. ':chunks', chunk)
+local id = ARGV[2]
+local length = redis.call('RPUSH', KEYS[7], chunk)
 redis.call('HSET', KEYS[2], 'id', id, 'firstArrivalMs', o[1] and o[2] or dec(a.now),
   'bytes', dec(open.bytes), 'records', dec(open.records), 'storedBytes', dec(open.stored))
 redis.call('HSET', KEYS[3], 'backlogBytes', dec(v.backlogBytes),
   'backlogRecords', dec(v.backlogRecords), 'backlogStoredBytes', dec(v.backlogStored))
 local sealed = false
 if open.bytes >= v.size or v.interval == 0 then
-  sealed = seal(KEYS[2], KEYS[4], ARGV[1], a.now)
+  sealed = seal(KEYS[2], KEYS[4], KEYS[6], KEYS[7], a.now)
 end
 redis.call('SET', KEYS[5], id .. ' ' .. dec(length - 1) .. ' ' .. (sealed or ''), 'PX',
   dec(a.receiptMs))
@@ -230,20 +252,27 @@ return {0, id, length - 1, sealed}
  * SEAL_DUE — seal the open buffer when its oldest record is `intervalMs` old, when the stream
  * is no longer ACTIVE (a deleted stream drains), or when forced.
  *
- * KEYS: 1 stream hash, 2 open hash, 3 sealed zset
- * ARGV: 1 batch key prefix, 2 now (epoch ms), 3 '1' to force, '0' not to
- * returns: the sealed batch id, or false when nothing was sealed; an error reply, writing
- *          nothing, when an argument or a stored value is invalid.
+ * KEYS: 1 stream hash, 2 open hash, 3 sealed zset, 4 and 5 the metadata hash and chunk list
+ *       of batch ARGV 1
+ * ARGV: 1 the open buffer's batch id as the caller read it, 2 now (epoch ms), 3 '1' to force,
+ *       '0' not to
+ * returns: {0} nothing sealed (no buffer open, or not due); {1, batchId} sealed;
+ *          {2, openId} the open buffer is another batch (the caller read it before a seal):
+ *          nothing written, call again with `openId`; an error reply, writing nothing, when an
+ *          argument or a stored value is invalid.
  */
 export const SEAL_DUE_SCRIPT = `${CHECK_FUNCTIONS}${OPEN_FUNCTIONS}
 local a = {}
-local e = str(ARGV[1], 'ARGV[1] (batch key prefix)') or int(a, 'now', ARGV[2], 0, 'ARGV[2] (now)')
+local e = str(ARGV[1], 'ARGV[1] (batch id)')
+  or batch_keys(KEYS[4], KEYS[5], ARGV[1], 'KEYS[4] and KEYS[5]')
+  or int(a, 'now', ARGV[2], 0, 'ARGV[2] (now)')
 if not e and ARGV[3] ~= '0' and ARGV[3] ~= '1' then
   e = "ARGV[3] (force) must be '0' or '1', got " .. shown(ARGV[3])
 end
 if e then return fail('SEAL_DUE', e) end
 local o = read_open(KEYS[2])
-if not o[1] then return false end
+if not o[1] then return {0} end
+if o[1] ~= ARGV[1] then return {2, o[1]} end
 local st = redis.call('HMGET', KEYS[1], 'status', 'intervalMs')
 local v = {}
 e = check_open(v, o, 0, 0, 0)
@@ -253,14 +282,14 @@ if not e and not due then
   due = not e and a.now - v.first >= v.interval
 end
 if e then return fail('SEAL_DUE', e) end
-if due then return seal(KEYS[2], KEYS[3], ARGV[1], a.now) end
-return false
+if due then return {1, seal(KEYS[2], KEYS[3], KEYS[4], KEYS[5], a.now)} end
+return {0}
 `;
 
 /**
  * COMPLETE — a batch was delivered: delete its data and release its backlog. Idempotent.
  *
- * KEYS: 1 stats hash, 2 sealed zset, 3 batch meta hash
+ * KEYS: 1 stats hash, 2 sealed zset, 3 batch meta hash, 4 batch chunk list
  * ARGV: 1 batch id
  * returns: 1 when the batch was removed now, 0 when it was already gone; an error reply,
  *          writing nothing, when an argument or a stored value is invalid.
@@ -270,6 +299,7 @@ return false
  */
 export const COMPLETE_SCRIPT = `${CHECK_FUNCTIONS}
 local e = str(ARGV[1], 'ARGV[1] (batch id)')
+  or batch_keys(KEYS[3], KEYS[4], ARGV[1], 'KEYS[3] and KEYS[4]')
 if e then return fail('COMPLETE', e) end
 local exists = redis.call('EXISTS', KEYS[3]) == 1
 local v = {}
@@ -297,7 +327,7 @@ if exists then
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 if not exists then return 0 end
-redis.call('DEL', KEYS[3], KEYS[3] .. ':chunks')
+redis.call('DEL', KEYS[3], KEYS[4])
 if live then
   redis.call('HSET', KEYS[1], 'backlogBytes', dec(v.backlogBytes),
     'backlogRecords', dec(v.backlogRecords), 'backlogStoredBytes', dec(v.backlogStoredBytes))

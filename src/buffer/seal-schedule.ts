@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RedisScript } from '../redis/redis-script.js';
 import { SEAL_SCHEDULE_KEY } from '../streams/keys.js';
 import { scheduleSealCheck } from '../streams/seal-check.js';
@@ -46,7 +46,7 @@ export class SealSchedule {
    * @param graceMs - `SLUICE_SWEEP_AFTER_MS`: how late a stranded batch may be found.
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly graceMs: number,
   ) {}
 

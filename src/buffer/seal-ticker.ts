@@ -1,10 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SEAL_SCHEDULE_KEY, streamKeys } from '../streams/keys.js';
 import { nextCheckAt } from './next-check.js';
 import type { PartitionBuffer } from './partition-buffer.js';
 import type { RecordBuffer } from './record-buffer.js';
 import type { SealSchedule } from './seal-schedule.js';
+import { crossSlotPipeline } from '../redis/cross-slot-pipeline.js';
 
 /** Settings for {@link SealTicker}. */
 export interface SealTickerOptions {
@@ -12,7 +13,7 @@ export interface SealTickerOptions {
   partitions?: PartitionBuffer | undefined;
   schedule: SealSchedule;
   /** Command connection, for reading what a visited stream has left. */
-  redis: Redis;
+  redis: RedisClient;
   /** Every stream's name, for the reconciling pass. */
   streamNames: () => Promise<string[]>;
   /** Enqueues the stream's batches sealed before the time but never enqueued; returns how many. */
@@ -133,7 +134,7 @@ export class SealTicker {
     let found = 0;
     for (let start = 0; start < names.length; start += RECONCILE_PAGE) {
       const page = names.slice(start, start + RECONCILE_PAGE);
-      const read = redis.pipeline();
+      const read = crossSlotPipeline(redis);
       for (const name of page) {
         const keys = streamKeys(name);
         read.exists(keys.open);

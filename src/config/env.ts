@@ -57,9 +57,27 @@ export const SETTINGS = {
     doc: 'With `SLUICE_ROLE=all`: how many processes share the work, supervised by the one started (crashed ones are restarted, a stop signal drains them all); `auto` is one per core, `1` runs everything in one process. They split into API and delivery processes (see docs/operations.md, "Running several processes"). Ignored with `SLUICE_ROLE=api` or `worker`, which run one process of that role.',
   },
   SLUICE_REDIS_URL: {
-    schema: z.url({ protocol: /^rediss?$/ }),
+    schema: z
+      .string()
+      .transform((v) => v.split(',').map((url) => url.trim()))
+      .pipe(z.array(z.url({ protocol: /^rediss?$/ })).min(1))
+      // Not `new URL`: zod runs refinements even after the URLs failed, and it would throw.
+      .refine(
+        (urls) =>
+          new Set(urls.filter((url) => url.includes(':')).map((url) => url.split(':')[0])).size <=
+          1,
+        {
+          message: 'the URLs must all be redis:// or all rediss://',
+        },
+      )
+      .transform((urls) => urls.join(',')),
     default: 'redis://127.0.0.1:6379',
-    doc: 'Redis that holds buffers, stream definitions and the delivery queues (`redis://` or `rediss://`).',
+    doc: "Redis that holds buffers, stream definitions and the delivery queues (`redis://` or `rediss://`). With `SLUICE_REDIS_MODE=cluster`: one or more of the cluster's nodes, comma-separated; the others are found from them.",
+  },
+  SLUICE_REDIS_MODE: {
+    schema: z.enum(['single', 'cluster']),
+    default: 'single',
+    doc: '`single`: one Redis (with replicas if you like). `cluster`: a Redis Cluster, whose masters share the streams by hash slot (see docs/operations.md, "Redis Cluster").',
   },
   SLUICE_REDIS_TLS_CA: {
     schema: z.string(),
@@ -335,6 +353,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       `SLUICE_RETRY_BASE_MS (${settings.SLUICE_RETRY_BASE_MS}) is larger than SLUICE_RETRY_MAX_MS (${settings.SLUICE_RETRY_MAX_MS}). Fix: lower SLUICE_RETRY_BASE_MS or raise SLUICE_RETRY_MAX_MS.`,
     );
   }
+  if (
+    problems.length === 0 &&
+    settings.SLUICE_REDIS_MODE === 'single' &&
+    settings.SLUICE_REDIS_URL.includes(',')
+  ) {
+    problems.push(
+      `SLUICE_REDIS_URL names ${settings.SLUICE_REDIS_URL.split(',').length} Redis URLs but SLUICE_REDIS_MODE is single. Fix: set SLUICE_REDIS_MODE=cluster if they are nodes of one Redis Cluster, or name one URL.`,
+    );
+  }
   if (problems.length === 0) problems.push(...tlsSettingProblems(settings));
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
@@ -357,7 +384,7 @@ function tlsSettingProblems(settings: Settings): string[] {
       );
     }
   }
-  if (new URL(settings.SLUICE_REDIS_URL).protocol !== 'rediss:') {
+  if (!redisUsesTls(settings.SLUICE_REDIS_URL)) {
     const redisTls = (
       [
         'SLUICE_REDIS_TLS_CA',
@@ -373,6 +400,11 @@ function tlsSettingProblems(settings: Settings): string[] {
     }
   }
   return problems;
+}
+
+/** Whether a `SLUICE_REDIS_URL` (one URL, or a cluster's comma-separated nodes) is `rediss://`. */
+export function redisUsesTls(url: string): boolean {
+  return url.startsWith('rediss://');
 }
 
 /**

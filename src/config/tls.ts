@@ -1,7 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { SettingsError, type Settings } from './env.js';
+import { redisUsesTls, SettingsError, type Settings } from './env.js';
 
 /**
  * TLS material named by the settings: read and checked once at start, so that a wrong path, a
@@ -63,7 +63,7 @@ export function loadTls(settings: TlsSettings): TlsMaterial {
   }
 
   let redis: ConnectionOptions | undefined;
-  if (new URL(settings.SLUICE_REDIS_URL).protocol === 'rediss:') {
+  if (redisUsesTls(settings.SLUICE_REDIS_URL)) {
     redis = {};
     if (settings.SLUICE_REDIS_TLS_CA !== '') {
       const ca = files.certificates('SLUICE_REDIS_TLS_CA', settings.SLUICE_REDIS_TLS_CA);

@@ -5,7 +5,7 @@
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { ObjectNotFoundError, type ObjectStore } from '../destinations/object-store.js';
 import { decodeChunk } from '../formats/chunk-frame.js';
 import { readDeadMetas } from '../error-output/dead-batches.js';
@@ -70,7 +70,7 @@ export class PreviewError extends Error {
  *   gone from the store), `item-unreadable` when the object is not error records.
  */
 export async function previewItem(
-  redis: Redis,
+  redis: RedisClient,
   store: ObjectStore,
   stream: string,
   id: string,
@@ -140,7 +140,7 @@ export async function previewItem(
 }
 
 async function previewDeadBatch(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   id: string,
   batchId: string,
@@ -180,7 +180,7 @@ async function previewDeadBatch(
  * The stream's error-index entry of the object, by a paged ZSCAN for the member that starts
  * with it (an item id names only the object); undefined when there is none.
  */
-async function findErrorEntry(redis: Redis, stream: string, bucket: string, key: string) {
+async function findErrorEntry(redis: RedisClient, stream: string, bucket: string, key: string) {
   const pattern = errorIndexMatchPattern(bucket, key);
   let cursor = '0';
   do {

@@ -8,7 +8,7 @@
  * holds at most an hour of samples and expires with its stream, and a stream whose counts did
  * not change gets a sample only every `HEARTBEAT_MS` or so.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { COUNTED_STREAMS_KEY, streamKeys } from '../streams/keys.js';
 import {
   decodeSample,
@@ -18,6 +18,7 @@ import {
   sampleFromReading,
   type HistorySample,
 } from './history-sample.js';
+import { crossSlotPipeline } from '../redis/cross-slot-pipeline.js';
 
 /** How often streams are sampled. */
 export const SAMPLE_INTERVAL_MS = 10_000;
@@ -46,7 +47,7 @@ export function historyKey(stream: string): string {
 /** What {@link StreamHistory} needs. */
 export interface StreamHistoryOptions {
   /** A command connection (no blocking commands are sent). */
-  redis: Redis;
+  redis: RedisClient;
   /** Every stream's name. */
   streamNames: () => Promise<string[]>;
   /**
@@ -168,7 +169,7 @@ export class StreamHistory {
 
   private async sampleStreams(names: readonly string[]): Promise<void> {
     const { redis } = this.options;
-    const read = redis.pipeline();
+    const read = crossSlotPipeline(redis);
     for (const stream of names) {
       const keys = streamKeys(stream);
       read.hgetall(keys.metrics);
@@ -183,7 +184,7 @@ export class StreamHistory {
       return result;
     };
     const at = this.now();
-    const write = redis.pipeline();
+    const write = crossSlotPipeline(redis);
     let writes = 0;
     names.forEach((stream, s) => {
       // A stream deleted since its counts moved gets no history back.

@@ -1,8 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { streamKeys } from '../streams/keys.js';
 import type { StreamDefinition } from '../streams/stream-definition.js';
 import { decodeSample } from './history-sample.js';
 import { historyKey } from './stream-history.js';
+import { crossSlotPipeline } from '../redis/cross-slot-pipeline.js';
 
 /** What the console's streams table shows of one stream. */
 export interface StreamSummary {
@@ -29,13 +30,13 @@ export interface StreamSummary {
  * sample older than one and a half intervals means the counts stood still since: rate 0.
  */
 export async function summarizeStreams(
-  redis: Redis,
+  redis: RedisClient,
   definitions: readonly StreamDefinition[],
   intervalMs: number,
   nowMs: number,
 ): Promise<StreamSummary[]> {
   if (definitions.length === 0) return [];
-  const pipeline = redis.pipeline();
+  const pipeline = crossSlotPipeline(redis);
   for (const def of definitions) {
     const keys = streamKeys(def.name);
     pipeline.hmget(keys.stats, 'backlogRecords', 'backlogBytes');

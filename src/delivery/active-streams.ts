@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { ACTIVE_STREAMS_KEY } from '../streams/keys.js';
 
 /**
@@ -11,7 +11,7 @@ import { ACTIVE_STREAMS_KEY } from '../streams/keys.js';
  * meanwhile either is counted there or adds the stream again after it.
  */
 export class ActiveStreams {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** The stream's queue holds (or is about to hold) a job. */
   async add(stream: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { z } from 'zod';
 import { RedisScript } from '../redis/redis-script.js';
 import { COMPLETE_SCRIPT, DEAD_LETTER_SCRIPT } from '../buffer/scripts.js';
@@ -12,7 +12,7 @@ import { recordIds } from '../buffer/record-id.js';
 import type { PartitionKeys, PipelineRecord } from '../destinations/destination-kind.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';
 
-const completeScript = new RedisScript(COMPLETE_SCRIPT, 3);
+const completeScript = new RedisScript(COMPLETE_SCRIPT, 4);
 const deadLetterScript = new RedisScript(DEAD_LETTER_SCRIPT, 4);
 
 /**
@@ -158,7 +158,7 @@ const CHUNKS_PER_READ = 4;
 
 /** Reads sealed batches and records their fate (delivered, dead-lettered). */
 export class BatchStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** The batch's metadata, or undefined when it no longer exists (already delivered). */
   async getMeta(stream: string, batchId: string): Promise<BatchMeta | undefined> {
@@ -307,9 +307,10 @@ export class BatchStore {
    */
   async complete(stream: string, batchId: string): Promise<boolean> {
     const keys = streamKeys(stream);
+    const batch = batchKeys(stream, batchId);
     const removed = await completeScript.run(
       this.redis,
-      [keys.stats, keys.sealed, batchKeys(stream, batchId).meta],
+      [keys.stats, keys.sealed, batch.meta, batch.chunks],
       [batchId],
     );
     return removed === 1;

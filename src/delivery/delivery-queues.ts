@@ -1,9 +1,10 @@
 import { Queue, QueueKeys } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import { DELIVERY_QUEUE_NAME, streamPrefix } from '../streams/keys.js';
 import { ActiveStreams } from './active-streams.js';
 import type { BatchStore } from './batch-store.js';
+import { crossSlotPipeline } from '../redis/cross-slot-pipeline.js';
 
 /** The job payload: which batch of which stream to deliver. */
 export interface DeliveryJobData {
@@ -46,7 +47,7 @@ export class DeliveryQueues {
    *   otherwise print to stderr as raw stack traces, outside the JSON log.
    */
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly store: BatchStore,
     private readonly onError: (error: Error, stream: string) => void = () => undefined,
   ) {
@@ -118,7 +119,7 @@ export class DeliveryQueues {
    */
   async withPendingJobs(streams: readonly string[]): Promise<string[]> {
     if (streams.length === 0) return [];
-    const read = this.connection.pipeline();
+    const read = crossSlotPipeline(this.connection);
     for (const stream of streams) {
       const keys = new QueueKeys(streamPrefix(stream)).getKeys(DELIVERY_QUEUE_NAME);
       read.llen(keys.wait as string);

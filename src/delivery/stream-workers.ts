@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { remaining, TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { StreamRegistry } from '../streams/registry.js';
@@ -7,13 +7,14 @@ import { DELIVERY_QUEUE_NAME, streamKeys, streamPrefix } from '../streams/keys.j
 import { retryDelayMs } from './backoff.js';
 import type { DeliveryDriver } from './driver.js';
 import type { DeliveryJobData, DeliveryQueues } from './delivery-queues.js';
+import { crossSlotPipeline } from '../redis/cross-slot-pipeline.js';
 
 /** Settings for {@link StreamWorkers}. */
 export interface StreamWorkersOptions {
   /** Connection for BullMQ workers (`maxRetriesPerRequest: null`); each worker duplicates it. */
-  connection: Redis;
+  connection: RedisClient;
   /** Shared command connection. */
-  redis: Redis;
+  redis: RedisClient;
   registry: StreamRegistry;
   /** The queues, and the list of active streams they keep. */
   queues: DeliveryQueues;
@@ -150,7 +151,7 @@ export class StreamWorkers {
     const names = await this.options.registry.listAllNames();
     for (let start = 0; start < names.length; start += RECONCILE_PAGE) {
       const page = names.slice(start, start + RECONCILE_PAGE);
-      const read = this.options.redis.pipeline();
+      const read = crossSlotPipeline(this.options.redis);
       for (const name of page) read.hget(streamKeys(name).stats, 'backlogRecords');
       const replies = (await read.exec()) ?? [];
       const failed = replies.find(([error]) => error !== null)?.[0];

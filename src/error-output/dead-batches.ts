@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';
 
 /** Most dead batches one listing returns by default. */
@@ -25,7 +25,7 @@ export interface DeadBatch {
  * hand) is left out: there is nothing of it to show or replay.
  */
 export async function listDeadBatches(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   limit = DEFAULT_DEAD_LIST_LIMIT,
 ): Promise<DeadBatch[]> {
@@ -71,7 +71,7 @@ export interface DeadBatchMeta {
  * longer exists.
  */
 export async function readDeadMetas(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   batchIds: readonly string[],
 ): Promise<(DeadBatchMeta | undefined)[]> {

@@ -1,6 +1,6 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { ObjectStore } from '../destinations/object-store.js';
 import { streamKeys } from '../streams/keys.js';
 import { errorIndexMember } from './error-index.js';
@@ -40,7 +40,7 @@ export interface ErrorOutputObject {
 export class ErrorOutputWriter {
   constructor(
     private readonly store: ObjectStore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
   ) {}
 
   /**

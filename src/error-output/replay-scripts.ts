@@ -1,7 +1,7 @@
 /**
  * Replay's Redis Lua script, headed by its contract (KEYS, ARGV, returns) like the buffer's
- * (`buffer/scripts.ts`). Its keys share the source stream's hash tag; the chunk list's name is
- * built inside from the batch key, in the same slot.
+ * (`buffer/scripts.ts`). It touches only its KEYS, which share the source stream's hash tag, so
+ * it runs unchanged on Redis Cluster.
  */
 
 import { CHECK_FUNCTIONS } from '../buffer/scripts.js';
@@ -11,7 +11,7 @@ import { CHECK_FUNCTIONS } from '../buffer/scripts.js';
  * batch (its data, its dead-set entry, its share of the dead counters), all at once, so the
  * batch is never both gone and replayable, nor replayed and still listed.
  *
- * KEYS: 1 stats hash, 2 dead zset, 3 batch meta hash, 4 replayed set
+ * KEYS: 1 stats hash, 2 dead zset, 3 batch meta hash, 4 replayed set, 5 batch chunk list
  * ARGV: 1 batch id, 2 item id
  * returns: 1 when removed now; 0 when the batch is gone (removed by an earlier call);
  *          2 when the batch is not dead-lettered (it is live: nothing is touched);
@@ -21,6 +21,7 @@ import { CHECK_FUNCTIONS } from '../buffer/scripts.js';
  */
 export const FORGET_DEAD_SCRIPT = `${CHECK_FUNCTIONS}
 local e = str(ARGV[1], 'ARGV[1] (batch id)') or str(ARGV[2], 'ARGV[2] (item id)')
+  or batch_keys(KEYS[3], KEYS[5], ARGV[1], 'KEYS[3] and KEYS[5]')
 if e then return fail('FORGET_DEAD', e) end
 if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 local m = redis.call('HMGET', KEYS[3], 'records', 'deadAtMs')
@@ -39,7 +40,7 @@ if counted then
   if e then return fail('FORGET_DEAD', e) end
 end
 redis.call('SADD', KEYS[4], ARGV[2])
-redis.call('DEL', KEYS[3], KEYS[3] .. ':chunks')
+redis.call('DEL', KEYS[3], KEYS[5])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if counted then
   redis.call('HSET', KEYS[1], 'deadBatches', dec(v.deadBatches), 'deadRecords', dec(v.deadRecords))

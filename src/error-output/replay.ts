@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { decodeChunk, encodeChunkFromBuffers } from '../formats/chunk-frame.js';
 import type { AppendResult, RecordBuffer } from '../buffer/record-buffer.js';
 import { ObjectNotFoundError, type ObjectStore } from '../destinations/object-store.js';
@@ -21,7 +21,7 @@ import {
 } from './replay-items.js';
 import { FORGET_DEAD_SCRIPT } from './replay-scripts.js';
 
-const forgetDeadScript = new RedisScript(FORGET_DEAD_SCRIPT, 4);
+const forgetDeadScript = new RedisScript(FORGET_DEAD_SCRIPT, 5);
 const gunzipAsync = promisify(gunzip);
 
 /** Most items one selection returns by default. */
@@ -77,7 +77,7 @@ export interface ReplayItemResult {
 
 /** What a {@link Replayer} uses. */
 export interface ReplayerDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** The buffer replayed records are appended through (its seal hand-off enqueues). */
   buffer: RecordBuffer;
   /** Where error-output objects are read from. */
@@ -185,9 +185,10 @@ export class Replayer {
         }
       }
     }
+    const dead = batchKeys(stream, parsed.batchId);
     await forgetDeadScript.run(
       redis,
-      [keys.stats, keys.dead, batchKeys(stream, parsed.batchId).meta, keys.replayed],
+      [keys.stats, keys.dead, dead.meta, keys.replayed, dead.chunks],
       [parsed.batchId, id],
     );
     return { id, records: appender.records };

@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import { withinTime } from '../lifecycle/time-limit.js';
+import type { RedisClient } from './client.js';
 
 /** The connections a Sluice process uses. */
 export interface RedisConnections {
@@ -8,19 +9,23 @@ export interface RedisConnections {
    * Commands on the request path: fails fast (no offline queue) so that a Redis outage
    * answers 503 at once instead of holding requests.
    */
-  commands: Redis;
+  commands: RedisClient;
   /** For BullMQ: BullMQ requires `maxRetriesPerRequest: null` and retries by itself. */
-  queue: Redis;
+  queue: RedisClient;
   /**
    * The buffer's appends when they must be confirmed by replicas (`SLUICE_REDIS_MIN_REPLICAS`),
    * with the same options as `commands`: `WAIT` holds the connection it is sent on until the
    * replicas answer, so it gets one of its own rather than stalling every other command.
    */
-  ingest?: Redis | undefined;
+  ingest?: RedisClient | undefined;
 }
 
+/** `SLUICE_REDIS_MODE`: one Redis, or a Redis Cluster. */
+export type RedisMode = 'single' | 'cluster';
+
 /**
- * Opens (lazily) the process's Redis connections to `url`.
+ * Opens (lazily) the process's Redis connections to `url`: one Redis, or with `mode`
+ * `cluster` a Redis Cluster, `url` then naming one or more of its nodes, comma-separated.
  *
  * @param tls - TLS options for a `rediss://` URL (CA, client certificate, server name).
  * @param options.ingest - also open {@link RedisConnections.ingest}.
@@ -28,7 +33,7 @@ export interface RedisConnections {
 export function openRedis(
   url: string,
   tls?: ConnectionOptions,
-  options: { ingest?: boolean } = {},
+  options: { ingest?: boolean; mode?: RedisMode } = {},
 ): RedisConnections {
   const common: RedisOptions = { lazyConnect: true, connectionName: 'sluice', ...tlsOption(tls) };
   const requestPath: RedisOptions = {
@@ -37,14 +42,59 @@ export function openRedis(
     maxRetriesPerRequest: 1,
     commandTimeout: 15_000,
   };
-  const commands = new Redis(url, requestPath);
-  const queue = new Redis(url, { ...common, maxRetriesPerRequest: null });
-  const ingest = options.ingest === true ? new Redis(url, requestPath) : undefined;
-  return { commands, queue, ingest };
+  const queuePath: RedisOptions = { ...common, maxRetriesPerRequest: null };
+  // On a cluster, commands to many streams' keys (cross-slot-pipeline.ts) are batched per node
+  // by auto-pipelining; not for BullMQ's connection, which sends blocking commands.
+  const open =
+    options.mode === 'cluster'
+      ? (redisOptions: RedisOptions, autoPipelining: boolean) =>
+          openCluster(url, redisOptions, autoPipelining)
+      : (redisOptions: RedisOptions) => new Redis(url, redisOptions);
+  return {
+    commands: open(requestPath, true),
+    queue: open(queuePath, false),
+    ingest: options.ingest === true ? open(requestPath, true) : undefined,
+  };
+}
+
+/**
+ * A Redis Cluster client from comma-separated node URLs; their credentials (the same on every
+ * node, as Redis Cluster wants) and TLS come from the first.
+ *
+ * Commands to a slot that moves (resharding, failover) are redirected (MOVED, ASK) and retried
+ * (TRYAGAIN, CLUSTERDOWN) by ioredis; a command that cannot be served fails as on one Redis.
+ * Reads go to masters only: a replica may lag, and Sluice reads what it just wrote.
+ */
+export function openCluster(
+  url: string,
+  redisOptions: RedisOptions,
+  autoPipelining = false,
+): Cluster {
+  const urls = url.split(',').map((part) => new URL(part.trim()));
+  const first = urls[0];
+  if (first === undefined) throw new Error('no Redis Cluster node URL');
+  const seeds = urls.map((node) => ({
+    host: node.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(node.port || 6379),
+  }));
+  const { lazyConnect, enableOfflineQueue, ...nodeOptions } = redisOptions;
+  const clusterOptions: ClusterOptions = {
+    lazyConnect,
+    enableOfflineQueue,
+    scaleReads: 'master',
+    enableAutoPipelining: autoPipelining,
+    redisOptions: {
+      ...nodeOptions,
+      ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+      ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+      ...(first.protocol === 'rediss:' && !nodeOptions.tls ? { tls: {} } : {}),
+    },
+  };
+  return new Cluster(seeds, clusterOptions);
 }
 
 /** Every connection of `connections`. */
-function allOf(connections: RedisConnections): Redis[] {
+function allOf(connections: RedisConnections): RedisClient[] {
   const { commands, queue, ingest } = connections;
   return ingest === undefined ? [commands, queue] : [commands, queue, ingest];
 }
@@ -71,7 +121,7 @@ export async function closeRedis(
   await Promise.all(allOf(connections).map((connection) => closeConnection(connection, timeoutMs)));
 }
 
-async function closeConnection(client: Redis, timeoutMs: number): Promise<void> {
+async function closeConnection(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') {
     await withinTime(
       client.quit().catch(() => undefined),

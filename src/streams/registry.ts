@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RedisScript } from '../redis/redis-script.js';
 import type { Settings } from '../config/env.js';
 import {
@@ -18,6 +18,7 @@ import { FirehoseError } from '../errors/catalogue.js';
 import { DELETING_STREAMS_KEY, STREAM_INDEX_KEY, streamKeys } from './keys.js';
 import { CREATE_SCRIPT, REMOVE_SCRIPT, REPLACE_SCRIPT } from './registry-scripts.js';
 import { scheduleSealCheck } from './seal-check.js';
+import { crossSlotPipeline } from '../redis/cross-slot-pipeline.js';
 
 const createScript = new RedisScript(CREATE_SCRIPT, 1);
 const replaceScript = new RedisScript(REPLACE_SCRIPT, 1);
@@ -82,7 +83,7 @@ export type DestinationChange = (current: StreamDefinition) => StoredDestination
  */
 export class StreamRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly settings: Settings,
   ) {}
 
@@ -219,7 +220,7 @@ export class StreamRegistry {
       const names = await this.listAllNames();
       for (let start = 0; start < names.length; start += INDEX_PAGE) {
         const page = names.slice(start, start + INDEX_PAGE);
-        const read = this.redis.pipeline();
+        const read = crossSlotPipeline(this.redis);
         for (const name of page) read.hget(streamKeys(name).stream, 'status');
         const statuses = (await read.exec()) ?? [];
         const deleting = page.filter((_, i) => statuses[i]?.[1] === 'DELETING');
@@ -396,7 +397,7 @@ export class StreamRegistry {
     type: DeliveryStreamType | undefined,
   ): Promise<string[]> {
     if (names.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = crossSlotPipeline(this.redis);
     for (const name of names) {
       // Without a type filter, existence is enough; definitions are only read to filter.
       if (type === undefined) pipeline.exists(streamKeys(name).stream);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { RedisScript } from '../redis/redis-script.js';
 import { SEAL_SCHEDULE_KEY } from './keys.js';
 
@@ -20,6 +20,10 @@ const earliestScript = new RedisScript(EARLIEST_SCRIPT, 1);
  * scheduled stays); see `buffer/seal-schedule.ts`. Also for changes of a stream's definition
  * that move its deadlines (DELETING seals at once, new buffering hints).
  */
-export async function scheduleSealCheck(redis: Redis, stream: string, atMs: number): Promise<void> {
+export async function scheduleSealCheck(
+  redis: RedisClient,
+  stream: string,
+  atMs: number,
+): Promise<void> {
   await earliestScript.run(redis, [SEAL_SCHEDULE_KEY], [stream, Math.floor(atMs)]);
 }

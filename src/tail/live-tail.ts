@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { streamKeys } from '../streams/keys.js';
 import type { PreviewEncoding } from './record-preview.js';
 import { TailCapture, type CaptureLog } from './tail-capture.js';
@@ -87,7 +87,7 @@ export function isTailCursor(text: string): boolean {
 /** Options of {@link LiveTail}. */
 export interface LiveTailOptions {
   /** The process's command connection: reads use short commands only, never a blocking one. */
-  redis: Redis;
+  redis: RedisClient;
   /** Where failed captures are reported, at most once a minute. */
   log?: CaptureLog | undefined;
 }
@@ -103,7 +103,7 @@ export interface LiveTailOptions {
  * no connection of their own.
  */
 export class LiveTail {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly capture: TailCapture;
   private reads = 0;
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import { FRAME_HEADER_BYTES, FRAME_RECORD_HEADER_BYTES } from '../formats/chunk-frame.js';
 import { RedisScript } from '../redis/redis-script.js';
 import { previewRecord } from './record-preview.js';
@@ -54,7 +54,7 @@ export class TailCapture {
   private lastFailureLogMs = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly log?: CaptureLog,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { MetricsRedis } from './metrics-redis.js';
 import { DURABLE_FAMILIES, parseField, type DurableFamily } from './durable-families.js';
 import { familyHeader, labelSet, sampleValue } from './exposition.js';
 import { TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
@@ -19,7 +19,7 @@ export interface StreamMetricKeys {
 
 /** What {@link DeploymentMetrics} reads from. */
 export interface DeploymentMetricsOptions {
-  redis: Redis;
+  redis: MetricsRedis;
   /** Every stream's name. */
   streamNames: () => Promise<string[]>;
   keysOf: (stream: string) => StreamMetricKeys;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { MetricsRedis } from './metrics-redis.js';
 
 /** The two keys a stream's counters touch. */
 export interface CounterKeys {
@@ -11,7 +11,7 @@ export interface CounterKeys {
 /** What {@link DurableCounters} needs. */
 export interface DurableCountersOptions {
   /** A command connection (no blocking commands are sent). */
-  redis: Redis;
+  redis: MetricsRedis;
   keysOf: (stream: string) => CounterKeys;
   /** How often increments are written to Redis. */
   flushIntervalMs: number;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { MetricsRedis } from './metrics-redis.js';
 import { withinTime } from '../lifecycle/time-limit.js';
 import { DeploymentMetrics, type StreamMetricKeys } from './deployment-metrics.js';
 import { DurableCounters, type CounterKeys } from './durable-counters.js';
@@ -23,8 +23,8 @@ export interface MetricsSource {
 
 /** What {@link Metrics} needs from the service. */
 export interface MetricsOptions {
-  /** A command connection. */
-  redis: Redis;
+  /** Command access: PING, and pipelines that may span streams. */
+  redis: MetricsRedis;
   /** `SLUICE_ROLE`: the `role` label of this process's own metrics. */
   role: string;
   streamNames: () => Promise<string[]>;

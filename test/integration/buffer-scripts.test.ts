@@ -47,9 +47,9 @@ import { uniqueName } from '../support/unique.js';
  */
 
 const MAX = Number.MAX_SAFE_INTEGER;
-const appendScript = new RedisScript(APPEND_SCRIPT, 5);
-const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 3);
-const completeScript = new RedisScript(COMPLETE_SCRIPT, 3);
+const appendScript = new RedisScript(APPEND_SCRIPT, 7);
+const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 5);
+const completeScript = new RedisScript(COMPLETE_SCRIPT, 4);
 const deadLetterScript = new RedisScript(DEAD_LETTER_SCRIPT, 4);
 
 let redis: Redis;
@@ -104,19 +104,23 @@ async function snapshot(stream: string): Promise<Record<string, string>> {
 }
 
 /**
- * Runs APPEND with valid arguments for a one-record chunk, `args` replacing some (1-based).
- * Calls with the same `receipt` are the same call, as a resend after a lost reply is.
+ * Runs APPEND with valid arguments for a one-record chunk, naming the open batch (or a new one
+ * when none is open), `args` replacing some (1-based). Calls with the same `receipt` are the
+ * same call, as a resend after a lost reply is.
  */
-function runAppend(
+async function runAppend(
   stream: string,
   args: Record<number, string | Buffer> = {},
   receipt: string = randomUUID(),
 ) {
   const keys = streamKeys(stream);
+  const open = await redis.hget(keys.open, 'id');
+  const batchId = open ?? `candidate-${randomUUID()}`;
+  const batch = batchKeys(stream, batchId);
   const c = chunkOf(Buffer.from('abc'));
   const argv: (string | Buffer)[] = [
-    keys.batchPrefix,
-    'candidate-id',
+    open === null ? 'new' : 'open',
+    batchId,
     c.chunk,
     String(c.bytes),
     String(c.count),
@@ -127,18 +131,23 @@ function runAppend(
   for (const [i, value] of Object.entries(args)) argv[Number(i) - 1] = value;
   return appendScript.run(
     redis,
-    [keys.stream, keys.open, keys.stats, keys.sealed, appendReceiptKey(stream, receipt)],
+    [
+      keys.stream,
+      keys.open,
+      keys.stats,
+      keys.sealed,
+      appendReceiptKey(stream, receipt),
+      batch.meta,
+      batch.chunks,
+    ],
     argv,
   );
 }
 
 function runComplete(stream: string, batchId: string) {
   const keys = streamKeys(stream);
-  return completeScript.run(
-    redis,
-    [keys.stats, keys.sealed, batchKeys(stream, batchId).meta],
-    [batchId],
-  );
+  const batch = batchKeys(stream, batchId);
+  return completeScript.run(redis, [keys.stats, keys.sealed, batch.meta, batch.chunks], [batchId]);
 }
 
 function runDeadLetter(stream: string, batchId: string, now: string, reason: string) {
@@ -150,12 +159,15 @@ function runDeadLetter(stream: string, batchId: string, now: string, reason: str
   );
 }
 
-function runSealDue(stream: string, now: string, force: string) {
+/** Runs SEAL_DUE on the stream's open batch (a made-up id when none is open). */
+async function runSealDue(stream: string, now: string, force: string) {
   const keys = streamKeys(stream);
+  const batchId = (await redis.hget(keys.open, 'id')) ?? 'none-open';
+  const batch = batchKeys(stream, batchId);
   return sealDueScript.run(
     redis,
-    [keys.stream, keys.open, keys.sealed],
-    [keys.batchPrefix, now, force],
+    [keys.stream, keys.open, keys.sealed, batch.meta, batch.chunks],
+    [batchId, now, force],
   );
 }
 
@@ -174,8 +186,18 @@ const twoChunk = chunkOf(Buffer.from('a'), Buffer.from('b')).chunk;
 
 describe('APPEND refuses invalid arguments, writing nothing', () => {
   it.each([
-    { arg: 1, value: '', message: /ARGV\[1\] \(batch key prefix\) must be a non-empty string/ },
-    { arg: 2, value: '', message: /ARGV\[2\] \(candidate batch id\) must be a non-empty string/ },
+    {
+      arg: 1,
+      value: 'candidate',
+      message: /ARGV\[1\] \(what the batch id is\) must be 'new' or 'open', got 'candidate'/,
+    },
+    { arg: 2, value: '', message: /ARGV\[2\] \(batch id\) must be a non-empty string/ },
+    {
+      arg: 2,
+      value: 'another-batch',
+      message:
+        /KEYS\[6\] and KEYS\[7\] must be the metadata and chunk keys of batch 'another-batch'/,
+    },
     { arg: 4, value: 'abc', message: /ARGV\[4\] \(payload bytes\) must be an integer/ },
     { arg: 4, value: '-1', message: /ARGV\[4\] \(payload bytes\) must be an integer from 0 / },
     { arg: 4, value: '3.0', message: /ARGV\[4\] \(payload bytes\) must be an integer/ },
@@ -281,6 +303,77 @@ describe('APPEND refuses invalid stored values, writing nothing', () => {
       () => runAppend(stream),
       /stream field 'intervalMs' must be an integer .*got nothing/,
     );
+  });
+});
+
+describe('APPEND and SEAL_DUE write only to the batch the caller names', () => {
+  it("APPEND naming a batch that is not open ('open') answers the open one and writes nothing", async () => {
+    const stream = await declareStream();
+    const open = await appendRecords(stream, Buffer.from('first'));
+    for (const [mode, named, answer] of [
+      ['open', 'sealed-meanwhile', open.batchId],
+      ['new', 'fresh-id', open.batchId],
+    ] as const) {
+      const keys = streamKeys(stream);
+      const batch = batchKeys(stream, named);
+      const c = chunkOf(Buffer.from('abc'));
+      const before = await snapshot(stream);
+      const reply = await appendScript.run(
+        redis,
+        [
+          keys.stream,
+          keys.open,
+          keys.stats,
+          keys.sealed,
+          appendReceiptKey(stream, randomUUID()),
+          batch.meta,
+          batch.chunks,
+        ],
+        [mode, named, c.chunk, String(c.bytes), '1', '5000', String(MAX), '60000'],
+      );
+      expect(reply).toEqual([5, answer]);
+      expect(await snapshot(stream)).toEqual(before);
+    }
+  });
+
+  it('APPEND naming a batch as open when none is answers so, and writes nothing', async () => {
+    const stream = await declareStream();
+    const keys = streamKeys(stream);
+    const batch = batchKeys(stream, 'sealed-meanwhile');
+    const c = chunkOf(Buffer.from('abc'));
+    const before = await snapshot(stream);
+    const reply = await appendScript.run(
+      redis,
+      [
+        keys.stream,
+        keys.open,
+        keys.stats,
+        keys.sealed,
+        appendReceiptKey(stream, randomUUID()),
+        batch.meta,
+        batch.chunks,
+      ],
+      ['open', 'sealed-meanwhile', c.chunk, String(c.bytes), '1', '5000', String(MAX), '60000'],
+    );
+    expect(reply).toEqual([5, null]);
+    expect(await snapshot(stream)).toEqual(before);
+  });
+
+  it('SEAL_DUE naming another batch than the open one answers the open one and seals nothing', async () => {
+    const stream = await declareStream();
+    const open = await appendRecords(stream, Buffer.from('first'));
+    const keys = streamKeys(stream);
+    const batch = batchKeys(stream, 'read-before-a-seal');
+    const before = await snapshot(stream);
+    const reply = await sealDueScript.run(
+      redis,
+      [keys.stream, keys.open, keys.sealed, batch.meta, batch.chunks],
+      ['read-before-a-seal', '10000000', '1'],
+    );
+    expect(reply).toEqual([2, open.batchId]);
+    expect(await snapshot(stream)).toEqual(before);
+    expect(await runSealDue(stream, '10000000', '1')).toEqual([1, open.batchId]);
+    expect(await runSealDue(stream, '10000000', '1')).toEqual([0]);
   });
 });
 

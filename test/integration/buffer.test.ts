@@ -163,6 +163,69 @@ describe('RecordBuffer', () => {
   });
 });
 
+describe('RecordBuffer in several processes', () => {
+  it('an append whose remembered batch another process sealed goes to the open one, once', async () => {
+    const stream = await declareStream(1 << 30, 900_000);
+    const a = recordingBuffer();
+    const b = recordingBuffer();
+    const first = await append(a.buffer, stream, 1000, 'a1');
+    // Process b seals a's batch and opens the next one; a still remembers the first.
+    expect(await b.buffer.sealIfDue(stream, 2000, true)).toBe(
+      first.kind === 'stored' && first.batchId,
+    );
+    const second = await append(b.buffer, stream, 2000, 'b1');
+    const third = await append(a.buffer, stream, 3000, 'a2');
+    expect(second.kind === 'stored' && third.kind === 'stored').toBe(true);
+    if (second.kind !== 'stored' || third.kind !== 'stored' || first.kind !== 'stored') return;
+    expect(second.batchId).not.toBe(first.batchId);
+    expect(third.batchId).toBe(second.batchId);
+    expect(third.chunkIndex).toBe(1);
+    // The sealed batch kept its one chunk: nothing was appended to it after the seal.
+    expect(await redis.llen(batchKeys(stream, first.batchId).chunks)).toBe(1);
+    expect(await redis.hget(batchKeys(stream, first.batchId).meta, 'records')).toBe('1');
+  });
+
+  it('an append whose remembered batch was sealed with none open since opens a new one', async () => {
+    const stream = await declareStream(1 << 30, 900_000);
+    const a = recordingBuffer();
+    const b = recordingBuffer();
+    const first = await append(a.buffer, stream, 1000, 'a1');
+    await b.buffer.sealIfDue(stream, 2000, true);
+    const second = await append(a.buffer, stream, 3000, 'a2');
+    if (first.kind !== 'stored' || second.kind !== 'stored') throw new Error('not stored');
+    expect(second.batchId).not.toBe(first.batchId);
+    expect(second.chunkIndex).toBe(0);
+    expect(await redis.hget(streamKeys(stream).open, 'id')).toBe(second.batchId);
+  });
+
+  it('interleaved appends of two processes sealing by size store every record exactly once', async () => {
+    // Each batch seals once it holds 40 payload bytes: about every 4 appends.
+    const stream = await declareStream(40, 900_000);
+    const processes = [recordingBuffer(), recordingBuffer()];
+    const sent: string[] = [];
+    await Promise.all(
+      processes.map(async ({ buffer }, p) => {
+        for (let i = 0; i < 60; i += 1) {
+          const payload = `p${p}-record-${String(i).padStart(2, '0')}`;
+          sent.push(payload);
+          const result = await append(buffer, stream, 1000 + i, payload);
+          expect(result.kind).toBe('stored');
+        }
+      }),
+    );
+    await processes[0]?.buffer.sealIfDue(stream, 10_000, true);
+    const sealed = processes.flatMap(({ sealed }) => sealed);
+    expect(new Set(sealed).size).toBe(sealed.length);
+    const stored: string[] = [];
+    for (const batchId of sealed) {
+      for (const chunk of await redis.lrangeBuffer(batchKeys(stream, batchId).chunks, 0, -1)) {
+        stored.push(...decodeChunk(chunk).map((record) => record.data.toString()));
+      }
+    }
+    expect(stored.sort()).toEqual(sent.sort());
+  });
+});
+
 describe('BatchStore', () => {
   it('completes a batch once: data gone, backlog released, counters kept', async () => {
     const { buffer } = recordingBuffer();

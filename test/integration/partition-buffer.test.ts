@@ -270,12 +270,60 @@ describe('PartitionBuffer', () => {
     });
   });
 
+  it('a commit whose partition buffer another process sealed after it read it commits into a new one', async () => {
+    const { stream, batchId } = await streamWithBatch(['1', '2']);
+    const other = recording();
+    const { partitions, sealed } = recording();
+    expect(await partitions.commit(slice(stream, batchId, 0, 1, { a: ['a1'] }))).toMatchObject({
+      kind: 'committed',
+    });
+    const pid = partitionId(keys('a'));
+    const firstBuffer = await redis.hget(`${streamKeys(stream).partitionPrefix}${pid}`, 'id');
+    // Another process seals the partition buffer right after this one read its id, once.
+    let raced = false;
+    const racing = new Proxy(redis, {
+      get(target, property) {
+        if (property === 'hget') {
+          return async (...args: Parameters<Redis['hget']>) => {
+            const value = await target.hget(...args);
+            if (!raced) {
+              raced = true;
+              await other.partitions.sealDue(stream, 2_000, true);
+            }
+            return value;
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const racingPartitions = new PartitionBuffer(racing, (_stream, id) => {
+      sealed.push(id);
+      return Promise.resolve();
+    });
+    expect(
+      await racingPartitions.commit(slice(stream, batchId, 1, 2, { a: ['a2'] })),
+    ).toMatchObject({ kind: 'committed' });
+    expect(raced).toBe(true);
+    expect(other.sealed).toEqual([firstBuffer]);
+    const records = async (id: string) =>
+      (await redis.lrangeBuffer(batchKeys(stream, id).chunks, 0, -1)).flatMap((chunk) =>
+        decodeChunk(chunk).map((r) => r.data.toString()),
+      );
+    // The sealed batch holds only what was committed before the seal; the second slice went
+    // into a buffer opened after it.
+    expect(await records(firstBuffer as string)).toEqual(['a1']);
+    const secondBuffer = await redis.hget(`${streamKeys(stream).partitionPrefix}${pid}`, 'id');
+    expect(secondBuffer).not.toBe(firstBuffer);
+    expect(await records(secondBuffer as string)).toEqual(['a2']);
+  });
+
   it('refuses invalid arguments with an error reply, writing nothing', async () => {
     const { stream, batchId } = await streamWithBatch(['1']);
     const { partitions } = recording();
     const bad = slice(stream, batchId, 0, 2, { a: ['a'] });
     await expect(partitions.commit(bad)).rejects.toThrow(
-      /ERR sluice COMMIT_PROCESSED: ARGV\[5\] \(chunks after\) must be from 0 to 1, got 2/,
+      /ERR sluice COMMIT_PROCESSED: ARGV\[3\] \(chunks after\) must be from 0 to 1, got 2/,
     );
     expect(await redis.zcard(streamKeys(stream).partitions)).toBe(0);
   });

@@ -348,7 +348,7 @@ describe('ReplicationBarrier', () => {
     const outcomes = await Promise.all(
       Array.from({ length: 50 }, async (_, i) => {
         await writer.rpush(key, String(i));
-        return barrier.confirm();
+        return barrier.confirm(writer);
       }),
     );
     expect(outcomes.every((o) => o.ok)).toBe(true);

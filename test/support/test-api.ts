@@ -49,7 +49,9 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   connections.commands.on('error', () => undefined);
   connections.queue.on('error', () => undefined);
   await connectRedis(connections);
-  const { commands: redis, queue: queueConnection } = connections;
+  const { queue: queueConnection } = connections;
+  // One Redis (the shared test Redis), never a cluster: the single-node client.
+  const redis = connections.commands as Redis;
   const registry = new StreamRegistry(redis, settings);
   const batches = new BatchStore(redis);
   const queues = new DeliveryQueues(queueConnection, batches);

@@ -1,0 +1,296 @@
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
+import { keySlot } from '../../src/redis/key-slot.js';
+import { streamKeys } from '../../src/streams/keys.js';
+import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+import { startS3Server, type S3Server } from '../support/s3-server.js';
+import type { SluiceProcess } from '../support/sluice-process.js';
+import {
+  cleanupAfterAll,
+  DRAIN_AFTER_TAKEOVER_MS,
+  createS3Stream,
+  deliveredRecords,
+  eventually,
+  expectExactlyOnce,
+  FAST,
+  firehoseFor,
+  ONE_BOUNDED_ATTEMPT,
+  putRecordBatch,
+  requestRecords,
+  startService,
+} from '../support/e2e.js';
+
+/**
+ * Sluice on a real Redis Cluster (3 masters, one replica each, on loopback), with
+ * `SLUICE_REDIS_MODE=cluster`: streams spread over the masters and are delivered exactly once,
+ * also while a master is added and slots move to it under load, and — with
+ * `SLUICE_REDIS_MIN_REPLICAS=1` — when a master is killed under load, no acknowledged record is
+ * lost. The tests share one cluster and run in order: the last one kills a master.
+ */
+
+const cleanups = cleanupAfterAll();
+let cluster: RedisCluster;
+let s3: S3Server;
+let redis: Cluster;
+
+beforeAll(async () => {
+  [cluster, s3] = await Promise.all([startRedisCluster(), startS3Server()]);
+  cleanups.add(
+    () => cluster.stop(),
+    () => s3.stop(),
+  );
+  redis = new Cluster(
+    cluster.seeds.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })),
+    { redisOptions: { maxRetriesPerRequest: 3 } },
+  );
+  cleanups.add(() => redis.disconnect());
+}, 120_000);
+
+afterAll(async () => {
+  await cleanups.run();
+});
+
+function clusterEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...FAST,
+    ...s3.sluiceEnv,
+    SLUICE_REDIS_MODE: 'cluster',
+    SLUICE_REDIS_URL: cluster.url,
+    ...extra,
+  };
+}
+
+/** Waits until every stream's backlog is delivered (nothing open, nothing sealed, none dead). */
+async function drained(streams: readonly string[], sluice: SluiceProcess, timeoutMs = 90_000) {
+  const state = async () =>
+    Promise.all(
+      streams.map(async (stream) => {
+        const keys = streamKeys(stream);
+        const [backlog, open, sealed, dead] = await Promise.all([
+          redis.hget(keys.stats, 'backlogRecords'),
+          redis.exists(keys.open),
+          redis.zcard(keys.sealed),
+          redis.zcard(keys.dead),
+        ]);
+        return { stream, backlog, open, sealed, dead };
+      }),
+    );
+  await eventually(
+    'every stream drained',
+    async () => {
+      const states = await state();
+      const dead = states.filter((s) => s.dead > 0);
+      if (dead.length > 0) throw new Error(`dead-lettered: ${JSON.stringify(dead)}`);
+      return states.every((s) => s.backlog === '0' && s.open === 0 && s.sealed === 0);
+    },
+    { timeoutMs, sluice, state: async () => JSON.stringify(await state()) },
+  );
+}
+
+/**
+ * Puts request after request into each stream until `stop()` resolves (at most `maxRequests`
+ * each), one attempt per request: an answered request is acknowledged, a failed one unknown.
+ */
+async function putUntil(
+  client: FirehoseClient,
+  streams: readonly string[],
+  run: string,
+  stop: Promise<unknown>,
+  maxRequests = 400,
+) {
+  let stopped = false;
+  const end = () => (stopped = true);
+  stop.then(end, end);
+  const acked = new Map<string, string>();
+  const unacked = new Map<string, string>();
+  let failures = 0;
+  await Promise.all(
+    streams.map(async (stream, s) => {
+      for (let request = 0; request < maxRequests && !stopped; request += 1) {
+        const records = requestRecords(`${run}-${s}`, request);
+        try {
+          const reply = await putRecordBatch(
+            client,
+            stream,
+            records.map((r) => r.text),
+          );
+          records.forEach((record, i) => {
+            const failed = reply.RequestResponses?.[i]?.ErrorCode !== undefined;
+            (failed ? unacked : acked).set(record.id, record.text);
+          });
+        } catch {
+          failures += 1;
+          for (const record of records) unacked.set(record.id, record.text);
+        }
+      }
+    }),
+  );
+  return { acked, unacked, failures };
+}
+
+/** The masters (by port) serving `streams`' slots. */
+async function mastersOf(streams: readonly string[]): Promise<Set<number>> {
+  const masters = (await cluster.nodes()).filter((node) => node.role === 'master' && !node.failed);
+  return new Set(
+    streams.map((stream) => {
+      const slot = keySlot(streamKeys(stream).stream);
+      const owner = masters.find((m) => m.slots.some(([from, to]) => slot >= from && slot <= to));
+      if (owner === undefined) throw new Error(`no master serves slot ${slot}`);
+      return owner.port;
+    }),
+  );
+}
+
+/** Never resolves: {@link putUntil} then sends its `maxRequests` each. */
+const NEVER = new Promise(() => undefined);
+
+describe('Sluice on a Redis Cluster', () => {
+  it('spreads streams over the masters and delivers every record once', async () => {
+    const sluice = await startService(cleanups, clusterEnv());
+    const client = firehoseFor(cleanups, sluice);
+    const bucket = 'cluster-spread';
+    await s3.createBucket(bucket);
+    const streams: string[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      streams.push(
+        await createS3Stream(client, 'cluster', bucket, {
+          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
+        }),
+      );
+    }
+    const { acked, unacked, failures } = await putUntil(client, streams, 'spread', NEVER, 6);
+    expect({ failures, unacked: unacked.size, acked: acked.size }).toEqual({
+      failures: 0,
+      unacked: 0,
+      acked: 8 * 6 * 100,
+    });
+    await drained(streams, sluice);
+    const { byId } = await deliveredRecords(s3, bucket, /./);
+    expectExactlyOnce(acked, byId);
+    // Each stream's keys are on the master that serves its slot, and eight names fall on at
+    // least two of the three masters (each serves a third of the slots).
+    const holders = new Set<string>();
+    for (const stream of streams) {
+      const slot = keySlot(streamKeys(stream).stream);
+      const found = await Promise.all(
+        redis
+          .nodes('master')
+          .map(async (node) => Number(await node.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) > 0),
+      );
+      expect(found.filter(Boolean)).toHaveLength(1);
+      holders.add(String(found.indexOf(true)));
+    }
+    expect(holders.size).toBeGreaterThanOrEqual(2);
+    expect((await mastersOf(streams)).size).toBe(holders.size);
+    await sluice.stop();
+  });
+
+  it('loses nothing while a master is added and slots move to it under load', async () => {
+    const sluice = await startService(cleanups, clusterEnv());
+    const client = firehoseFor(cleanups, sluice, ONE_BOUNDED_ATTEMPT);
+    const bucket = 'cluster-reshard';
+    await s3.createBucket(bucket);
+    const streams: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      streams.push(
+        await createS3Stream(client, 'reshard', bucket, {
+          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
+        }),
+      );
+    }
+    const resharding = (async () => {
+      // Let records flow first, so that buffers and batches are open when their slots move.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const added = await cluster.addMaster();
+      return cluster.reshard(added.port, 4096);
+    })();
+    const outcome = await putUntil(client, streams, 'reshard', resharding, 300);
+    const moved = await resharding;
+    expect(moved).toBeGreaterThan(4000);
+    expect(outcome.acked.size).toBeGreaterThan(0);
+    await drained(streams, sluice);
+    const { byId } = await deliveredRecords(s3, bucket, /./);
+    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await sluice.stop();
+  }, 180_000);
+
+  it('after a SIGKILL of Sluice under load and a restart, delivers every acknowledged record once', async () => {
+    const first = await startService(cleanups, clusterEnv());
+    const client = firehoseFor(cleanups, first, ONE_BOUNDED_ATTEMPT);
+    const bucket = 'cluster-crash';
+    await s3.createBucket(bucket);
+    const streams: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      streams.push(
+        await createS3Stream(client, 'crash', bucket, {
+          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
+        }),
+      );
+    }
+    // Killed once batches are being delivered, with buffers open and puts in flight.
+    const killing = (async () => {
+      await eventually(
+        'a delivered batch on every stream',
+        async () => {
+          const delivered = await Promise.all(
+            streams.map(async (s) =>
+              Number((await redis.hget(streamKeys(s).stats, 'deliveredBatches')) ?? 0),
+            ),
+          );
+          return delivered.every((n) => n >= 1);
+        },
+        { sluice: first, timeoutMs: 60_000 },
+      );
+      await first.kill();
+    })();
+    const outcome = await putUntil(client, streams, 'crash', killing, 400);
+    await killing;
+    expect(outcome.acked.size).toBeGreaterThan(0);
+    const second = await startService(cleanups, clusterEnv());
+    await drained(streams, second, DRAIN_AFTER_TAKEOVER_MS);
+    const { byId } = await deliveredRecords(s3, bucket, /./);
+    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await second.stop();
+  }, 180_000);
+
+  it('with SLUICE_REDIS_MIN_REPLICAS=1, loses no acknowledged record when a master is killed under load', async () => {
+    const sluice = await startService(cleanups, clusterEnv({ SLUICE_REDIS_MIN_REPLICAS: '1' }));
+    const client = firehoseFor(cleanups, sluice, ONE_BOUNDED_ATTEMPT);
+    const bucket = 'cluster-failover';
+    await s3.createBucket(bucket);
+    const streams: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      streams.push(
+        await createS3Stream(client, 'failover', bucket, {
+          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
+        }),
+      );
+    }
+    // Kill the master that serves the first stream, once records flow; keep putting for a few
+    // seconds after its replica took over.
+    const nodes = await cluster.nodes();
+    const replicated = nodes.filter(
+      (node) =>
+        node.role === 'master' &&
+        nodes.some((other) => other.masterId === node.id && !other.failed),
+    );
+    const serving = await mastersOf(streams);
+    const victim = replicated.find((node) => serving.has(node.port))?.port;
+    if (victim === undefined) throw new Error('no replicated master serves these streams');
+    const failingOver = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const failover = await cluster.killMaster(victim);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      return failover;
+    })();
+    const outcome = await putUntil(client, streams, 'failover', failingOver, 400);
+    const failover = await failingOver;
+    expect(failover.killed).toBe(victim);
+    expect(outcome.acked.size).toBeGreaterThan(0);
+    await drained(streams, sluice, 120_000);
+    const { byId } = await deliveredRecords(s3, bucket, /./);
+    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await sluice.stop();
+  }, 180_000);
+});
