@@ -31,6 +31,8 @@ const VISITS_AT_ONCE = 32;
 /** Streams read per pipeline in the reconciling pass. */
 const RECONCILE_PAGE = 500;
 const DEFAULT_RECONCILE_MS = 5 * 60_000;
+/** How soon after a failed pass the reconciling pass runs (see `reconcileSoon`). */
+const RECONCILE_AFTER_ERROR_MS = 5_000;
 
 /**
  * Seals buffers whose oldest record has reached the stream's `IntervalInSeconds` (and
@@ -56,7 +58,10 @@ export class SealTicker {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.tick()
-        .catch((error: unknown) => this.options.log.warn({ err: error }, 'seal tick failed'))
+        .catch((error: unknown) => {
+          this.reconcileSoon();
+          this.options.log.warn({ err: error }, 'seal tick failed');
+        })
         .finally(() => {
           this.running = undefined;
         });
@@ -98,6 +103,7 @@ export class SealTicker {
     }
     // One line per tick, not per stream: a Redis outage fails every visit alike.
     if (failures.length > 0) {
+      this.reconcileSoon();
       log.warn(
         { err: failures[0], streams: failures.length },
         'seal ticker could not visit some streams; they are visited again after the lease',
@@ -125,6 +131,16 @@ export class SealTicker {
     const late = clock() >= lease - schedule.graceMs;
     await schedule.settle(stream, lease, late ? Math.min(next ?? lease, lease) : next);
     return swept;
+  }
+
+  /**
+   * After a failed pass: reconcile within {@link RECONCILE_AFTER_ERROR_MS} rather than at the next
+   * regular time. What failed may be Redis failing over, which can lose the schedule's last
+   * writes (they are not waited for on replicas); reconciling puts back what was lost.
+   */
+  private reconcileSoon(): void {
+    const every = this.options.reconcileMs ?? DEFAULT_RECONCILE_MS;
+    this.reconciledAt = Math.min(this.reconciledAt, Date.now() - every + RECONCILE_AFTER_ERROR_MS);
   }
 
   /** Schedules, for now, every stream that holds an open buffer or a sealed batch and is not scheduled. */

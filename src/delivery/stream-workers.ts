@@ -40,6 +40,10 @@ const STALLED_INTERVAL_MS = 5_000;
 const DEFAULT_POLL_MS = 200;
 const DEFAULT_IDLE_MS = 15_000;
 const DEFAULT_RECONCILE_MS = 5 * 60_000;
+/** The longest a sync waits for a stopped worker to close before starting its replacement. */
+const STOPPED_WORKER_CLOSE_MS = 5_000;
+/** How soon after a failure the reconciling pass runs (see `reconcileSoon`). */
+const RECONCILE_AFTER_ERROR_MS = 5_000;
 /** Deleting streams are checked for a drained backlog this often. */
 const DELETION_CHECK_MS = 1000;
 /** Streams read per pipeline in the reconciling pass. */
@@ -78,7 +82,10 @@ export class StreamWorkers {
     this.timer = setInterval(() => {
       if (this.syncing) return;
       this.syncing = this.sync(false)
-        .catch((error: unknown) => this.options.log.warn({ err: error }, 'stream sync failed'))
+        .catch((error: unknown) => {
+          this.reconcileSoon();
+          this.options.log.warn({ err: error }, 'stream sync failed');
+        })
         .finally(() => {
           this.syncing = undefined;
         });
@@ -117,6 +124,21 @@ export class StreamWorkers {
     const reconcile = now - this.reconciledAt >= (this.options.reconcileMs ?? DEFAULT_RECONCILE_MS);
     if (reconcile) await this.reconcile();
     const active = new Set(await this.options.queues.active.list());
+    // A worker whose main loop ended (a Redis error it did not survive, as a failover can
+    // cause) takes no more jobs: it is replaced, and the active streams reconciled soon, as
+    // the failover may have lost the sets' last writes.
+    for (const [name, running] of this.workers) {
+      if (this.closed) return;
+      if (running.worker.isRunning()) continue;
+      this.options.log.warn({ stream: name }, 'delivery worker stopped; starting a new one');
+      this.reconcileSoon();
+      this.workers.delete(name);
+      // Bounded: with Redis still unreachable, closing could wait, and hold every sync.
+      await withinTime(
+        running.worker.close().catch(() => undefined),
+        STOPPED_WORKER_CLOSE_MS,
+      );
+    }
     for (const name of active) {
       if (this.closed) return;
       if (!this.workers.has(name)) {
@@ -141,6 +163,16 @@ export class StreamWorkers {
       }
     }
     if (reconcile) this.reconciledAt = now;
+  }
+
+  /**
+   * After a failure: reconcile within {@link RECONCILE_AFTER_ERROR_MS} rather than at the next
+   * regular time. What failed may be Redis failing over, which can lose the active set's last
+   * writes (they are not waited for on replicas); reconciling puts back what was lost.
+   */
+  private reconcileSoon(): void {
+    const every = this.options.reconcileMs ?? DEFAULT_RECONCILE_MS;
+    this.reconciledAt = Math.min(this.reconciledAt, Date.now() - every + RECONCILE_AFTER_ERROR_MS);
   }
 
   /**
@@ -187,9 +219,10 @@ export class StreamWorkers {
         },
       },
     );
-    worker.on('error', (error) =>
-      options.log.warn({ err: error, stream }, 'delivery worker error'),
-    );
+    worker.on('error', (error) => {
+      this.reconcileSoon();
+      options.log.warn({ err: error, stream }, 'delivery worker error');
+    });
     const busy = () => {
       const running = this.workers.get(stream);
       if (running?.worker === worker) running.lastBusyMs = Date.now();

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RecordBuffer } from '../../src/buffer/record-buffer.js';
@@ -336,6 +336,44 @@ describe('the delivery workers', () => {
       await workers.close(5_000);
       await queues.obliterate(failing);
       await queues.obliterate(delivered);
+      await queues.close();
+    }
+  });
+
+  it('after a failure, replace a worker whose loop ended and relist a stream whose entry was lost, within seconds', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const done: string[] = [];
+    const workers = workersFor(registry, queues, (job: Job<DeliveryJobData, string>) => {
+      done.push(job.data.batchId);
+      return Promise.resolve('delivered');
+    });
+    // The stream's backlog is what the reconciling pass looks for.
+    await redis.hset(streamKeys(stream).stats, 'backlogRecords', 1);
+    try {
+      await workers.start();
+      await queues.enqueue(stream, 'batch-1');
+      await eventually('the first job delivered', () => done.includes('batch-1'));
+      // As a failover can leave things: the worker's loop ended on an error it did not
+      // survive, and the active set lost the stream's entry while a job waits.
+      const running = (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
+      const stopped = running.get(stream)?.worker;
+      expect(stopped).toBeDefined();
+      await stopped?.close();
+      await queues
+        .queue(stream)
+        .add('deliver', { stream, batchId: 'batch-2' }, { jobId: 'batch-2' });
+      await redis.zrem(ACTIVE_STREAMS_KEY, stream);
+      // Without the failure, the next reconciling pass would be minutes away.
+      await eventually('the job delivered by a new worker', () => done.includes('batch-2'), {
+        timeoutMs: 15_000,
+      });
+      expect(running.get(stream)?.worker).not.toBe(stopped);
+      expect(await redis.zscore(ACTIVE_STREAMS_KEY, stream)).not.toBeNull();
+    } finally {
+      await workers.close(5_000);
+      await queues.obliterate(stream);
       await queues.close();
     }
   });
