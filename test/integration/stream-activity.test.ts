@@ -223,6 +223,41 @@ describe('the seal schedule', () => {
     expect(await redis.exists(streamKeys(stream).open)).toBe(0);
   });
 
+  it('reconciles within seconds after a visit failed, not at the next regular pass', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const lost = await createStream(registry, 1);
+    const failing = await createStream(registry);
+    // Redis failing over: one stream's visit fails.
+    class FailingBuffer extends RecordBuffer {
+      override async sealIfDue(name: string, nowMs: number): Promise<string | undefined> {
+        if (name === failing) throw new Error('CLUSTERDOWN The cluster is down');
+        return super.sealIfDue(name, nowMs);
+      }
+    }
+    const ticker = tickerFor(registry, new FailingBuffer(redis, 1 << 30, () => Promise.resolve()));
+    await ticker.tick();
+    try {
+      // A buffer whose schedule entry the failover lost, and the visit that fails.
+      const t0 = Date.now();
+      const c = chunk('a');
+      await new RecordBuffer(redis, 1 << 30, () => Promise.resolve()).append(
+        lost,
+        c.chunk,
+        c.bytes,
+        1,
+        t0,
+      );
+      expect(await scheduled(lost)).toBeUndefined();
+      await new SealSchedule(redis, GRACE_MS).touch(failing, t0);
+      await ticker.tick();
+      // Five seconds on, not five minutes: the reconciling pass finds the buffer, due by then.
+      await ticker.tick(Date.now() + 5_000);
+      expect(await redis.exists(streamKeys(lost).open)).toBe(0);
+    } finally {
+      await redis.zrem(SEAL_SCHEDULE_KEY, failing);
+    }
+  });
+
   it('keeps a stream whose visit took longer than the grace: a put during it could not lower the lease', async () => {
     const registry = new StreamRegistry(redis, settings());
     const stream = await createStream(registry);
