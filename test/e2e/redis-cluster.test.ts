@@ -17,7 +17,6 @@ import type { SluiceProcess } from '../support/sluice-process.js';
 import {
   cleanupAfterAll,
   DRAIN_AFTER_TAKEOVER_MS,
-  createS3Stream,
   deliveredRecords,
   eventually,
   expectExactlyOnce,
@@ -160,6 +159,29 @@ async function mastersOf(keysOrStreams: readonly string[]): Promise<Set<number>>
   );
 }
 
+/** Creates streams named `names` (S3, 1 s and 1 MiB buffering) delivering to `bucket`. */
+async function createStreams(
+  client: FirehoseClient,
+  bucket: string,
+  names: readonly string[],
+): Promise<string[]> {
+  for (const name of names) {
+    await client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: name,
+        ExtendedS3DestinationConfiguration: s3Destination(bucket, {
+          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
+        }),
+      }),
+    );
+  }
+  return [...names];
+}
+
+/** `count` fresh stream names starting with `prefix`. */
+const namesOf = (prefix: string, count: number): string[] =>
+  Array.from({ length: count }, () => uniqueName(prefix));
+
 /** Never resolves: {@link putUntil} then sends its `maxRequests` each. */
 const NEVER = new Promise(() => undefined);
 
@@ -169,14 +191,7 @@ describe('Sluice on a Redis Cluster', () => {
     const client = firehoseFor(cleanups, sluice);
     const bucket = 'cluster-spread';
     await s3.createBucket(bucket);
-    const streams: string[] = [];
-    for (let i = 0; i < 8; i += 1) {
-      streams.push(
-        await createS3Stream(client, 'cluster', bucket, {
-          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
-        }),
-      );
-    }
+    const streams = await createStreams(client, bucket, namesOf('cluster', 8));
     const { acked, unacked, failures } = await putUntil(client, streams, 'spread', NEVER, 6);
     expect({ failures, unacked: unacked.size, acked: acked.size }).toEqual({
       failures: 0,
@@ -209,14 +224,7 @@ describe('Sluice on a Redis Cluster', () => {
     const client = firehoseFor(cleanups, first, ONE_BOUNDED_ATTEMPT);
     const bucket = 'cluster-crash';
     await s3.createBucket(bucket);
-    const streams: string[] = [];
-    for (let i = 0; i < 4; i += 1) {
-      streams.push(
-        await createS3Stream(client, 'crash', bucket, {
-          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
-        }),
-      );
-    }
+    const streams = await createStreams(client, bucket, namesOf('crash', 4));
     // Killed once batches are being delivered, with buffers open and puts in flight.
     const killing = (async () => {
       await eventually(
@@ -260,18 +268,8 @@ describe('Sluice on a Redis Cluster', () => {
       const list = (await mastersOf([name])).has(victim) ? on : off;
       list.push(name);
     }
-    const streams = [...on.slice(0, 2), ...off.slice(0, 4)];
+    const streams = await createStreams(client, bucket, [...on.slice(0, 2), ...off.slice(0, 4)]);
     expect(streams).toHaveLength(6);
-    for (const name of streams) {
-      await client.send(
-        new CreateDeliveryStreamCommand({
-          DeliveryStreamName: name,
-          ExtendedS3DestinationConfiguration: s3Destination(bucket, {
-            BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
-          }),
-        }),
-      );
-    }
     const failingOver = (async () => {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const failover = await cluster.killMaster(victim);
@@ -295,14 +293,7 @@ describe('Sluice on a Redis Cluster', () => {
     const client = firehoseFor(cleanups, sluice, ONE_BOUNDED_ATTEMPT);
     const bucket = 'cluster-reshard';
     await s3.createBucket(bucket);
-    const streams: string[] = [];
-    for (let i = 0; i < 6; i += 1) {
-      streams.push(
-        await createS3Stream(client, 'reshard', bucket, {
-          BufferingHints: { IntervalInSeconds: 1, SizeInMBs: 1 },
-        }),
-      );
-    }
+    const streams = await createStreams(client, bucket, namesOf('reshard', 6));
     const resharding = (async () => {
       // Let records flow first, so that buffers and batches are open when their slots move.
       await new Promise((resolve) => setTimeout(resolve, 1_500));

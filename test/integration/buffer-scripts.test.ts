@@ -144,6 +144,26 @@ async function runAppend(
   );
 }
 
+/** Runs APPEND of a one-record chunk naming batch `batchId` as `mode` ('new' or 'open'). */
+function runAppendNaming(stream: string, mode: 'new' | 'open', batchId: string) {
+  const keys = streamKeys(stream);
+  const batch = batchKeys(stream, batchId);
+  const c = chunkOf(Buffer.from('abc'));
+  return appendScript.run(
+    redis,
+    [
+      keys.stream,
+      keys.open,
+      keys.stats,
+      keys.sealed,
+      appendReceiptKey(stream, randomUUID()),
+      batch.meta,
+      batch.chunks,
+    ],
+    [mode, batchId, c.chunk, String(c.bytes), '1', '5000', String(MAX), '60000'],
+  );
+}
+
 function runComplete(stream: string, batchId: string) {
   const keys = streamKeys(stream);
   const batch = batchKeys(stream, batchId);
@@ -314,23 +334,8 @@ describe('APPEND and SEAL_DUE write only to the batch the caller names', () => {
       ['open', 'sealed-meanwhile', open.batchId],
       ['new', 'fresh-id', open.batchId],
     ] as const) {
-      const keys = streamKeys(stream);
-      const batch = batchKeys(stream, named);
-      const c = chunkOf(Buffer.from('abc'));
       const before = await snapshot(stream);
-      const reply = await appendScript.run(
-        redis,
-        [
-          keys.stream,
-          keys.open,
-          keys.stats,
-          keys.sealed,
-          appendReceiptKey(stream, randomUUID()),
-          batch.meta,
-          batch.chunks,
-        ],
-        [mode, named, c.chunk, String(c.bytes), '1', '5000', String(MAX), '60000'],
-      );
+      const reply = await runAppendNaming(stream, mode, named);
       expect(reply).toEqual([5, answer]);
       expect(await snapshot(stream)).toEqual(before);
     }
@@ -338,23 +343,8 @@ describe('APPEND and SEAL_DUE write only to the batch the caller names', () => {
 
   it('APPEND naming a batch as open when none is answers so, and writes nothing', async () => {
     const stream = await declareStream();
-    const keys = streamKeys(stream);
-    const batch = batchKeys(stream, 'sealed-meanwhile');
-    const c = chunkOf(Buffer.from('abc'));
     const before = await snapshot(stream);
-    const reply = await appendScript.run(
-      redis,
-      [
-        keys.stream,
-        keys.open,
-        keys.stats,
-        keys.sealed,
-        appendReceiptKey(stream, randomUUID()),
-        batch.meta,
-        batch.chunks,
-      ],
-      ['open', 'sealed-meanwhile', c.chunk, String(c.bytes), '1', '5000', String(MAX), '60000'],
-    );
+    const reply = await runAppendNaming(stream, 'open', 'sealed-meanwhile');
     expect(reply).toEqual([5, null]);
     expect(await snapshot(stream)).toEqual(before);
   });
