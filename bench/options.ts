@@ -31,6 +31,7 @@ export const PHASES = [
   'replicas',
   'processes',
   'streams',
+  'cluster',
 ] as const;
 /** One phase. */
 export type Phase = (typeof PHASES)[number];

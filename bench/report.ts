@@ -1,4 +1,6 @@
 import type { CeilingResult } from './ceiling-phase.js';
+import type { ClusterResult } from './cluster-phase.js';
+import { clusterSection, clusterSummaryRow } from './cluster-report.js';
 import {
   COMPRESSION_ROUND_S,
   COMPRESSION_ROUNDS,
@@ -135,6 +137,7 @@ export interface BenchResults {
   replicas: PhaseOutcome<ReplicasResult>;
   processes: PhaseOutcome<ProcessesResult>;
   streams: PhaseOutcome<StreamsResult>;
+  cluster: PhaseOutcome<ClusterResult>;
 }
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'n/a' | '';
@@ -597,6 +600,8 @@ function summaryRows(results: BenchResults): string[][] {
   );
   const streamsRow = streamsSummaryRow(results.streams, results.setup.streamsCount);
   if (streamsRow !== undefined) rows.push(streamsRow);
+  const clusterRow = clusterSummaryRow(results.cluster);
+  if (clusterRow !== undefined) rows.push(clusterRow);
 
   const { transform, partition, transformE2e } = results;
   const overheadTarget = `≤ ${TARGETS.transformOverhead * 100} % overhead`;
@@ -884,6 +889,11 @@ export function renderReport(results: BenchResults): string {
       `14. Scale: Sluice (default processes) with 10 streams and with ${int.format(s.streamsCount)}, idle, under a paced load, and seal to delivery`,
       results.streams,
       s.streamsCount,
+    ),
+    '',
+    ...clusterSection(
+      '15. Redis Cluster: one Redis, a primary + replica, and a 3-master cluster (with and without SLUICE_REDIS_MIN_REPLICAS=1), the same load',
+      results.cluster,
     ),
     '',
   ];

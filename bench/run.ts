@@ -4,8 +4,8 @@
  * to an HTTP endpoint beside a bare POST, the transform host and the partitioning stage beside
  * their bare work, end-to-end delivery with a transform beside without, each compression format
  * through Sluice's compress stage beside its bare codec, JSON → Parquet conversion beside
- * parquetjs-lite alone, and the service's memory, then prints them against the targets. See
- * docs/benchmark.md.
+ * parquetjs-lite alone, the service's memory, and (among others) Sluice on one Redis, a replicated
+ * pair and a Redis Cluster, then prints them against the targets. See docs/benchmark.md.
  *
  * Exits 0 whatever the figures are (a bench is not a test); 1 when a phase could not run or a
  * process crashed, 2 on bad options, 130 when interrupted.
@@ -13,6 +13,7 @@
 import { writeFile } from 'node:fs/promises';
 
 import { runCeilingPhase } from './ceiling-phase.js';
+import { runClusterPhase } from './cluster-phase.js';
 import { runCli } from './cli.js';
 import { runCompressionPhase } from './compression-phase.js';
 import { runPostgresPhase } from './postgres-phase.js';
@@ -62,6 +63,7 @@ const SERVICE_PHASES: readonly Phase[] = [
   'replicas',
   'processes',
   'streams',
+  'cluster',
 ];
 
 /**
@@ -159,6 +161,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     replicas: { status: 'skipped' },
     processes: { status: 'skipped' },
     streams: { status: 'skipped' },
+    cluster: { status: 'skipped' },
   };
   const wanted = (phase: Phase): boolean => options.phases.includes(phase) && !signal.aborted;
   let infra: Infrastructure | undefined;
@@ -238,6 +241,9 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
         if (wanted('streams')) {
           results.streams = await attempt(signal, 'streams', () => runStreamsPhase(ctx, ready));
         }
+        if (wanted('cluster')) {
+          results.cluster = await attempt(signal, 'cluster', () => runClusterPhase(ctx, ready));
+        }
       } else {
         for (const phase of [
           'ingest',
@@ -249,6 +255,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
           'replicas',
           'processes',
           'streams',
+          'cluster',
         ] as const) {
           if (options.phases.includes(phase)) results[phase] = started;
         }
@@ -293,6 +300,7 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     results.replicas,
     results.processes,
     results.streams,
+    results.cluster,
   ];
   // A side of the streams phase whose service failed is a crashed process, as a failed phase.
   const streamsSideFailed =
@@ -304,7 +312,14 @@ async function bench(options: BenchOptions, signal: AbortSignal): Promise<number
     [results.processes.value.halfLoad, results.processes.value.sustained].some(
       (r) => r.status === 'failed',
     );
-  return outcomes.some((o) => o.status === 'failed') || streamsSideFailed || processesRunFailed
+  // And a setup of the cluster phase whose Redis or service failed.
+  const clusterSetupFailed =
+    results.cluster.status === 'ok' &&
+    results.cluster.value.setups.some((s) => s.status === 'failed');
+  return outcomes.some((o) => o.status === 'failed') ||
+    streamsSideFailed ||
+    processesRunFailed ||
+    clusterSetupFailed
     ? 1
     : 0;
 }
