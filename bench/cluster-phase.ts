@@ -18,6 +18,7 @@ import { OTHER_PROCESSES, ProcessSampler } from './process-sampler.js';
 import { say, startProgress } from './progress.js';
 import { prepareBodies, type PreparedBody } from './records.js';
 import { startSluice, type SluiceProcess } from './sluice-process.js';
+import { readStreamStats, type StreamStatsSample } from './stream-stats.js';
 import { MIB } from './stats.js';
 import { throughputFigures, type ThroughputFigures } from './throughput.js';
 
@@ -332,40 +333,21 @@ async function startCluster(): Promise<Topology> {
 }
 
 /** The streams' counters added up. */
-interface Totals {
-  atMs: number;
-  backlogBytes: number;
-  backlogRecords: number;
-  deliveredRecords: number;
-  deliveredBytes: number;
-  deliveredBatches: number;
-  deadRecords: number;
-}
-
-const FIELDS = [
-  'backlogBytes',
-  'backlogRecords',
-  'deliveredRecords',
-  'deliveredBytes',
-  'deliveredBatches',
-  'deadRecords',
-] as const;
+type Totals = StreamStatsSample;
 
 /** Reads every stream's counters (one HMGET each, on its own master) and adds them up. */
 async function readTotals(client: Redis | Cluster, streams: readonly string[]): Promise<Totals> {
-  const rows = await Promise.all(
-    streams.map((stream) => client.hmget(streamKeys(stream).stats, ...FIELDS)),
-  );
-  const atMs = nowMs();
-  const sum = (i: number): number => rows.reduce((n, row) => n + (Number(row[i] ?? 0) || 0), 0);
+  const samples = await Promise.all(streams.map((stream) => readStreamStats(client, stream)));
+  const sum = (field: Exclude<keyof Totals, 'atMs'>): number =>
+    samples.reduce((n, sample) => n + sample[field], 0);
   return {
-    atMs,
-    backlogBytes: sum(0),
-    backlogRecords: sum(1),
-    deliveredRecords: sum(2),
-    deliveredBytes: sum(3),
-    deliveredBatches: sum(4),
-    deadRecords: sum(5),
+    atMs: nowMs(),
+    backlogBytes: sum('backlogBytes'),
+    backlogRecords: sum('backlogRecords'),
+    deliveredRecords: sum('deliveredRecords'),
+    deliveredBytes: sum('deliveredBytes'),
+    deliveredBatches: sum('deliveredBatches'),
+    deadRecords: sum('deadRecords'),
   };
 }
 

@@ -4,7 +4,7 @@ import {
   type ClusterSetupOutcome,
   type ClusterSetupResult,
 } from './cluster-phase.js';
-import { int, ms, num } from './report-format.js';
+import { int, ms, num, table } from './report-format.js';
 
 /**
  * The cluster phase's part of the printed report: a table of each setup's figures beside the
@@ -64,17 +64,6 @@ function pct(share: number | undefined): string {
 export function perGib(seconds: number | undefined, s: ClusterSetupResult): number | undefined {
   const mib = s.ingest.mibS * s.ingest.durationS;
   return seconds === undefined || mib <= 0 ? undefined : (seconds / mib) * 1024;
-}
-
-/** Pads columns to their widest cell, as the report's other tables. */
-function table(rows: readonly string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  const line = (row: readonly string[]) =>
-    `  | ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const rule = `  |${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  const [head, ...body] = rows;
-  return head === undefined ? [] : [line(head), rule, ...body.map(line)];
 }
 
 /** A cell that is text rather than a compared figure. */
@@ -153,7 +142,7 @@ export function clusterSection(title: string, outcome: Outcome): string[] {
   for (const setup of r.setups) {
     if (setup.status === 'ok') lines.push(`  redis, ${setup.title}: ${setup.value.redis}`);
   }
-  lines.push(...table(rows(r.setups)));
+  lines.push(...table(rows(r.setups), '  '));
   for (const setup of r.setups) {
     if (setup.status === 'failed') {
       lines.push(

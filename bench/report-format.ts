@@ -38,3 +38,14 @@ export function counts(values: Record<string, number>): string {
     .map(([key, n]) => `${key}: ${int.format(n)}`)
     .join('; ');
 }
+
+/** A text table with columns padded to their widest cell, each line after `indent`. */
+export function table(rows: readonly string[][], indent = ''): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  const line = (row: readonly string[]) =>
+    `${indent}| ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const rule = `${indent}|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
+  const [head, ...body] = rows;
+  return head === undefined ? [] : [line(head), rule, ...body.map(line)];
+}

@@ -37,7 +37,7 @@ import { processesSection, processesSummaryRows } from './processes-report.js';
 import type { StreamsResult } from './streams-phase.js';
 import { streamsSection, streamsSummaryRow } from './streams-report.js';
 import { OTHER_PROCESSES } from './process-sampler.js';
-import { cpuText, int, ms, num, rssText } from './report-format.js';
+import { cpuText, int, ms, num, rssText, table } from './report-format.js';
 import type { IngestResult } from './ingest-phase.js';
 import {
   PARTITION_ROUND_S,
@@ -149,21 +149,6 @@ function verdict(ok: boolean): Verdict {
 /** PASS or MISS, `n/a` when there was nothing to judge. */
 function verdictOf(ok: boolean | undefined): Verdict {
   return ok === undefined ? 'n/a' : verdict(ok);
-}
-
-/** Pads columns to their widest cell. */
-function table(rows: readonly string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
-    });
-  }
-  const line = (row: readonly string[]) =>
-    `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  const [head, ...body] = rows;
-  return head === undefined ? [] : [line(head), rule, ...body.map(line)];
 }
 
 function errorsText(errors: Record<string, number>): string {

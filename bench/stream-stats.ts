@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 import { streamKeys } from '../src/streams/keys.js';
 import { nowMs } from './clock.js';
@@ -30,7 +30,10 @@ const FIELDS = [
 ] as const;
 
 /** Reads the counters once; absent counters read as 0. */
-export async function readStreamStats(redis: Redis, stream: string): Promise<StreamStatsSample> {
+export async function readStreamStats(
+  redis: Pick<Redis | Cluster, 'hmget'>,
+  stream: string,
+): Promise<StreamStatsSample> {
   const values = await redis.hmget(streamKeys(stream).stats, ...FIELDS);
   const atMs = nowMs();
   const field = (i: number): number => Number(values[i] ?? 0) || 0;

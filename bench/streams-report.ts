@@ -1,4 +1,4 @@
-import { int, ms, num } from './report-format.js';
+import { int, ms, num, table } from './report-format.js';
 import {
   CREATE_CONCURRENCY,
   IDLE_S,
@@ -55,17 +55,6 @@ export function perProcessText(
 /** A cell from a side's value, or why there is none. */
 function cell(side: SideOutcome, pick: (s: StreamsSide) => string): string {
   return side.status === 'ok' ? pick(side.value) : 'failed';
-}
-
-/** Pads columns to their widest cell, as the report's other tables. */
-function table(rows: readonly string[][]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  const line = (row: readonly string[]) =>
-    `  | ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const rule = `  |${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  const [head, ...body] = rows;
-  return head === undefined ? [] : [line(head), rule, ...body.map(line)];
 }
 
 /** The rows of the figure table: a label and how to read it from one side. */
@@ -137,7 +126,7 @@ export function streamsSection(title: string, outcome: Outcome, requested: numbe
     ['Figure', sideName(few, '10 streams'), sideName(many, `${int.format(requested)} streams`)],
     ...ROWS.map(([label, pick]) => [label, cell(few, pick), cell(many, pick)]),
   ];
-  const lines = [...about, ...table(rows)];
+  const lines = [...about, ...table(rows, '  ')];
   for (const [name, side] of [
     ['10 streams', few],
     [`${int.format(requested)} streams`, many],

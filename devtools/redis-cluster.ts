@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 
 import { Child, raceTimeout, removeTempDir, tempDirUntilExit } from './children.js';
 import { freePort } from './free-port.js';
+import { untilAnswering } from './redis-server.js';
 
 /** Options for {@link startRedisCluster}. */
 export interface RedisClusterOptions {
@@ -105,8 +106,6 @@ export interface RedisCluster {
 const CLUSTER_SLOTS = 16384;
 /** Redis puts a node's cluster bus on its port plus this. */
 const BUS_PORT_OFFSET = 10_000;
-/** How long one node may take to answer PING after being spawned. */
-const READY_TIMEOUT_MS = 10_000;
 /** How long a polite shutdown, or a SIGKILL, may take. */
 const EXIT_TIMEOUT_MS = 10_000;
 /** How long the nodes may take to agree after a create, join, restart or slot move. */
@@ -446,23 +445,10 @@ async function launchNode(port: number, dir: string, flags: readonly string[]): 
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', ...flags],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (!child.running) {
-      await child.exited;
-      if (child.spawnError) {
-        throw new Error(
-          `could not run redis-server (is it installed and on PATH?): ${child.spawnError.message}`,
-        );
-      }
-      throw new Error(`redis-server on port ${port} exited during start:\n${child.logs()}`);
-    }
-    if ((await command(port, 'PING').catch(() => '')) === 'PONG') return child;
-    await sleep(50);
-  }
-  await child.stop(0);
-  throw new Error(
-    `redis-server on port ${port} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${child.logs()}`,
+  return untilAnswering(
+    child,
+    port,
+    async () => (await command(port, 'PING').catch(() => '')) === 'PONG',
   );
 }
 

@@ -64,6 +64,36 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
+/**
+ * Resolves with `child`, a redis-server just spawned on `port`, once `answers()` says it answers
+ * PING; throws with its log when it exits first or does not answer within
+ * {@link READY_TIMEOUT_MS} (then it is stopped).
+ */
+export async function untilAnswering(
+  child: Child,
+  port: number,
+  answers: () => Promise<boolean>,
+): Promise<Child> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (!child.running) {
+      await child.exited;
+      if (child.spawnError) {
+        throw new Error(
+          `could not run redis-server (is it installed and on PATH?): ${child.spawnError.message}`,
+        );
+      }
+      throw new Error(`redis-server on port ${port} exited during start:\n${child.logs()}`);
+    }
+    if (await answers()) return child;
+    await sleep(50);
+  }
+  await child.stop(0);
+  throw new Error(
+    `redis-server on port ${port} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${child.logs()}`,
+  );
+}
+
 /** How long a start may take before it is reported as failed. */
 const READY_TIMEOUT_MS = 10_000;
 /** How long a polite shutdown may take before the process is killed. */
@@ -129,24 +159,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const child = new Child('redis-server', 'redis-server', args(port), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (!child.running) {
-        await child.exited;
-        if (child.spawnError) {
-          throw new Error(
-            `could not run redis-server (is it installed and on PATH?): ${child.spawnError.message}`,
-          );
-        }
-        throw new Error(`redis-server on port ${port} exited during start:\n${child.logs()}`);
-      }
-      if (await answersPing(port, tls)) return child;
-      await sleep(50);
-    }
-    await child.stop(0);
-    throw new Error(
-      `redis-server on port ${port} did not answer PING within ${READY_TIMEOUT_MS} ms:\n${child.logs()}`,
-    );
+    return untilAnswering(child, port, () => answersPing(port, tls));
   };
 
   let port = 0;
