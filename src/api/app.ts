@@ -13,6 +13,7 @@ import { registerAdminRoutes } from './admin/admin-routes.js';
 import { isConsoleRoute, registerConsoleRoutes } from '../console/console-routes.js';
 import { PROBE_PATHS, registerHealthRoutes } from './health-routes.js';
 import { METRICS_PATH, registerMetricsRoute } from './metrics-route.js';
+import { registerRecordsRoute } from './records/records-route.js';
 import { Readiness } from '../telemetry/readiness.js';
 import { applyConnectionLimits } from './connection-limits.js';
 import { decodeContentEncoding } from './content-encoding.js';
@@ -156,6 +157,7 @@ export function buildApp(ctx: ApiContext, options: AppOptions = {}): FastifyInst
   });
 
   registerAdminRoutes(app, ctx);
+  registerRecordsRoute(app, ctx);
   registerConsoleRoutes(app, ctx);
 
   app.setNotFoundHandler(async (request, reply) =>

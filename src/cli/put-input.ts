@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { MAX_RECORD_BYTES } from '../api/firehose/record-decoding.js';
 import { UsageError } from './cli-error.js';
 import { formatCount } from './format.js';
+import { lineRecordBytes, lineRecords } from '../formats/line-records.js';
 
 /**
  * The records of `sluice put`: one a non-empty line of the input (NDJSON, or any text),
@@ -37,29 +38,23 @@ export async function readInput(
 }
 
 /**
- * The records of `content`, one a non-empty line.
+ * The records of `content`, one a non-empty line (src/formats/line-records.ts).
  *
  * @param addNewline - end each record with `\n` (the default of `sluice put`).
  * @param source - how messages name the input, such as `events.ndjson` or `standard input`.
  * @throws UsageError naming the line of a record over Firehose's 1,000 KiB limit.
  */
 export function splitRecords(content: Buffer, addNewline: boolean, source: string): InputRecord[] {
-  const records: InputRecord[] = [];
-  let start = 0;
-  for (let line = 1; start < content.length; line += 1) {
-    let end = content.indexOf(0x0a, start);
-    if (end < 0) end = content.length;
-    let data = content.subarray(start, end);
-    if (data.at(-1) === 0x0d) data = data.subarray(0, -1);
-    start = end + 1;
-    if (data.length === 0) continue;
-    const record = addNewline ? Buffer.concat([data, NEWLINE]) : data;
-    if (record.length > MAX_RECORD_BYTES) {
+  return lineRecords(content).map((record) => {
+    const size = lineRecordBytes(record, addNewline);
+    if (size > MAX_RECORD_BYTES) {
       throw new UsageError(
-        `${source} line ${line} is ${formatCount(record.length)} bytes${addNewline ? ' with its newline' : ''}; a Firehose record is at most ${formatCount(MAX_RECORD_BYTES)} bytes. Nothing was sent`,
+        `${source} line ${record.line} is ${formatCount(size)} bytes${addNewline ? ' with its newline' : ''}; a Firehose record is at most ${formatCount(MAX_RECORD_BYTES)} bytes. Nothing was sent`,
       );
     }
-    records.push({ line, data: record });
-  }
-  return records;
+    return {
+      line: record.line,
+      data: addNewline ? Buffer.concat([record.data, NEWLINE]) : record.data,
+    };
+  });
 }

@@ -36,7 +36,8 @@ import { uniqueName } from '../support/unique.js';
  * Sluice started with `SLUICE_ACCESS_KEYS`, reached by clients nobody in this project wrote,
  * unmodified: the AWS SDK for JavaScript, the AWS CLI and boto3. With a configured key their
  * records are accepted and delivered; with a wrong secret or an unknown key id each raises the
- * error it raises against Amazon Data Firehose. Also: the start-up warning without keys, and
+ * error it raises against Amazon Data Firehose; curl signs requests to the HTTP records endpoint
+ * the same way. Also: the start-up warning without keys, and
  * a bad keys setting stopping the start without printing the secret.
  */
 
@@ -218,6 +219,50 @@ describe('boto3', () => {
       message: INVALID_TOKEN,
       status: 400,
     });
+  });
+});
+
+describe('curl, on the HTTP records endpoint', () => {
+  /** `curl --aws-sigv4` posting `body` as NDJSON; stdout is the answer's body, then its status. */
+  const curl = (credentials: ClientCredentials, body: string) =>
+    runClient(
+      'curl',
+      [
+        '--silent',
+        '--show-error',
+        '--aws-sigv4',
+        'aws:amz:us-east-1:firehose',
+        '--user',
+        `${credentials.accessKeyId}:${credentials.secretAccessKey}`,
+        '--header',
+        'content-type: application/x-ndjson',
+        '--data-binary',
+        body,
+        '--write-out',
+        '\n%{http_code}',
+        `${sluice.url}/v1/streams/${stream}/records`,
+      ],
+      process.env,
+    );
+
+  it('stores the lines of a request curl signed with a configured key; a wrong secret is refused', async () => {
+    const lines = ['{"client":"curl","line":1}\n', '{"client":"curl","line":2}\n'];
+    const ok = await curl(KEY, lines.join(''));
+    expect(ok.code, describeRun('curl --aws-sigv4', ok, sluice.logs())).toBe(0);
+    const [answer, status] = ok.stdout.split('\n');
+    expect(status).toBe('200');
+    expect(JSON.parse(answer ?? '')).toEqual({
+      stream,
+      records: 2,
+      recordIds: [expect.any(String), expect.any(String)],
+    });
+    accepted.push(...lines);
+
+    const wrong = await curl(WRONG_SECRET, '{"refused":true}\n');
+    expect(wrong.code, describeRun('curl --aws-sigv4 (wrong secret)', wrong)).toBe(0);
+    const [refusal, refusedStatus] = wrong.stdout.split('\n');
+    expect(refusedStatus).toBe('400');
+    expect(JSON.parse(refusal ?? '')).toMatchObject({ message: MISMATCH });
   });
 });
 

@@ -377,6 +377,19 @@ describe('live tail', () => {
     expect(page.cursor).toBe(page.records[0]?.seq);
   });
 
+  it('shows records sent to the HTTP records endpoint', async () => {
+    const stream = await createStream('tail-http-lines');
+    const cursor = await startTailing(stream);
+    const response = await fetch(new URL(`/v1/streams/${stream}/records`, a.endpoint), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: '{"line":1}\n{"line":2}\n',
+    });
+    expect(response.status).toBe(200);
+    const { records } = await readUntil(stream, cursor, (n) => n >= 2);
+    expect(records.map((r) => r.preview)).toEqual(['{"line":1}\n', '{"line":2}\n']);
+  });
+
   it('answers a long poll as soon as a record arrives', async () => {
     const stream = await createStream('tail-long-poll');
     const cursor = await startTailing(stream);

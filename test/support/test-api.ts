@@ -14,6 +14,7 @@ import { BatchStore } from '../../src/delivery/batch-store.js';
 import { DeliveryQueues } from '../../src/delivery/delivery-queues.js';
 import { closeRedis, connectRedis, openRedis } from '../../src/redis/connect.js';
 import { StreamRegistry } from '../../src/streams/registry.js';
+import type { Telemetry } from '../../src/telemetry/events.js';
 import { s3Destination } from './e2e.js';
 import { TEST_REDIS_URL } from './global-setup.js';
 import { removeStreams } from './shared-redis.js';
@@ -41,8 +42,12 @@ export interface TestApi {
  *
  * @param env settings overrides, as environment variables (e.g. `SLUICE_MAX_BACKLOG_MB`,
  *   `SLUICE_REDIS_URL`).
+ * @param telemetry where the API reports records received and throttled; nowhere by default.
  */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  telemetry?: Telemetry,
+): Promise<TestApi> {
   const settings = loadSettings({ SLUICE_REDIS_URL: TEST_REDIS_URL, SLUICE_PORT: '0', ...env });
   // The service's own connections, so Redis outages behave in tests as they do in production.
   const connections = openRedis(settings.SLUICE_REDIS_URL);
@@ -58,7 +63,14 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const buffer = new RecordBuffer(redis, settings.SLUICE_MAX_BACKLOG_MB * 1024 * 1024, (s, id) =>
     queues.enqueue(s, id),
   );
-  const app = buildApp({ settings, redis, registry, buffer, log: pino({ level: 'silent' }) });
+  const app = buildApp({
+    settings,
+    redis,
+    registry,
+    buffer,
+    telemetry,
+    log: pino({ level: 'silent' }),
+  });
   const endpoint = await app.listen({ host: '127.0.0.1', port: 0 });
   const firehose = new FirehoseClient({
     endpoint,

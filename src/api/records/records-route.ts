@@ -1,0 +1,163 @@
+/**
+ * The plain HTTP records endpoint, for producers without a Firehose client (curl, a log
+ * shipper's HTTP output, a script): `POST /v1/streams/{stream}/records` with one record a line
+ * (NDJSON, or any text), on the Firehose API's listener (same address, TLS and SigV4 check).
+ * The body is stored whole as one chunk or not at all, as a PutRecordBatch is, and answered
+ * `{ stream, records, recordIds }`.
+ *
+ * Errors answer `{ error, message }` as the admin API does: 400 `InvalidParameter` /
+ * `InvalidRecord` (naming the parameter or the line), 404 `StreamNotFound`, 409
+ * `StreamNotActive` / `StreamRefusesRecords`, 413 `RequestTooLarge`, 415
+ * `UnsupportedMediaType`, 503 `Backpressure` / `NotReplicated` / `ServiceUnavailable` (with
+ * `Retry-After`), 500 `InternalError`. docs/http-ingest.md describes it for users.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppendResult } from '../../buffer/record-buffer.js';
+import { recordIds } from '../../buffer/record-id.js';
+import { FirehoseError } from '../../errors/catalogue.js';
+import { AdminError, describeFailure, valid } from '../admin/admin-failures.js';
+import { parseAdminInput } from '../admin/admin-inputs.js';
+import type { ParsedBody } from '../app.js';
+import { decodeContentEncoding } from '../content-encoding.js';
+import type { ApiContext } from '../context.js';
+import { notReplicatedMessage } from '../firehose/put-target.js';
+import { decodeLineRecords, lineFormatOf, RECORDS_BODY_LIMIT } from './records-body.js';
+import { IdempotencyKeySchema, RecordsParamsSchema, RecordsQuerySchema } from './records-inputs.js';
+
+/** The endpoint's route. */
+export const RECORDS_ROUTE = '/v1/streams/:stream/records';
+
+/** Seconds a producer is asked to wait before sending again after a 503. */
+const RETRY_AFTER_SECONDS = 1;
+
+/** Adds the records endpoint to the API app. */
+export function registerRecordsRoute(app: FastifyInstance, ctx: ApiContext): void {
+  app.post(RECORDS_ROUTE, async (request, reply) => {
+    try {
+      return await reply.send(await putLines(request, ctx));
+    } catch (error) {
+      const { status, error: name, message } = describeFailure(error, ctx, 'records');
+      if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return reply.code(status).send({ error: name, message });
+    }
+  });
+}
+
+/** What a stored request is answered with. */
+interface StoredAnswer {
+  stream: string;
+  records: number;
+  /** One per record, in order: the ids PutRecordBatch would have answered. */
+  recordIds: string[];
+}
+
+async function putLines(request: FastifyRequest, ctx: ApiContext): Promise<StoredAnswer> {
+  const { stream } = valid(parseAdminInput(RecordsParamsSchema, request.params));
+  const query = valid(parseAdminInput(RecordsQuerySchema, request.query));
+  const idempotencyKey = valid(
+    parseAdminInput(IdempotencyKeySchema, request.headers['idempotency-key']),
+  );
+  const format = lineFormatOf(request.headers['content-type']);
+  const body = await decodedBody(request);
+  const now = Date.now();
+  const decoded = decodeLineRecords(body, format, query.newline ?? true, now);
+  const result = await ctx.buffer.append(
+    stream,
+    decoded.chunk,
+    decoded.payloadBytes,
+    decoded.count,
+    now,
+    idempotencyKey === undefined ? undefined : callIdOf(idempotencyKey),
+  );
+  if (result.kind !== 'stored') {
+    if (result.kind === 'backpressure') {
+      ctx.telemetry?.emit({ type: 'records.throttled', stream, records: decoded.count });
+    }
+    throw refusal(result, stream, decoded.lines);
+  }
+  // Stored, so acknowledged: only now may the live tail see it.
+  ctx.tail?.offer(stream, decoded.chunk, decoded.count, now);
+  ctx.telemetry?.emit({
+    type: 'records.received',
+    stream,
+    records: decoded.count,
+    bytes: decoded.payloadBytes,
+  });
+  return {
+    stream,
+    records: decoded.count,
+    recordIds: recordIds(result.batchId, result.chunkIndex, decoded.count),
+  };
+}
+
+/**
+ * The append's receipt name for a producer's idempotency key: hashed, so that any key fits,
+ * and set apart from the receipts of replays.
+ */
+function callIdOf(idempotencyKey: string): string {
+  return `http:${createHash('sha256').update(idempotencyKey).digest('hex')}`;
+}
+
+/** The body as received, its Content-Encoding undone within {@link RECORDS_BODY_LIMIT}. */
+async function decodedBody(request: FastifyRequest): Promise<Buffer> {
+  const raw = (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0);
+  let bytes: Buffer;
+  try {
+    bytes = await decodeContentEncoding(
+      request.headers['content-encoding'],
+      raw,
+      RECORDS_BODY_LIMIT,
+    );
+  } catch (error) {
+    if (error instanceof FirehoseError) {
+      const tooLarge = error.type === 'RequestEntityTooLargeException';
+      throw new AdminError(
+        tooLarge ? 413 : 400,
+        tooLarge ? 'RequestTooLarge' : 'InvalidParameter',
+        error.message,
+      );
+    }
+    throw error;
+  }
+  if (bytes.length > RECORDS_BODY_LIMIT) {
+    throw new AdminError(
+      413,
+      'RequestTooLarge',
+      `the body is ${bytes.length} bytes; at most ${RECORDS_BODY_LIMIT} (5 MiB)`,
+    );
+  }
+  return bytes;
+}
+
+/** The answer to an append that stored nothing (or stored it unconfirmed by replicas). */
+function refusal(
+  result: Exclude<AppendResult, { kind: 'stored' }>,
+  stream: string,
+  lines: readonly number[],
+): AdminError {
+  switch (result.kind) {
+    case 'not-found':
+      return new AdminError(404, 'StreamNotFound', `stream ${stream} does not exist`);
+    case 'not-active':
+      return new AdminError(
+        409,
+        'StreamNotActive',
+        `stream ${stream} is ${result.status} and does not accept records`,
+      );
+    case 'not-gzip':
+      return new AdminError(
+        409,
+        'StreamRefusesRecords',
+        `stream ${stream} decompresses CloudWatch Logs data and takes only gzip-compressed records; the record on line ${lines[result.record - 1] ?? '?'} is not`,
+      );
+    case 'backpressure':
+      return new AdminError(
+        503,
+        'Backpressure',
+        `stream ${stream} has too much undelivered data (SLUICE_MAX_BACKLOG_MB); nothing was stored: send the request again later`,
+      );
+    case 'not-replicated':
+      return new AdminError(503, 'NotReplicated', notReplicatedMessage(result));
+  }
+}
