@@ -1,5 +1,9 @@
 import { ReplayError, type ReplayFailure } from '../../error-output/replay-errors.js';
 import { TailError, type TailFailure } from '../../tail/live-tail.js';
+import type { FastifyRequest } from 'fastify';
+import { FirehoseError } from '../../errors/catalogue.js';
+import type { ParsedBody } from '../app.js';
+import { decodeContentEncoding } from '../content-encoding.js';
 import type { ApiContext } from '../context.js';
 import { toFirehoseError } from '../error-reply.js';
 
@@ -106,4 +110,32 @@ export function jsonObjectOf(bytes: Buffer): object {
     throw new AdminError(400, 'InvalidParameter', 'body must be a JSON object');
   }
   return value;
+}
+
+/**
+ * The request's body as received, its Content-Encoding undone. The app's body parser reads
+ * every body as a Firehose request; its `raw` bytes are what was received (still compressed).
+ *
+ * @throws AdminError 413 `RequestTooLarge` when it is over `limit` bytes decoded; 400
+ *   `InvalidParameter` for an encoding that cannot be undone.
+ */
+export async function decodedBody(request: FastifyRequest, limit: number): Promise<Buffer> {
+  const raw = (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0);
+  let bytes: Buffer;
+  try {
+    bytes = await decodeContentEncoding(request.headers['content-encoding'], raw, limit);
+  } catch (error) {
+    if (error instanceof FirehoseError) {
+      const tooLarge = error.type === 'RequestEntityTooLargeException';
+      throw new AdminError(
+        tooLarge ? 413 : 400,
+        tooLarge ? 'RequestTooLarge' : 'InvalidParameter',
+        error.message,
+      );
+    }
+    throw error;
+  }
+  if (bytes.length > limit)
+    throw new AdminError(413, 'RequestTooLarge', `body is over ${limit} bytes`);
+  return bytes;
 }

@@ -15,13 +15,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listDeadBatches } from '../../error-output/dead-batches.js';
-import { FirehoseError } from '../../errors/catalogue.js';
 import type { LiveTail } from '../../tail/live-tail.js';
-import type { ParsedBody } from '../app.js';
-import { decodeContentEncoding } from '../content-encoding.js';
 import type { ApiContext } from '../context.js';
 import {
-  AdminError,
+  decodedBody,
   describeFailure,
   jsonObjectOf,
   requireJsonContentType,
@@ -118,25 +115,7 @@ function registerTailRoute(app: FastifyInstance, ctx: ApiContext, tail: LiveTail
  */
 async function jsonBody(request: FastifyRequest): Promise<unknown> {
   requireJsonContentType(request.headers['content-type']);
-  const raw = (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0);
-  let bytes: Buffer;
-  try {
-    bytes = await decodeContentEncoding(request.headers['content-encoding'], raw, ADMIN_BODY_LIMIT);
-  } catch (error) {
-    if (error instanceof FirehoseError) {
-      const tooLarge = error.type === 'RequestEntityTooLargeException';
-      throw new AdminError(
-        tooLarge ? 413 : 400,
-        tooLarge ? 'RequestTooLarge' : 'InvalidParameter',
-        error.message,
-      );
-    }
-    throw error;
-  }
-  if (bytes.length > ADMIN_BODY_LIMIT) {
-    throw new AdminError(413, 'RequestTooLarge', `body is over ${ADMIN_BODY_LIMIT} bytes`);
-  }
-  return jsonObjectOf(bytes);
+  return jsonObjectOf(await decodedBody(request, ADMIN_BODY_LIMIT));
 }
 
 /** Runs a handler and answers its result as JSON, or its failure as `{ error, message }`. */

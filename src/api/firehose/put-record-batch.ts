@@ -1,7 +1,7 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { OperationHandler } from '../context.js';
 import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
-import { appendRefusal, notReplicatedMessage, putStreamName } from './put-target.js';
+import { appendRefusal, notReplicatedMessage, putStreamName, reportStored } from './put-target.js';
 import { decodeRecords, MAX_BATCH_RECORDS } from './record-decoding.js';
 import { recordIds } from '../../buffer/record-id.js';
 
@@ -70,14 +70,7 @@ export const putRecordBatch: OperationHandler = async (input, ctx) => {
     };
   }
   if (result.kind !== 'stored') throw appendRefusal(result, stream, ctx);
-  // Stored, so it is acknowledged: only now may the live tail see it.
-  ctx.tail?.offer(stream, decoded.chunk, decoded.count, now);
-  ctx.telemetry?.emit({
-    type: 'records.received',
-    stream,
-    records: decoded.count,
-    bytes: decoded.payloadBytes,
-  });
+  reportStored(ctx, stream, decoded, now);
   return {
     Encrypted: false,
     FailedPutCount: 0,

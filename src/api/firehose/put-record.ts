@@ -1,7 +1,7 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { OperationHandler } from '../context.js';
 import { constraintText, validationMessage } from '../../config/validation.js';
-import { appendRefusal, putStreamName } from './put-target.js';
+import { appendRefusal, putStreamName, reportStored } from './put-target.js';
 import { decodeRecords } from './record-decoding.js';
 import { recordIds } from '../../buffer/record-id.js';
 
@@ -23,14 +23,7 @@ export const putRecord: OperationHandler = async (input, ctx) => {
     throw new FirehoseError('ServiceUnavailableException', 'Slow down.');
   }
   if (result.kind !== 'stored') throw appendRefusal(result, stream, ctx);
-  // Stored, so it is acknowledged: only now may the live tail see it.
-  ctx.tail?.offer(stream, decoded.chunk, 1, now);
-  ctx.telemetry?.emit({
-    type: 'records.received',
-    stream,
-    records: 1,
-    bytes: decoded.payloadBytes,
-  });
+  reportStored(ctx, stream, decoded, now);
   const [RecordId] = recordIds(result.batchId, result.chunkIndex, 1);
   return { RecordId, Encrypted: false };
 };

@@ -1,6 +1,7 @@
 import { FirehoseError } from '../../errors/catalogue.js';
 import type { AppendResult } from '../../buffer/record-buffer.js';
 import type { ApiContext } from '../context.js';
+import type { DecodedRecords } from './record-decoding.js';
 import { constraintText, validationMessage, wrongTypeError } from '../../config/validation.js';
 
 const STREAM_NAME_PATTERN = /^[a-zA-Z0-9_.-]+$/;
@@ -73,4 +74,24 @@ export function appendRefusal(
     'ResourceNotFoundException',
     `Firehose ${stream} under account ${account} is ${result.status} and does not accept records.`,
   );
+}
+
+/**
+ * Reports records a put stored (IncomingRecords, IncomingBytes) and offers them to the live
+ * tail. Called only once they are stored, so acknowledged: the tail never shows a record the
+ * producer was told failed.
+ */
+export function reportStored(
+  ctx: ApiContext,
+  stream: string,
+  decoded: DecodedRecords,
+  nowMs: number,
+): void {
+  ctx.tail?.offer(stream, decoded.chunk, decoded.count, nowMs);
+  ctx.telemetry?.emit({
+    type: 'records.received',
+    stream,
+    records: decoded.count,
+    bytes: decoded.payloadBytes,
+  });
 }

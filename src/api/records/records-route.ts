@@ -15,13 +15,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppendResult } from '../../buffer/record-buffer.js';
 import { recordIds } from '../../buffer/record-id.js';
-import { FirehoseError } from '../../errors/catalogue.js';
-import { AdminError, describeFailure, valid } from '../admin/admin-failures.js';
+import { AdminError, decodedBody, describeFailure, valid } from '../admin/admin-failures.js';
 import { parseAdminInput } from '../admin/admin-inputs.js';
-import type { ParsedBody } from '../app.js';
-import { decodeContentEncoding } from '../content-encoding.js';
 import type { ApiContext } from '../context.js';
-import { notReplicatedMessage } from '../firehose/put-target.js';
+import { notReplicatedMessage, reportStored } from '../firehose/put-target.js';
 import { decodeLineRecords, lineFormatOf, RECORDS_BODY_LIMIT } from './records-body.js';
 import { IdempotencyKeySchema, RecordsParamsSchema, RecordsQuerySchema } from './records-inputs.js';
 
@@ -59,7 +56,7 @@ async function putLines(request: FastifyRequest, ctx: ApiContext): Promise<Store
     parseAdminInput(IdempotencyKeySchema, request.headers['idempotency-key']),
   );
   const format = lineFormatOf(request.headers['content-type']);
-  const body = await decodedBody(request);
+  const body = await decodedBody(request, RECORDS_BODY_LIMIT);
   const now = Date.now();
   const decoded = decodeLineRecords(body, format, query.newline ?? true, now);
   const result = await ctx.buffer.append(
@@ -76,14 +73,7 @@ async function putLines(request: FastifyRequest, ctx: ApiContext): Promise<Store
     }
     throw refusal(result, stream, decoded.lines);
   }
-  // Stored, so acknowledged: only now may the live tail see it.
-  ctx.tail?.offer(stream, decoded.chunk, decoded.count, now);
-  ctx.telemetry?.emit({
-    type: 'records.received',
-    stream,
-    records: decoded.count,
-    bytes: decoded.payloadBytes,
-  });
+  reportStored(ctx, stream, decoded, now);
   return {
     stream,
     records: decoded.count,
@@ -97,37 +87,6 @@ async function putLines(request: FastifyRequest, ctx: ApiContext): Promise<Store
  */
 function callIdOf(idempotencyKey: string): string {
   return `http:${createHash('sha256').update(idempotencyKey).digest('hex')}`;
-}
-
-/** The body as received, its Content-Encoding undone within {@link RECORDS_BODY_LIMIT}. */
-async function decodedBody(request: FastifyRequest): Promise<Buffer> {
-  const raw = (request.body as ParsedBody | undefined)?.raw ?? Buffer.alloc(0);
-  let bytes: Buffer;
-  try {
-    bytes = await decodeContentEncoding(
-      request.headers['content-encoding'],
-      raw,
-      RECORDS_BODY_LIMIT,
-    );
-  } catch (error) {
-    if (error instanceof FirehoseError) {
-      const tooLarge = error.type === 'RequestEntityTooLargeException';
-      throw new AdminError(
-        tooLarge ? 413 : 400,
-        tooLarge ? 'RequestTooLarge' : 'InvalidParameter',
-        error.message,
-      );
-    }
-    throw error;
-  }
-  if (bytes.length > RECORDS_BODY_LIMIT) {
-    throw new AdminError(
-      413,
-      'RequestTooLarge',
-      `the body is ${bytes.length} bytes; at most ${RECORDS_BODY_LIMIT} (5 MiB)`,
-    );
-  }
-  return bytes;
 }
 
 /** The answer to an append that stored nothing (or stored it unconfirmed by replicas). */
