@@ -213,8 +213,13 @@ describe('POST /v1/streams/{stream}/records', () => {
     });
     expect(badKey.body).toEqual({
       error: 'InvalidParameter',
-      message: 'must be 1 to 255 visible ASCII characters',
+      message: 'idempotency-key: must be 1 to 255 visible ASCII characters',
     });
+    const longKey = await post(stream, '1\n', {
+      'content-type': 'application/x-ndjson',
+      'idempotency-key': 'k'.repeat(256),
+    });
+    expect(longKey.body.error).toBe('InvalidParameter');
     const badEncoding = await post(stream, '1\n', {
       'content-type': 'application/x-ndjson',
       'content-encoding': 'br',

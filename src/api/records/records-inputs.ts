@@ -25,12 +25,14 @@ export const RecordsQuerySchema = z.strictObject({
 export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
 
 /**
- * The `Idempotency-Key` header: a repeat of a request with the same key within a minute stores
- * nothing and is answered as the first was.
+ * The headers read besides Content-Type and Content-Encoding. `idempotency-key`: a repeat of a
+ * request with the same key within a minute stores nothing and is answered as the first was.
  */
-export const IdempotencyKeySchema = z
-  .string()
-  .regex(new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_CHARS}}$`), {
-    message: `must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters`,
-  })
-  .optional();
+export const RecordsHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_CHARS}}$`), {
+      message: `must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters`,
+    })
+    .optional(),
+});

@@ -20,7 +20,7 @@ import { parseAdminInput } from '../admin/admin-inputs.js';
 import type { ApiContext } from '../context.js';
 import { notReplicatedMessage, reportStored } from '../firehose/put-target.js';
 import { decodeLineRecords, lineFormatOf, RECORDS_BODY_LIMIT } from './records-body.js';
-import { IdempotencyKeySchema, RecordsParamsSchema, RecordsQuerySchema } from './records-inputs.js';
+import { RecordsHeadersSchema, RecordsParamsSchema, RecordsQuerySchema } from './records-inputs.js';
 
 /** The endpoint's route. */
 export const RECORDS_ROUTE = '/v1/streams/:stream/records';
@@ -52,9 +52,9 @@ interface StoredAnswer {
 async function putLines(request: FastifyRequest, ctx: ApiContext): Promise<StoredAnswer> {
   const { stream } = valid(parseAdminInput(RecordsParamsSchema, request.params));
   const query = valid(parseAdminInput(RecordsQuerySchema, request.query));
-  const idempotencyKey = valid(
-    parseAdminInput(IdempotencyKeySchema, request.headers['idempotency-key']),
-  );
+  const idempotencyKey = valid(parseAdminInput(RecordsHeadersSchema, request.headers))[
+    'idempotency-key'
+  ];
   const format = lineFormatOf(request.headers['content-type']);
   const body = await decodedBody(request, RECORDS_BODY_LIMIT);
   const now = Date.now();
