@@ -33,8 +33,8 @@ import {
  * Sluice on a real Redis Cluster (3 masters, one replica each, on loopback), with
  * `SLUICE_REDIS_MODE=cluster`: streams spread over the masters and are delivered exactly once,
  * also while a master is added and slots move to it under load, and — with
- * `SLUICE_REDIS_MIN_REPLICAS=1` — when a master is killed under load, no acknowledged record is
- * lost. The tests share one cluster and run in order (a master is killed and comes back as a
+ * `SLUICE_REDIS_MIN_REPLICAS=1` — when a master is killed under load, or when the slots of the
+ * streams move to another master under load, no acknowledged record is lost. The tests share one cluster and run in order (a master is killed and comes back as a
  * replica, then one is added).
  */
 
@@ -283,6 +283,54 @@ describe('Sluice on a Redis Cluster', () => {
     await cluster.restartNode(failover.killed);
     expect(outcome.acked.size).toBeGreaterThan(0);
     await drained(streams, sluice, 120_000);
+    const { byId } = await deliveredRecords(s3, bucket, /./);
+    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await sluice.stop();
+  }, 180_000);
+
+  it('with SLUICE_REDIS_MIN_REPLICAS=1, loses nothing while the slots of its streams move to another master under load', async () => {
+    const sluice = await startService(cleanups, clusterEnv({ SLUICE_REDIS_MIN_REPLICAS: '1' }));
+    const client = firehoseFor(cleanups, sluice, ONE_BOUNDED_ATTEMPT);
+    const bucket = 'cluster-replicated-reshard';
+    await s3.createBucket(bucket);
+    // Every master has a replica (the one killed above came back as one), so puts to any of
+    // them can be confirmed. redis-cli moves the lowest slots of each source first: streams
+    // among the first 1,000 slots of a master other than the target all move.
+    const masters = (await cluster.nodes()).filter((n) => n.role === 'master' && !n.failed);
+    const target = masters[0];
+    if (target === undefined) throw new Error('no master');
+    const moving = (name: string): boolean => {
+      const slot = keySlot(streamKeys(name).stream);
+      return masters.some(
+        (m) =>
+          m.port !== target.port &&
+          m.slots.length > 0 &&
+          slot >= (m.slots[0]?.[0] ?? 0) &&
+          slot < (m.slots[0]?.[0] ?? 0) + 1_000,
+      );
+    };
+    const names: string[] = [];
+    for (let i = 0; i < 2_000 && names.length < 4; i += 1) {
+      const name = uniqueName('moving');
+      if (moving(name)) names.push(name);
+    }
+    expect(names).toHaveLength(4);
+    const streams = await createStreams(client, bucket, names);
+    expect((await mastersOf(streams)).has(target.port)).toBe(false);
+    const resharding = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return cluster.reshard(target.port, 4096);
+    })();
+    // Enough requests to keep putting until the last slot has moved.
+    const outcome = await putUntil(client, streams, 'replicated-reshard', resharding, 1_000);
+    expect(await resharding).toBeGreaterThan(4000);
+    // Every stream now lives on the target, and every put was acknowledged: those made while
+    // or after their slot moved were redirected (MOVED, ASK, TRYAGAIN) and confirmed there.
+    expect([...(await mastersOf(streams))]).toEqual([target.port]);
+    expect(outcome.failures).toBe(0);
+    expect(outcome.unacked.size).toBe(0);
+    expect(outcome.acked.size).toBeGreaterThan(0);
+    await drained(streams, sluice);
     const { byId } = await deliveredRecords(s3, bucket, /./);
     expectExactlyOnce(outcome.acked, byId, outcome.unacked);
     await sluice.stop();
