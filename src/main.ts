@@ -3,6 +3,7 @@ import { loadSettings, settingSecrets, SettingsError, type Settings } from './co
 import { loadTls, type TlsMaterial } from './config/tls.js';
 import { processRoles } from './lifecycle/process-plan.js';
 import { ChildStartError, Supervisor } from './lifecycle/supervisor.js';
+import { lowerPriority } from './lifecycle/process-priority.js';
 import { SupervisorLink } from './lifecycle/supervisor-link.js';
 import { ProcessLifecycle } from './process-lifecycle.js';
 import {
@@ -65,6 +66,21 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(settings.SLUICE_LOG_LEVEL, redactor);
+  // First: threads started from here on inherit the priority of the thread that starts them.
+  if (settings.SLUICE_ROLE === 'worker') {
+    const priority = lowerPriority(settings.SLUICE_DELIVERY_NICE);
+    if (priority.kind === 'lowered') {
+      log.info(
+        { event: 'process.priority', nice: priority.nice, threads: priority.threads },
+        `delivery runs at nice ${priority.nice} (SLUICE_DELIVERY_NICE): API processes get busy cores first`,
+      );
+    } else if (priority.kind === 'failed') {
+      log.warn(
+        { event: 'process.priority', error: priority.error },
+        `could not lower the delivery process's priority (SLUICE_DELIVERY_NICE): ${priority.error}`,
+      );
+    }
+  }
   const link = SupervisorLink.ofThisProcess();
   const running = new ProcessLifecycle(log, settings.SLUICE_SHUTDOWN_TIMEOUT_MS, say, link);
   lifecycle = running;

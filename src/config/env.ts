@@ -200,6 +200,11 @@ export const SETTINGS = {
     default: '2',
     doc: 'Batches of one stream that one worker process delivers at once.',
   },
+  SLUICE_DELIVERY_NICE: {
+    schema: int(0, 19),
+    default: '5',
+    doc: 'Scheduling priority (Unix nice value) of processes whose role is `worker`, the delivery processes `SLUICE_PROCESSES` starts included: when the cores are busy, API processes get them first, so compression, transforms and Parquet never delay acknowledgements; delivery catches up when they are free. `0` runs delivery at the same priority as the API. Never raises a priority.',
+  },
   SLUICE_TRANSFORMS_DIR: {
     schema: z.string().min(1),
     default: './transforms',

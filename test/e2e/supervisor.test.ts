@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -63,6 +64,18 @@ async function childPid(sluice: SluiceProcess, role: string, not: number[] = [])
     () => children(sluice).findLast((c) => c.role === role && !not.includes(c.pid))?.pid,
     { sluice },
   );
+}
+
+/** The nice value of each thread of process `pid` (Linux: field 19 of each thread's stat). */
+function threadNiceValues(pid: number): number[] {
+  const threads = readdirSync(`/proc/${pid}/task`);
+  const values = threads.map((thread) => {
+    const stat = readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces: state is field 3, nice field 19.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+  expect(values.length).toBeGreaterThan(1);
+  return values;
 }
 
 /** Whether a process with `pid` exists. */
@@ -140,6 +153,10 @@ describe('supervised processes', () => {
       await waitForDrain(servers.redis, stream, sluice);
       const { byId } = await deliveredRecords(servers.s3, 'supervised', objectKeyPattern(stream));
       expectExactlyOnce(tally.acked, byId);
+      // Delivery yields busy cores to the API (SLUICE_DELIVERY_NICE, 5 by default): every
+      // thread of the delivery process, those its delivery started too; none of the API's.
+      expect(threadNiceValues(worker).every((nice) => nice === 5)).toBe(true);
+      expect(threadNiceValues(api).every((nice) => nice === 0)).toBe(true);
 
       const exit = await sluice.stop('SIGTERM');
       expect(exit, sluice.logs()).toEqual({ code: 0, signal: null });
