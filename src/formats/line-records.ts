@@ -13,11 +13,14 @@ export interface LineRecord {
   readonly data: Buffer;
 }
 
-/** The lines of `content` that hold a record, in order. */
-export function lineRecords(content: Buffer): LineRecord[] {
+/**
+ * The lines of `content` that hold a record, in order; at most `limit` of them, so that a body
+ * of millions of short lines costs no more than the records a caller can take.
+ */
+export function lineRecords(content: Buffer, limit = Number.POSITIVE_INFINITY): LineRecord[] {
   const records: LineRecord[] = [];
   let start = 0;
-  for (let line = 1; start < content.length; line += 1) {
+  for (let line = 1; start < content.length && records.length < limit; line += 1) {
     let end = content.indexOf(0x0a, start);
     if (end < 0) end = content.length;
     let data = content.subarray(start, end);

@@ -152,8 +152,14 @@ describe('POST /v1/streams/{stream}/records', () => {
     expect(many.status).toBe(413);
     expect(many.body).toEqual({
       error: 'RequestTooLarge',
-      message: 'the body holds 501 records; at most 500 per request',
+      message: 'the body holds more than 500 records; at most 500 per request',
     });
+    // A body of millions of short lines (read only up to the 501st record) is refused too.
+    const flood = await post(stream, gzipSync('1\n'.repeat(2_500_000)), {
+      'content-type': 'application/x-ndjson',
+      'content-encoding': 'gzip',
+    });
+    expect(flood.body.error).toBe('RequestTooLarge');
     const big = await post(stream, `"${'a'.repeat(1_024_000 - 2)}"\n`);
     expect(big.status).toBe(400);
     expect(big.body).toEqual({

@@ -62,7 +62,8 @@ export function decodeLineRecords(
 ): DecodedRecords & { lines: number[] } {
   // A byte-order mark says "UTF-8", nothing about the first record.
   const text = body.subarray(0, 3).equals(UTF8_BOM) ? body.subarray(3) : body;
-  const records = lineRecords(text);
+  // One more than the limit tells a body over it.
+  const records = lineRecords(text, MAX_BATCH_RECORDS + 1);
   if (records.length === 0) {
     throw new AdminError(400, 'InvalidParameter', 'the body holds no records (no non-empty line)');
   }
@@ -70,7 +71,7 @@ export function decodeLineRecords(
     throw new AdminError(
       413,
       'RequestTooLarge',
-      `the body holds ${records.length} records; at most ${MAX_BATCH_RECORDS} per request`,
+      `the body holds more than ${MAX_BATCH_RECORDS} records; at most ${MAX_BATCH_RECORDS} per request`,
     );
   }
   const lengths = new Array<number>(records.length);
