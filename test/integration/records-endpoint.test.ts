@@ -251,7 +251,7 @@ describe('POST /v1/streams/{stream}/records', () => {
     });
   });
 
-  it('reports records received and throttled as PutRecordBatch does; answers 503 Backpressure with Retry-After past the backlog cap, storing nothing', async () => {
+  it('reports records received and throttled as PutRecordBatch does, and its requests as HttpRecords; answers 503 Backpressure with Retry-After past the backlog cap, storing nothing', async () => {
     const events: TelemetryEvent[] = [];
     const small = await startTestApi(
       { SLUICE_MAX_BACKLOG_MB: '1' },
@@ -275,6 +275,13 @@ describe('POST /v1/streams/{stream}/records', () => {
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(refused.body.error).toBe('Backpressure');
       expect(await backlog(stream, small)).toEqual({ records: '2', bytes: String(2 * 700_003) });
+      expect(refused.headers.get('x-sluice-error')).toBe('Backpressure');
+      // Timed as the Firehose operations are (sluice_api_request_duration_seconds).
+      expect(
+        events.flatMap((e) =>
+          e.type === 'api.answered' && e.operation === 'HttpRecords' ? [e.outcome] : [],
+        ),
+      ).toEqual(['ok', 'Backpressure']);
       expect(events.filter((e) => e.type.startsWith('records.'))).toEqual([
         { type: 'records.received', stream, records: 2, bytes: 2 * 700_003 },
         { type: 'records.throttled', stream, records: 2 },

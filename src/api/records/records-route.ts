@@ -9,7 +9,8 @@
  * `InvalidRecord` (naming the parameter or the line), 404 `StreamNotFound`, 409
  * `StreamNotActive` / `StreamRefusesRecords`, 413 `RequestTooLarge`, 415
  * `UnsupportedMediaType`, 503 `Backpressure` / `NotReplicated` / `ServiceUnavailable` (with
- * `Retry-After`), 500 `InternalError`. docs/http-ingest.md describes it for users.
+ * `Retry-After`), 500 `InternalError`, the code repeated in `X-Sluice-Error`.
+ * docs/http-ingest.md describes it for users.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -25,6 +26,27 @@ import { RecordsHeadersSchema, RecordsParamsSchema, RecordsQuerySchema } from '.
 /** The endpoint's route. */
 export const RECORDS_ROUTE = '/v1/streams/:stream/records';
 
+/** Its name in the API's request metrics (`operation`). */
+export const RECORDS_OPERATION = 'HttpRecords';
+
+/** Header that repeats an error answer's `error` code, as `X-Amzn-ErrorType` does Firehose's. */
+export const RECORDS_ERROR_HEADER = 'x-sluice-error';
+
+/** Every `error` code the endpoint answers: a closed set, so metrics may label by it. */
+export const RECORDS_ERRORS: ReadonlySet<string> = new Set([
+  'InvalidParameter',
+  'InvalidRecord',
+  'StreamNotFound',
+  'StreamNotActive',
+  'StreamRefusesRecords',
+  'RequestTooLarge',
+  'UnsupportedMediaType',
+  'Backpressure',
+  'NotReplicated',
+  'ServiceUnavailable',
+  'InternalError',
+]);
+
 /** Seconds a producer is asked to wait before sending again after a 503. */
 const RETRY_AFTER_SECONDS = 1;
 
@@ -36,7 +58,7 @@ export function registerRecordsRoute(app: FastifyInstance, ctx: ApiContext): voi
     } catch (error) {
       const { status, error: name, message } = describeFailure(error, ctx, 'records');
       if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      return reply.code(status).send({ error: name, message });
+      return reply.code(status).header(RECORDS_ERROR_HEADER, name).send({ error: name, message });
     }
   });
 }
