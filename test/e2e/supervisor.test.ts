@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
+import { loadSettings } from '../../src/config/env.js';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -130,7 +131,10 @@ describe('supervised processes', () => {
     async () => {
       const servers = await startServers(cleanups);
       await servers.s3.createBucket('supervised');
-      const sluice = await startSupervised(servers);
+      // The service's default priority for delivery (the test helper's is 0).
+      const sluice = await startSupervised(servers, {
+        SLUICE_DELIVERY_NICE: String(loadSettings({}).SLUICE_DELIVERY_NICE),
+      });
       const api = await childPid(sluice, 'api');
       const worker = await childPid(sluice, 'worker');
       expect(new Set([api, worker, sluice.pid]).size).toBe(3);

@@ -31,7 +31,8 @@ export interface SluiceOptions {
    * variable removed. Values given here win over the helper's defaults: `SLUICE_HOST=127.0.0.1`,
    * `SLUICE_PORT=<free port>`, `SLUICE_REDIS_AUTOSTART=false` (a test names the Redis it means),
    * `SLUICE_PROCESSES=2` (the default's supervised API and delivery processes, the same on a
-   * machine of any size) and `SLUICE_DATA_DIR=<fresh temporary directory>`.
+   * machine of any size), `SLUICE_DELIVERY_NICE=0` and `SLUICE_DATA_DIR=<fresh temporary
+   * directory>`.
    */
   env: Record<string, string>;
   /** Working directory of the process; the repository root by default. */
@@ -107,6 +108,10 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceProcess
     SLUICE_HOST: '127.0.0.1',
     SLUICE_REDIS_AUTOSTART: 'false',
     SLUICE_PROCESSES: '2',
+    // The suite runs many services at once on shared cores: a delivery process at a lower
+    // priority than every other test's processes would time tests by the suite's load. The
+    // priority itself is tested where it is set (test/e2e/supervisor.test.ts).
+    SLUICE_DELIVERY_NICE: '0',
     ...options.env,
     SLUICE_PORT: String(port),
     SLUICE_DATA_DIR: dataDir,
