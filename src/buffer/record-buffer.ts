@@ -6,7 +6,7 @@ import { appendReceiptKey, batchKeys, streamKeys } from '../streams/keys.js';
 import { RedisScript } from '../redis/redis-script.js';
 import type { ReplicationBarrier } from '../redis/replication-barrier.js';
 import type { SealSchedule } from './seal-schedule.js';
-import { APPEND_SCRIPT, SEAL_DUE_SCRIPT } from './scripts.js';
+import { APPEND_SCRIPT, appendScriptKeys, SEAL_DUE_SCRIPT } from './scripts.js';
 
 const appendScript = new RedisScript(APPEND_SCRIPT, 7);
 const sealDueScript = new RedisScript(SEAL_DUE_SCRIPT, 5);
@@ -125,11 +125,10 @@ export class RecordBuffer {
       // A new id is unique to this call: a batch id must never be reused (it names the
       // batch's keys and its objects).
       const batchId = expected ?? randomUUID();
-      const batch = batchKeys(stream, batchId);
       try {
         reply = (await appendScript.run(
           confirmOn ?? this.redis,
-          [keys.stream, keys.open, keys.stats, keys.sealed, receipt, batch.meta, batch.chunks],
+          appendScriptKeys(stream, batchId, receipt),
           [
             expected === undefined ? 'new' : 'open',
             batchId,

@@ -3,6 +3,7 @@ import {
   FRAME_RECORD_HEADER_BYTES,
   FRAME_VERSION,
 } from '../formats/chunk-frame.js';
+import { batchKeys, streamKeys } from '../streams/keys.js';
 
 /**
  * The buffer's Redis Lua scripts. Each script is headed by its contract (KEYS, ARGV, returns).
@@ -170,6 +171,16 @@ end
  * 15,500 such duplicates in 300,000 records. The receipt holds the reply for ARGV 8 ms, longer
  * than any resend can come late (reconnect delay plus connect timeout).
  */
+/**
+ * APPEND's KEYS, in the script's order, for an append to `stream` that names batch `batchId`
+ * and keeps its receipt at `receiptKey` (`appendReceiptKey`).
+ */
+export function appendScriptKeys(stream: string, batchId: string, receiptKey: string): string[] {
+  const keys = streamKeys(stream);
+  const batch = batchKeys(stream, batchId);
+  return [keys.stream, keys.open, keys.stats, keys.sealed, receiptKey, batch.meta, batch.chunks];
+}
+
 export const APPEND_SCRIPT = `${CHECK_FUNCTIONS}${OPEN_FUNCTIONS}
 local a = {}
 local e = str(ARGV[2], 'ARGV[2] (batch id)')

@@ -106,6 +106,23 @@ async function drained(streams: readonly string[], sluice: SluiceProcess, timeou
 }
 
 /**
+ * Waits until `streams` are drained, then checks that every record of `acked` reached `bucket`
+ * exactly once and nothing else did (records of `unacked` may be there at most once).
+ */
+async function expectDeliveredOnce(
+  streams: readonly string[],
+  sluice: SluiceProcess,
+  bucket: string,
+  acked: ReadonlyMap<string, string>,
+  unacked?: ReadonlyMap<string, string>,
+  timeoutMs?: number,
+): Promise<void> {
+  await drained(streams, sluice, timeoutMs);
+  const { byId } = await deliveredRecords(s3, bucket, /./);
+  expectExactlyOnce(acked, byId, unacked);
+}
+
+/**
  * Puts request after request into each stream until `stop()` resolves (at most `maxRequests`
  * each), one attempt per request: an answered request is acknowledged, a failed one unknown.
  */
@@ -198,9 +215,7 @@ describe('Sluice on a Redis Cluster', () => {
       unacked: 0,
       acked: 8 * 6 * 100,
     });
-    await drained(streams, sluice);
-    const { byId } = await deliveredRecords(s3, bucket, /./);
-    expectExactlyOnce(acked, byId);
+    await expectDeliveredOnce(streams, sluice, bucket, acked);
     // Each stream's keys are on the master that serves its slot, and eight names fall on at
     // least two of the three masters (each serves a third of the slots).
     const holders = new Set<string>();
@@ -245,9 +260,14 @@ describe('Sluice on a Redis Cluster', () => {
     await killing;
     expect(outcome.acked.size).toBeGreaterThan(0);
     const second = await startService(cleanups, clusterEnv());
-    await drained(streams, second, DRAIN_AFTER_TAKEOVER_MS);
-    const { byId } = await deliveredRecords(s3, bucket, /./);
-    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await expectDeliveredOnce(
+      streams,
+      second,
+      bucket,
+      outcome.acked,
+      outcome.unacked,
+      DRAIN_AFTER_TAKEOVER_MS,
+    );
     await second.stop();
   }, 180_000);
 
@@ -282,9 +302,7 @@ describe('Sluice on a Redis Cluster', () => {
     // The old master comes back as a replica, for the tests after this one.
     await cluster.restartNode(failover.killed);
     expect(outcome.acked.size).toBeGreaterThan(0);
-    await drained(streams, sluice, 120_000);
-    const { byId } = await deliveredRecords(s3, bucket, /./);
-    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await expectDeliveredOnce(streams, sluice, bucket, outcome.acked, outcome.unacked, 120_000);
     await sluice.stop();
   }, 180_000);
 
@@ -330,9 +348,7 @@ describe('Sluice on a Redis Cluster', () => {
     expect(outcome.failures).toBe(0);
     expect(outcome.unacked.size).toBe(0);
     expect(outcome.acked.size).toBeGreaterThan(0);
-    await drained(streams, sluice);
-    const { byId } = await deliveredRecords(s3, bucket, /./);
-    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await expectDeliveredOnce(streams, sluice, bucket, outcome.acked, outcome.unacked);
     await sluice.stop();
   }, 180_000);
 
@@ -352,9 +368,7 @@ describe('Sluice on a Redis Cluster', () => {
     const moved = await resharding;
     expect(moved).toBeGreaterThan(4000);
     expect(outcome.acked.size).toBeGreaterThan(0);
-    await drained(streams, sluice);
-    const { byId } = await deliveredRecords(s3, bucket, /./);
-    expectExactlyOnce(outcome.acked, byId, outcome.unacked);
+    await expectDeliveredOnce(streams, sluice, bucket, outcome.acked, outcome.unacked);
     await sluice.stop();
   }, 180_000);
 });

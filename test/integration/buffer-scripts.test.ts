@@ -15,6 +15,7 @@ import { RecordBuffer } from '../../src/buffer/record-buffer.js';
 import { RedisScript } from '../../src/redis/redis-script.js';
 import {
   APPEND_SCRIPT,
+  appendScriptKeys,
   BATCH_OVERHEAD_BYTES,
   CHUNK_OVERHEAD_BYTES,
   COMPLETE_SCRIPT,
@@ -116,7 +117,6 @@ async function runAppend(
   const keys = streamKeys(stream);
   const open = await redis.hget(keys.open, 'id');
   const batchId = open ?? `candidate-${randomUUID()}`;
-  const batch = batchKeys(stream, batchId);
   const c = chunkOf(Buffer.from('abc'));
   const argv: (string | Buffer)[] = [
     open === null ? 'new' : 'open',
@@ -131,35 +131,17 @@ async function runAppend(
   for (const [i, value] of Object.entries(args)) argv[Number(i) - 1] = value;
   return appendScript.run(
     redis,
-    [
-      keys.stream,
-      keys.open,
-      keys.stats,
-      keys.sealed,
-      appendReceiptKey(stream, receipt),
-      batch.meta,
-      batch.chunks,
-    ],
+    appendScriptKeys(stream, batchId, appendReceiptKey(stream, receipt)),
     argv,
   );
 }
 
 /** Runs APPEND of a one-record chunk naming batch `batchId` as `mode` ('new' or 'open'). */
 function runAppendNaming(stream: string, mode: 'new' | 'open', batchId: string) {
-  const keys = streamKeys(stream);
-  const batch = batchKeys(stream, batchId);
   const c = chunkOf(Buffer.from('abc'));
   return appendScript.run(
     redis,
-    [
-      keys.stream,
-      keys.open,
-      keys.stats,
-      keys.sealed,
-      appendReceiptKey(stream, randomUUID()),
-      batch.meta,
-      batch.chunks,
-    ],
+    appendScriptKeys(stream, batchId, appendReceiptKey(stream, randomUUID())),
     [mode, batchId, c.chunk, String(c.bytes), '1', '5000', String(MAX), '60000'],
   );
 }

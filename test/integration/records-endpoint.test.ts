@@ -1,12 +1,13 @@
 import { gzipSync } from 'node:zlib';
 
-import { CreateDeliveryStreamCommand, DeleteDeliveryStreamCommand } from '@aws-sdk/client-firehose';
+import { DeleteDeliveryStreamCommand } from '@aws-sdk/client-firehose';
 import { describe, expect, it } from 'vitest';
 
 import { parseRecordId } from '../../src/buffer/record-id.js';
 import { decodeChunk } from '../../src/formats/chunk-frame.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import type { TelemetryEvent } from '../../src/telemetry/events.js';
+import { createS3Stream } from '../support/e2e.js';
 import { startTestApi, useTestApi, type TestApi } from '../support/test-api.js';
 
 /**
@@ -15,7 +16,7 @@ import { startTestApi, useTestApi, type TestApi } from '../support/test-api.js';
  * stores nothing.
  */
 
-const { api, streamName, createStream } = useTestApi({
+const { api, streamName, createStream, track } = useTestApi({
   prefix: 'lines',
   removeStreams: 'afterAll',
 });
@@ -258,16 +259,7 @@ describe('POST /v1/streams/{stream}/records', () => {
       { emit: (e) => events.push(e) },
     );
     try {
-      const stream = streamName('lines-bp');
-      await small.firehose.send(
-        new CreateDeliveryStreamCommand({
-          DeliveryStreamName: stream,
-          ExtendedS3DestinationConfiguration: {
-            RoleARN: 'arn:aws:iam::000000000000:role/firehose',
-            BucketARN: 'arn:aws:s3:::bucket',
-          },
-        }),
-      );
+      const stream = track(await createS3Stream(small.firehose, 'lines-bp', 'bucket'));
       const body = `"${'c'.repeat(700_000)}"\n`.repeat(2);
       expect((await post(stream, body, undefined, '', small)).status).toBe(200);
       const refused = await post(stream, body, undefined, '', small);
