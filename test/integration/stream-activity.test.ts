@@ -380,10 +380,20 @@ describe('the delivery workers', () => {
     const stream = await createStream(registry);
     const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
     const done: string[] = [];
-    const workers = workersFor(registry, queues, (job: Job<DeliveryJobData, string>) => {
+    // What the delivery of batch-2 found, read while it ran: once delivered, the idle worker
+    // retires within idleMs and takes the stream's entry with it.
+    let listedWhileDelivering: string | null = null;
+    let workerWhileDelivering: Worker | undefined;
+    const workers = workersFor(registry, queues, async (job: Job<DeliveryJobData, string>) => {
+      if (job.data.batchId === 'batch-2') {
+        listedWhileDelivering = await redis.zscore(ACTIVE_STREAMS_KEY, stream);
+        workerWhileDelivering = running().get(stream)?.worker;
+      }
       done.push(job.data.batchId);
-      return Promise.resolve('delivered');
+      return 'delivered';
     });
+    const running = () =>
+      (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
     // The stream's backlog is what the reconciling pass looks for.
     await redis.hset(streamKeys(stream).stats, 'backlogRecords', 1);
     try {
@@ -392,8 +402,7 @@ describe('the delivery workers', () => {
       await eventually('the first job delivered', () => done.includes('batch-1'));
       // As a failover can leave things: the worker's loop ended on an error it did not
       // survive, and the active set lost the stream's entry while a job waits.
-      const running = (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
-      const stopped = running.get(stream)?.worker;
+      const stopped = running().get(stream)?.worker;
       expect(stopped).toBeDefined();
       await stopped?.close();
       await queues
@@ -404,8 +413,9 @@ describe('the delivery workers', () => {
       await eventually('the job delivered by a new worker', () => done.includes('batch-2'), {
         timeoutMs: 15_000,
       });
-      expect(running.get(stream)?.worker).not.toBe(stopped);
-      expect(await redis.zscore(ACTIVE_STREAMS_KEY, stream)).not.toBeNull();
+      expect(workerWhileDelivering).toBeDefined();
+      expect(workerWhileDelivering).not.toBe(stopped);
+      expect(listedWhileDelivering).not.toBeNull();
     } finally {
       await workers.close(5_000);
       await queues.obliterate(stream);
