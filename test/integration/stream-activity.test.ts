@@ -316,6 +316,7 @@ describe('the delivery workers', () => {
     registry: StreamRegistry,
     queues: DeliveryQueues,
     process: DeliveryDriver['process'],
+    idleMs = 300,
   ) {
     return new StreamWorkers({
       connection: queueConnection,
@@ -328,7 +329,7 @@ describe('the delivery workers', () => {
       retryMaxMs: 60_000,
       log,
       pollIntervalMs: 50,
-      idleMs: 300,
+      idleMs,
     });
   }
 
@@ -380,18 +381,22 @@ describe('the delivery workers', () => {
     const stream = await createStream(registry);
     const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
     const done: string[] = [];
-    // What the delivery of batch-2 found, read while it ran: once delivered, the idle worker
-    // retires within idleMs and takes the stream's entry with it.
     let listedWhileDelivering: string | null = null;
     let workerWhileDelivering: Worker | undefined;
-    const workers = workersFor(registry, queues, async (job: Job<DeliveryJobData, string>) => {
-      if (job.data.batchId === 'batch-2') {
-        listedWhileDelivering = await redis.zscore(ACTIVE_STREAMS_KEY, stream);
-        workerWhileDelivering = running().get(stream)?.worker;
-      }
-      done.push(job.data.batchId);
-      return 'delivered';
-    });
+    // Idle workers never retire here: the failure below must be the only reason a worker stops.
+    const workers = workersFor(
+      registry,
+      queues,
+      async (job: Job<DeliveryJobData, string>) => {
+        if (job.data.batchId === 'batch-2') {
+          listedWhileDelivering = await redis.zscore(ACTIVE_STREAMS_KEY, stream);
+          workerWhileDelivering = running().get(stream)?.worker;
+        }
+        done.push(job.data.batchId);
+        return 'delivered';
+      },
+      60_000,
+    );
     const running = () =>
       (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
     // The stream's backlog is what the reconciling pass looks for.
@@ -400,15 +405,17 @@ describe('the delivery workers', () => {
       await workers.start();
       await queues.enqueue(stream, 'batch-1');
       await eventually('the first job delivered', () => done.includes('batch-1'));
-      // As a failover can leave things: the worker's loop ended on an error it did not
-      // survive, and the active set lost the stream's entry while a job waits.
+      // As a failover can leave things: the active set lost the stream's entry, and the
+      // worker's loop ended on an error it did not survive, while a job waits. In this order,
+      // so that no sync can see the stopped worker while the entry still stands (it would
+      // start the replacement at once, and the relisting would go untested).
       const stopped = running().get(stream)?.worker;
       expect(stopped).toBeDefined();
+      await redis.zrem(ACTIVE_STREAMS_KEY, stream);
       await stopped?.close();
       await queues
         .queue(stream)
         .add('deliver', { stream, batchId: 'batch-2' }, { jobId: 'batch-2' });
-      await redis.zrem(ACTIVE_STREAMS_KEY, stream);
       // Without the failure, the next reconciling pass would be minutes away.
       await eventually('the job delivered by a new worker', () => done.includes('batch-2'), {
         timeoutMs: 15_000,
@@ -416,6 +423,7 @@ describe('the delivery workers', () => {
       expect(workerWhileDelivering).toBeDefined();
       expect(workerWhileDelivering).not.toBe(stopped);
       expect(listedWhileDelivering).not.toBeNull();
+      expect(await redis.zscore(ACTIVE_STREAMS_KEY, stream)).not.toBeNull();
     } finally {
       await workers.close(5_000);
       await queues.obliterate(stream);
