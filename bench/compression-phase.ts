@@ -5,8 +5,9 @@ import { deflateRaw, gunzipSync, gzip, zstdCompress, zstdDecompressSync } from '
 
 import { compress as snappyCompress } from 'snappy';
 
-import type { PipelineRecord } from '../src/destinations/destination-kind.js';
+import { RecordGroup } from '../src/destinations/record-group.js';
 import { encodeConcatenated } from '../src/destinations/s3/request.js';
+import { encodeChunkFromBuffers } from '../src/formats/chunk-frame.js';
 import {
   collect,
   compress,
@@ -246,19 +247,18 @@ async function bodyPieces(
   const payloads = payloadsOf(ctx.bodiesFor(STREAM));
   if (payloads.length === 0) throw new Error('the bench has no records to compress');
   const arrivalMs = Date.now();
-  const chunks: PipelineRecord[][] = [];
+  const chunks: RecordGroup[] = [];
   let records = 0;
   let bytes = 0;
   for (let first = 0; bytes < COMPRESSION_INPUT_BYTES; first += RECORDS_PER_REQUEST) {
     const start = first % payloads.length;
-    const chunk = payloads.slice(start, start + RECORDS_PER_REQUEST).map((data, position) => ({
-      id: String(records + position),
-      position: records + position,
-      arrivalMs,
-      data,
-    }));
+    const request = payloads.slice(start, start + RECORDS_PER_REQUEST);
+    const position = records;
+    const chunk = RecordGroup.fromChunk(encodeChunkFromBuffers(arrivalMs, request), position, () =>
+      request.map((_, k) => String(position + k)),
+    );
     records += chunk.length;
-    bytes += chunk.reduce((sum, record) => sum + record.data.length, 0);
+    bytes += chunk.dataBytes();
     chunks.push(chunk);
   }
   const pieces: Buffer[] = [];

@@ -6,6 +6,7 @@ import type {
   PlanBase,
   RecordStream,
 } from '../destinations/destination-kind.js';
+import { RecordGroup } from '../destinations/record-group.js';
 import type { FailedSet } from './batch-store.js';
 
 /**
@@ -49,14 +50,14 @@ export class RecordTally {
   /** Whether every record of the request has passed. */
   complete = false;
 
-  /** Counts records as they pass. */
-  add(records: readonly PipelineRecord[]): void {
-    for (const record of records) {
-      this.positions.push(record.position);
-      this.count += 1;
-      this.bytes += record.data.length;
-      if (record.arrivalMs < this.oldestArrivalMs) this.oldestArrivalMs = record.arrivalMs;
+  /** Counts a group of records as it passes. */
+  add(group: RecordGroup): void {
+    for (let k = 0; k < group.length; k += 1) {
+      this.positions.push(group.positionAt(k));
+      this.bytes += group.sizeAt(k);
     }
+    this.count += group.length;
+    this.oldestArrivalMs = Math.min(this.oldestArrivalMs, group.oldestArrivalMs());
   }
 
   /** Counts `other`'s records, except those at the `failed` positions. */
@@ -158,13 +159,14 @@ export async function* requestGroups(
   let part = -1;
   let group: PipelineRecord[] = [];
   const collected = (): RequestGroup => {
+    const whole = RecordGroup.of(group);
     const tally = new RecordTally();
-    tally.add(group);
+    tally.add(whole);
     tally.complete = true;
-    return { plan: part === 0 ? plan : planPart(plan, part), records: once(group), tally };
+    return { plan: part === 0 ? plan : planPart(plan, part), records: once(whole), tally };
   };
   for await (const chunk of records) {
-    for (const record of chunk) {
+    for (const record of chunk.records()) {
       const recordPart = Math.floor(record.position / max);
       if (recordPart !== part && group.length > 0) {
         yield collected();
@@ -187,6 +189,6 @@ async function* tallied(records: RecordStream, tally: RecordTally): RecordStream
 }
 
 /** One group as a record stream. */
-function once(records: readonly PipelineRecord[]): RecordStream {
-  return Readable.from([records], { objectMode: true }) as AsyncIterable<readonly PipelineRecord[]>;
+function once(group: RecordGroup): RecordStream {
+  return Readable.from([group], { objectMode: true }) as AsyncIterable<RecordGroup>;
 }

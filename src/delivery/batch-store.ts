@@ -2,14 +2,10 @@ import type { RedisClient } from '../redis/client.js';
 import { z } from 'zod';
 import { RedisScript } from '../redis/redis-script.js';
 import { COMPLETE_SCRIPT, DEAD_LETTER_SCRIPT } from '../buffer/scripts.js';
-import {
-  chunkRecordCount,
-  decodeChunk,
-  decodeChunkAs,
-  type FramedRecord,
-} from '../formats/chunk-frame.js';
+import { chunkRecordCount, decodeChunk, type FramedRecord } from '../formats/chunk-frame.js';
 import { recordIds } from '../buffer/record-id.js';
 import type { PartitionKeys, PipelineRecord } from '../destinations/destination-kind.js';
+import { RecordGroup } from '../destinations/record-group.js';
 import { batchKeys, streamKeys } from '../streams/keys.js';
 
 const completeScript = new RedisScript(COMPLETE_SCRIPT, 4);
@@ -212,31 +208,29 @@ export class BatchStore {
   async *readRecordChunks(
     meta: BatchMeta,
     positions?: readonly number[],
-  ): AsyncGenerator<PipelineRecord[]> {
+  ): AsyncGenerator<RecordGroup> {
     const wanted = positions === undefined ? undefined : new Set(positions);
     let first = 0;
     let chunkIndex = 0;
     for await (const chunk of this.readStoredChunks(meta)) {
-      const ids = recordIds(meta.id, chunkIndex, chunkRecordCount(chunk));
-      const base = first;
-      const records = decodeChunkAs(chunk, (data, arrivalMs, i) => ({
-        id: ids[i] as string,
-        position: base + i,
-        arrivalMs,
-        data,
-      }));
-      first += records.length;
+      const index = chunkIndex;
+      const count = chunkRecordCount(chunk);
+      const group = RecordGroup.fromChunk(
+        chunk,
+        first,
+        () => recordIds(meta.id, index, count),
+        wanted,
+      );
+      first += count;
       chunkIndex++;
-      const out =
-        wanted === undefined ? records : records.filter((record) => wanted.has(record.position));
-      if (out.length > 0) yield out;
+      if (group.length > 0) yield group;
     }
   }
 
   /** The records of {@link readRecordChunks}, all at once. */
   async readRecords(meta: BatchMeta, positions?: readonly number[]): Promise<PipelineRecord[]> {
     const out: PipelineRecord[] = [];
-    for await (const group of this.readRecordChunks(meta, positions)) out.push(...group);
+    for await (const group of this.readRecordChunks(meta, positions)) out.push(...group.records());
     return out;
   }
 

@@ -272,7 +272,7 @@ export class DeliveryDriver {
   private async positionsOf(meta: BatchMeta): Promise<number[]> {
     const positions: number[] = [];
     for await (const group of this.deps.batches.readRecordChunks(meta, meta.pending)) {
-      for (const record of group) positions.push(record.position);
+      for (let k = 0; k < group.length; k += 1) positions.push(group.positionAt(k));
     }
     return positions;
   }

@@ -1,3 +1,4 @@
+import type { RecordGroup } from './record-group.js';
 import type { z } from 'zod';
 import type { DeliveryErrorCode } from '../errors/delivery-error-codes.js';
 import type { CompressionFormat } from '../formats/compression.js';
@@ -37,8 +38,11 @@ export interface PipelineRecord {
   data: Buffer;
 }
 
-/** Records as the pipeline streams them: groups of records (a stored chunk each) in batch order. */
-export type RecordStream = AsyncIterable<readonly PipelineRecord[]>;
+/**
+ * Records as the pipeline streams them: groups of records (a stored chunk each) in batch order,
+ * read in place from the chunk (see record-group.ts).
+ */
+export type RecordStream = AsyncIterable<RecordGroup>;
 
 /**
  * What a destination says about one attempt. `code` is a bounded error code (Firehose's own

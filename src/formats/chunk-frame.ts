@@ -79,6 +79,46 @@ export function decodeChunk(chunk: Buffer): FramedRecord[] {
   return decodeChunkAs(chunk, (data, arrivalMs) => ({ data, arrivalMs }));
 }
 
+/** Where a chunk's records lie: record `i`'s payload is `chunk[starts[i], ends[i])`. */
+export interface ChunkLayout {
+  /** Shared by every record of the chunk (one put request). */
+  arrivalMs: number;
+  starts: Uint32Array;
+  ends: Uint32Array;
+}
+
+/**
+ * Where each record of a chunk lies, without a view or an object per record.
+ *
+ * @throws Error as {@link decodeChunk} does.
+ */
+export function chunkLayout(chunk: Buffer): ChunkLayout {
+  if (chunk.length < FRAME_HEADER_BYTES || chunk.readUInt8(0) !== FRAME_VERSION) {
+    throw new Error(`corrupt chunk: bad header (length ${chunk.length})`);
+  }
+  const count = chunk.readUInt32BE(9);
+  // A count no chunk of this size can hold is refused before anything is allocated for it.
+  if (count > (chunk.length - FRAME_HEADER_BYTES) / FRAME_RECORD_HEADER_BYTES) {
+    throw new Error(`corrupt chunk: ${count} records announced in ${chunk.length} bytes`);
+  }
+  const starts = new Uint32Array(count);
+  const ends = new Uint32Array(count);
+  let offset = FRAME_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (offset + FRAME_RECORD_HEADER_BYTES > chunk.length) {
+      throw new Error(`corrupt chunk: record ${i} header past end`);
+    }
+    const length = chunk.readUInt32BE(offset);
+    offset += FRAME_RECORD_HEADER_BYTES;
+    if (offset + length > chunk.length) throw new Error(`corrupt chunk: record ${i} past end`);
+    starts[i] = offset;
+    offset += length;
+    ends[i] = offset;
+  }
+  if (offset !== chunk.length) throw new Error('corrupt chunk: trailing bytes');
+  return { arrivalMs: chunk.readDoubleBE(1), starts, ends };
+}
+
 /**
  * Reads every record of a chunk as the caller's own record object, made by `make` from the
  * record's payload (a view into the chunk), arrival time and index in the chunk: the readers
@@ -91,23 +131,10 @@ export function decodeChunkAs<T>(
   chunk: Buffer,
   make: (data: Buffer, arrivalMs: number, index: number) => T,
 ): T[] {
-  if (chunk.length < FRAME_HEADER_BYTES || chunk.readUInt8(0) !== FRAME_VERSION) {
-    throw new Error(`corrupt chunk: bad header (length ${chunk.length})`);
+  const { arrivalMs, starts, ends } = chunkLayout(chunk);
+  const records = new Array<T>(starts.length);
+  for (let i = 0; i < starts.length; i++) {
+    records[i] = make(chunk.subarray(starts[i], ends[i]), arrivalMs, i);
   }
-  const arrivalMs = chunk.readDoubleBE(1);
-  const count = chunk.readUInt32BE(9);
-  const records = new Array<T>(count);
-  let offset = FRAME_HEADER_BYTES;
-  for (let i = 0; i < count; i++) {
-    if (offset + FRAME_RECORD_HEADER_BYTES > chunk.length) {
-      throw new Error(`corrupt chunk: record ${i} header past end`);
-    }
-    const length = chunk.readUInt32BE(offset);
-    offset += FRAME_RECORD_HEADER_BYTES;
-    if (offset + length > chunk.length) throw new Error(`corrupt chunk: record ${i} past end`);
-    records[i] = make(chunk.subarray(offset, offset + length), arrivalMs, i);
-    offset += length;
-  }
-  if (offset !== chunk.length) throw new Error('corrupt chunk: trailing bytes');
   return records;
 }

@@ -8,6 +8,7 @@ import { ledgerKey } from '../../src/destinations/redshift/ledger.js';
 import type { RedshiftDeliveryPlan } from '../../src/destinations/redshift/plan.js';
 import { closeRowConversionPool } from '../../src/destinations/redshift/row-conversion-pool.js';
 import type { RedshiftRequest } from '../../src/destinations/redshift/request.js';
+import { storedGroups } from '../support/record-groups.js';
 import { Cleanups, cleanupAfterAll } from '../support/e2e.js';
 import { testSchema, type TestPostgres } from '../support/postgres.js';
 import { testPostgresForFile } from '../support/test-postgres-for-file.js';
@@ -94,7 +95,7 @@ function stream(all: readonly PipelineRecord[], failAfter?: number): RecordStrea
       // As a read from Redis: the next group comes later.
       await new Promise((resolve) => setImmediate(resolve));
       if (group === failAfter) throw new Error('the batch could not be read');
-      yield all.slice(i, i + 500);
+      yield* storedGroups(all.slice(i, i + 500), 500);
     }
   })();
 }
@@ -271,7 +272,7 @@ describe('the direct path streaming record runs into the COPY (positions told up
             if (!copyWhileReading) await new Promise((resolve) => setTimeout(resolve, 50));
           }
         }
-        yield all.slice(i, i + 500);
+        yield* storedGroups(all.slice(i, i + 500), 500);
       }
     })();
     const body = redshiftKind.encode(plan, gated, {

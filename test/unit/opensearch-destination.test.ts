@@ -10,6 +10,7 @@ import type {
   DeliveryOutcome,
   PipelineRecord,
   PlanContext,
+  RecordStream,
   RejectRecord,
 } from '../../src/destinations/destination-kind.js';
 import { classifyBulkResponse, classifyItem } from '../../src/destinations/opensearch/classify.js';
@@ -48,6 +49,8 @@ import {
 } from '../../src/destinations/opensearch/request.js';
 import { DELIVERY_ERROR_CODES } from '../../src/errors/delivery-error-codes.js';
 import { formatErrorRecord } from '../../src/error-output/error-records.js';
+import { RecordGroup } from '../../src/destinations/record-group.js';
+import { streamOf } from '../support/record-groups.js';
 import { destinationMemberReaders, s3WithDefaults } from '../support/destination-members.js';
 import { firehoseErrorOf } from '../support/firehose-error.js';
 
@@ -97,8 +100,8 @@ function record(position: number, data: string | Buffer, arrivalMs = context.fir
   } satisfies PipelineRecord;
 }
 
-async function* stream(...groups: PipelineRecord[][]): AsyncIterable<readonly PipelineRecord[]> {
-  for (const group of groups) yield await Promise.resolve(group);
+function stream(...groups: PipelineRecord[][]): RecordStream {
+  return streamOf(groups.map((group) => RecordGroup.of(group)));
 }
 
 /** Encodes and builds one request as the driver does (same plan object for both). */

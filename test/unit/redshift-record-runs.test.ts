@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { PipelineRecord, RecordStream } from '../../src/destinations/destination-kind.js';
+import { RecordGroup } from '../../src/destinations/record-group.js';
 import type { LoadFormat } from '../../src/destinations/redshift/copy-options.js';
 import { recordRows } from '../../src/destinations/redshift/copy-rows.js';
 import { ledgerKey, PositionDigest } from '../../src/destinations/redshift/ledger.js';
@@ -20,6 +20,7 @@ import {
   convertOnWorker,
 } from '../../src/destinations/redshift/row-conversion-pool.js';
 import { convertRun } from '../../src/destinations/redshift/row-worker.js';
+import { storedGroups, streamOf } from '../support/record-groups.js';
 
 /**
  * Record runs (record-runs.ts), the encode stage of both Redshift paths: the records come back
@@ -43,16 +44,30 @@ function record(position: number, data: string | Buffer): PipelineRecord {
   return { id: `r${position}`, position, arrivalMs: 0, data: Buffer.from(data) };
 }
 
+/** How a test's records are grouped: read in place from stored chunks, or given as objects. */
+const FORMS = ['stored', 'objects'] as const;
+type Form = (typeof FORMS)[number];
+
 /** Records in groups of `groupSize`, as the batch store streams them. */
-function stream(records: readonly PipelineRecord[], groupSize: number): RecordStream {
-  const groups: PipelineRecord[][] = [];
-  for (let i = 0; i < records.length; i += groupSize) groups.push(records.slice(i, i + groupSize));
-  return Readable.from(groups, { objectMode: true }) as RecordStream;
+function stream(records: readonly PipelineRecord[], groupSize: number, form: Form): RecordStream {
+  if (form === 'stored') return streamOf(storedGroups(records, groupSize));
+  const groups: RecordGroup[] = [];
+  for (let i = 0; i < records.length; i += groupSize) {
+    groups.push(RecordGroup.of(records.slice(i, i + groupSize)));
+  }
+  return streamOf(groups);
 }
 
-async function runsOf(records: readonly PipelineRecord[], groupSize: number, runBytes: number) {
+async function runsOf(
+  records: readonly PipelineRecord[],
+  groupSize: number,
+  runBytes: number,
+  form: Form = 'stored',
+) {
   const runs: Buffer[] = [];
-  for await (const run of encodeRecordRuns(stream(records, groupSize), runBytes)) runs.push(run);
+  for await (const run of encodeRecordRuns(stream(records, groupSize, form), runBytes)) {
+    runs.push(run);
+  }
   return runs;
 }
 
@@ -71,13 +86,17 @@ describe('record runs', () => {
     const records = Array.from({ length: 60 }, (_, i) =>
       record(3 * i + 1, texts[i % texts.length] as string),
     );
-    for (const [groupSize, runBytes] of [
-      [1, 1],
-      [7, 16],
-      [5, 64],
-      [60, 1 << 19],
-    ] as const) {
-      const runs = await runsOf(records, groupSize, runBytes);
+    for (const [groupSize, runBytes, form] of FORMS.flatMap((form) =>
+      (
+        [
+          [1, 1],
+          [7, 16],
+          [5, 64],
+          [60, 1 << 19],
+        ] as const
+      ).map(([size, bytes]) => [size, bytes, form] as const),
+    )) {
+      const runs = await runsOf(records, groupSize, runBytes, form);
       const back = unframeRecords(runs);
       expect(back.map((r) => r.position)).toEqual(records.map((r) => r.position));
       expect(back.map((r) => r.data.toString('utf8'))).toEqual(
@@ -103,12 +122,14 @@ describe('record runs', () => {
       record(2, 'c'.repeat(20)),
       record(3, 'd'),
     ];
-    const runs = await runsOf(records, 2, 8);
-    expect(runs.map((run) => unframeRecords([run]).map((r) => r.position))).toEqual([
-      [0, 1],
-      [2],
-      [3],
-    ]);
+    for (const form of FORMS) {
+      const runs = await runsOf(records, 2, 8, form);
+      expect(runs.map((run) => unframeRecords([run]).map((r) => r.position))).toEqual([
+        [0, 1],
+        [2],
+        [3],
+      ]);
+    }
   });
 
   it('make no run of no records', async () => {
@@ -120,13 +141,15 @@ describe('record runs', () => {
     const records = Array.from({ length: 1_000 }, (_, i) => record(i * 2, `{"id":${i}}`));
     const expected = keyOfPositions(records.map((r) => r.position));
     expect(ledgerKey(PLAN, records)).toBe(expected);
-    const digest = new PositionDigest();
-    for (const run of await runsOf(records, 100, 1_000)) {
-      const layout = runLayout(run);
-      digest.update(runPositionBytes(run, layout), layout.count);
+    for (const form of FORMS) {
+      const digest = new PositionDigest();
+      for (const run of await runsOf(records, 100, 1_000, form)) {
+        const layout = runLayout(run);
+        digest.update(runPositionBytes(run, layout), layout.count);
+      }
+      expect(digest.records).toBe(1_000);
+      expect(digest.key(PLAN)).toBe(expected);
     }
-    expect(digest.records).toBe(1_000);
-    expect(digest.key(PLAN)).toBe(expected);
   });
 
   it('are refused when corrupt: truncated, too many records announced, ends going back or not filling the run', () => {

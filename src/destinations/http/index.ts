@@ -99,7 +99,7 @@ export const httpEndpointKind = defineDestinationKind<
   // The body is one JSON document with a length header: records and body are collected.
   encode: async function* (plan, records, { attemptAtMs }) {
     const all: PipelineRecord[] = [];
-    for await (const group of records) all.push(...group);
+    for await (const group of records) all.push(...group.records());
     yield encodeHttpBody(plan, all, attemptAtMs);
   },
   build: async (plan, body, current) => buildHttpRequest(plan, await collect(body), current),

@@ -108,7 +108,7 @@ export async function* encodeBulkBody(
   let index = 0;
   for await (const group of records) {
     const pieces: Buffer[] = [];
-    for (const record of group) {
+    for (const record of group.records()) {
       const line = documentLine(record.data);
       if (line === undefined) {
         reject({

@@ -42,26 +42,48 @@ export interface RunLayout {
 
 /**
  * The encode stage: the records in runs of about `runBytes` each (a record is never split; a
- * run holds at least one), in order.
+ * run holds at least one), in order. Records are copied from their stored chunks into the runs
+ * directly, without an object per record.
  */
 export async function* encodeRecordRuns(
   records: RecordStream,
   runBytes = RUN_RECORD_BYTES,
 ): AsyncGenerator<Buffer> {
-  let run: Pick<PipelineRecord, 'position' | 'data'>[] = [];
+  let run: RunSlice[] = [];
   let size = 0;
+  let count = 0;
   for await (const group of records) {
-    for (const record of group) {
-      if (size + record.data.length > runBytes && run.length > 0) {
-        yield frameRecords(run);
+    let from = 0;
+    for (let k = 0; k < group.length; k += 1) {
+      const bytes = group.sizeAt(k);
+      if (size + bytes > runBytes && count > 0) {
+        if (k > from) run.push({ source: group, from, to: k });
+        yield frameRun(run, count, size);
         run = [];
         size = 0;
+        count = 0;
+        from = k;
       }
-      run.push(record);
-      size += record.data.length;
+      size += bytes;
+      count += 1;
     }
+    if (group.length > from) run.push({ source: group, from, to: group.length });
   }
-  if (run.length > 0) yield frameRecords(run);
+  if (count > 0) yield frameRun(run, count, size);
+}
+
+/** What a run is written from: records by index (a {@link RecordGroup} is one). */
+interface RunSource {
+  positionAt(k: number): number;
+  sizeAt(k: number): number;
+  copyDataTo(k: number, target: Uint8Array, at: number): number;
+}
+
+/** Records `from` to `to` (exclusive) of a source, one stretch of a run. */
+interface RunSlice {
+  source: RunSource;
+  from: number;
+  to: number;
 }
 
 /**
@@ -71,9 +93,22 @@ export async function* encodeRecordRuns(
 export function frameRecords(
   records: readonly Pick<PipelineRecord, 'position' | 'data'>[],
 ): Buffer {
-  const count = records.length;
+  const source: RunSource = {
+    positionAt: (k) => (records[k] as AttemptRecord).position,
+    sizeAt: (k) => (records[k] as AttemptRecord).data.length,
+    copyDataTo: (k, target, at) => {
+      const data = (records[k] as AttemptRecord).data;
+      target.set(data, at);
+      return data.length;
+    },
+  };
   let bytes = 0;
   for (const record of records) bytes += record.data.length;
+  return frameRun([{ source, from: 0, to: records.length }], records.length, bytes);
+}
+
+/** The run of `slices`, which hold `count` records of `bytes` payload bytes. */
+function frameRun(slices: readonly RunSlice[], count: number, bytes: number): Buffer {
   const dataAt = U32 * (1 + 2 * count);
   const out = Buffer.allocUnsafeSlow(dataAt + bytes);
   const view = new DataView(out.buffer, out.byteOffset, out.length);
@@ -81,14 +116,14 @@ export function frameRecords(
   let positionAt = U32;
   let endAt = U32 * (1 + count);
   let end = 0;
-  for (const record of records) {
-    const data = record.data;
-    out.set(data, dataAt + end);
-    end += data.length;
-    view.setUint32(positionAt, record.position);
-    view.setUint32(endAt, end);
-    positionAt += U32;
-    endAt += U32;
+  for (const { source, from, to } of slices) {
+    for (let k = from; k < to; k += 1) {
+      end += source.copyDataTo(k, out, dataAt + end);
+      view.setUint32(positionAt, source.positionAt(k));
+      view.setUint32(endAt, end);
+      positionAt += U32;
+      endAt += U32;
+    }
   }
   return out;
 }

@@ -17,7 +17,9 @@ export async function* encodeParquet(
   // gathered first, as the worker needs it in one transfer.
   const batch: ParquetJobRecord[] = [];
   for await (const group of records) {
-    for (const record of group) batch.push({ position: record.position, data: record.data });
+    for (let k = 0; k < group.length; k += 1) {
+      batch.push({ position: group.positionAt(k), data: group.dataAt(k) });
+    }
   }
   const encoder = context.services.parquet;
   const result =

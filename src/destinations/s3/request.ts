@@ -18,7 +18,7 @@ export interface S3PutRequest extends BuiltRequest {
  */
 export async function* encodeConcatenated(records: RecordStream): AsyncGenerator<Buffer> {
   for await (const group of records) {
-    if (group.length > 0) yield Buffer.concat(group.map((record) => record.data));
+    if (group.length > 0) yield group.concatenatedData();
   }
 }
 
