@@ -29,6 +29,11 @@ export interface StreamWorkersOptions {
   idleMs?: number;
   /** How often every stream is checked for a backlog the active set lost. */
   reconcileMs?: number;
+  /**
+   * How long a worker may take no job at all while its queue holds waiting jobs and none is
+   * active, before it is presumed stuck and replaced.
+   */
+  stuckMs?: number;
 }
 
 /**
@@ -40,6 +45,12 @@ const STALLED_INTERVAL_MS = 5_000;
 const DEFAULT_POLL_MS = 200;
 const DEFAULT_IDLE_MS = 15_000;
 const DEFAULT_RECONCILE_MS = 5 * 60_000;
+/**
+ * A healthy worker takes a waiting job within milliseconds (the queue's marker wakes its
+ * blocking read, which never waits longer than BullMQ's drain delay of 5 s anyway): a minute
+ * of waiting jobs and none taken is a worker whose loop still runs but reads from nowhere.
+ */
+const DEFAULT_STUCK_MS = 60_000;
 /** The longest a sync waits for a stopped worker to close before starting its replacement. */
 const STOPPED_WORKER_CLOSE_MS = 5_000;
 /** How soon after a failure the reconciling pass runs (see `reconcileSoon`). */
@@ -51,10 +62,12 @@ const RECONCILE_PAGE = 500;
 /** The queue states that hold a job not yet done. */
 const PENDING_STATES = ['active', 'wait', 'delayed', 'prioritized', 'waiting-children'] as const;
 
-/** A stream's worker and when it last started or finished a job. */
+/** A stream's worker, when it last started or finished a job, and when it was last checked. */
 interface RunningWorker {
   worker: Worker<DeliveryJobData, string>;
   lastBusyMs: number;
+  /** When the idle check last found the queue not empty. */
+  checkedMs: number;
 }
 
 /**
@@ -127,33 +140,46 @@ export class StreamWorkers {
     // A worker whose main loop ended (a Redis error it did not survive, as a failover can
     // cause) takes no more jobs: it is replaced, and the active streams reconciled soon, as
     // the failover may have lost the sets' last writes.
-    for (const [name, running] of this.workers) {
+    for (const [name, running] of [...this.workers]) {
       if (this.closed) return;
       if (running.worker.isRunning()) continue;
       this.options.log.warn({ stream: name }, 'delivery worker stopped; starting a new one');
-      this.reconcileSoon();
-      this.workers.delete(name);
-      // Bounded: with Redis still unreachable, closing could wait, and hold every sync.
-      await withinTime(
-        running.worker.close().catch(() => undefined),
-        STOPPED_WORKER_CLOSE_MS,
-      );
+      await this.dropWorker(name, running);
     }
     for (const name of active) {
       if (this.closed) return;
       if (!this.workers.has(name)) {
-        this.workers.set(name, { worker: this.createWorker(name), lastBusyMs: Date.now() });
+        const now = Date.now();
+        this.workers.set(name, {
+          worker: this.createWorker(name),
+          lastBusyMs: now,
+          checkedMs: now,
+        });
       }
     }
-    for (const [name, running] of this.workers) {
+    for (const [name, running] of [...this.workers]) {
       if (this.closed) return;
-      if (Date.now() - running.lastBusyMs < (this.options.idleMs ?? DEFAULT_IDLE_MS)) continue;
+      const checked = Date.now();
+      const idleMs = this.options.idleMs ?? DEFAULT_IDLE_MS;
+      if (checked - Math.max(running.lastBusyMs, running.checkedMs) < idleMs) continue;
       // Another process retired it, or this one does now: either way its queue is empty.
       const retired =
         !active.has(name) ||
         (await this.options.queues.active.retireIfEmpty(name, () => this.pendingJobs(name)));
-      if (retired) await this.stopWorker(name);
-      else running.lastBusyMs = Date.now();
+      if (retired) {
+        await this.stopWorker(name);
+        continue;
+      }
+      running.checkedMs = checked;
+      const stuckMs = this.options.stuckMs ?? DEFAULT_STUCK_MS;
+      if (checked - running.lastBusyMs >= stuckMs && (await this.leavesJobsWaiting(name))) {
+        // Seen after a Redis failover: the loop runs on, its blocking read answered by nothing.
+        this.options.log.warn(
+          { stream: name, idleMs: checked - running.lastBusyMs },
+          'delivery worker takes no jobs while some wait; starting a new one',
+        );
+        await this.dropWorker(name, running);
+      }
     }
     if (first || reconcile || now - this.deletionsCheckedAt >= DELETION_CHECK_MS) {
       this.deletionsCheckedAt = now;
@@ -193,6 +219,29 @@ export class StreamWorkers {
         await this.options.queues.withPendingJobs(backlogged),
       );
     }
+  }
+
+  /**
+   * Closes a worker that takes no more jobs and forgets it (the next sync starts a new one for
+   * the stream if it is active), and reconciles soon: what stopped it may be a failover that
+   * also lost the active set's last writes.
+   */
+  private async dropWorker(name: string, running: RunningWorker): Promise<void> {
+    this.reconcileSoon();
+    if (this.workers.get(name) === running) this.workers.delete(name);
+    // Bounded: with Redis still unreachable, closing could wait, and hold every sync.
+    await withinTime(
+      running.worker.close().catch(() => undefined),
+      STOPPED_WORKER_CLOSE_MS,
+    );
+  }
+
+  /** Whether the stream's queue holds jobs ready to be taken and none is being delivered. */
+  private async leavesJobsWaiting(stream: string): Promise<boolean> {
+    const counts = await this.options.queues
+      .queue(stream)
+      .getJobCounts('active', 'wait', 'prioritized');
+    return (counts.active ?? 0) === 0 && (counts.wait ?? 0) + (counts.prioritized ?? 0) > 0;
   }
 
   /** Jobs of the stream's queue not yet done, in any process. */

@@ -10,7 +10,7 @@ import { BatchStore } from '../../src/delivery/batch-store.js';
 import { DeliveryQueues, type DeliveryJobData } from '../../src/delivery/delivery-queues.js';
 import type { DeliveryDriver } from '../../src/delivery/driver.js';
 import { enqueueStranded } from '../../src/delivery/stranded-batches.js';
-import { StreamWorkers } from '../../src/delivery/stream-workers.js';
+import { StreamWorkers, type StreamWorkersOptions } from '../../src/delivery/stream-workers.js';
 import { encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 import {
   ACTIVE_STREAMS_KEY,
@@ -316,7 +316,7 @@ describe('the delivery workers', () => {
     registry: StreamRegistry,
     queues: DeliveryQueues,
     process: DeliveryDriver['process'],
-    idleMs = 300,
+    overrides: Partial<StreamWorkersOptions> = {},
   ) {
     return new StreamWorkers({
       connection: queueConnection,
@@ -329,7 +329,8 @@ describe('the delivery workers', () => {
       retryMaxMs: 60_000,
       log,
       pollIntervalMs: 50,
-      idleMs,
+      idleMs: 300,
+      ...overrides,
     });
   }
 
@@ -395,7 +396,7 @@ describe('the delivery workers', () => {
         done.push(job.data.batchId);
         return 'delivered';
       },
-      60_000,
+      { idleMs: 60_000 },
     );
     const running = () =>
       (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
@@ -430,6 +431,60 @@ describe('the delivery workers', () => {
       await queues.close();
     }
   });
+
+  it('replace a worker whose loop runs but takes no jobs while some wait, and no other', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const done: { batchId: string; worker: Worker | undefined }[] = [];
+    let releaseLong: () => void = () => undefined;
+    const longRunning = new Promise<void>((resolve) => (releaseLong = resolve));
+    const workers = workersFor(
+      registry,
+      queues,
+      async (job: Job<DeliveryJobData, string>) => {
+        if (job.data.batchId === 'long') await longRunning;
+        done.push({ batchId: job.data.batchId, worker: running().get(stream)?.worker });
+        return 'delivered';
+      },
+      { stuckMs: 1_000 },
+    );
+    const running = () =>
+      (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
+    const delivered = (batchId: string) => done.some((d) => d.batchId === batchId);
+    try {
+      await workers.start();
+      // A job delivered for longer than stuckMs, with another waiting behind it (concurrency
+      // 1): the worker is busy, not stuck, and stays.
+      await queues.enqueue(stream, 'long');
+      await eventually('the long job taken', () => running().has(stream));
+      const busy = running().get(stream)?.worker;
+      await queues.enqueue(stream, 'behind');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(running().get(stream)?.worker).toBe(busy);
+      releaseLong();
+      await eventually('both delivered', () => delivered('long') && delivered('behind'));
+      expect(done.map((d) => d.worker)).toEqual([busy, busy]);
+
+      // As a failover can leave a worker: its loop runs on, waiting for an answer that never
+      // comes (here: its next take of a job never returns).
+      const stuck = running().get(stream)?.worker;
+      Object.assign(stuck ?? {}, { moveToActive: () => new Promise(() => undefined) });
+      await queues.enqueue(stream, 'waiting');
+      await eventually('the waiting job delivered by a new worker', () => delivered('waiting'), {
+        timeoutMs: 20_000,
+      });
+      const replacement = done.find((d) => d.batchId === 'waiting')?.worker;
+      expect(replacement).toBeDefined();
+      expect(replacement).not.toBe(stuck);
+      expect(done.filter((d) => d.batchId === 'waiting')).toHaveLength(1);
+    } finally {
+      releaseLong();
+      await workers.close(5_000);
+      await queues.obliterate(stream);
+      await queues.close();
+    }
+  }, 40_000);
 
   it('remove a deleted stream once drained, found through the list of deleting streams', async () => {
     const registry = new StreamRegistry(redis, settings());
