@@ -1,4 +1,4 @@
-import type { PipelineRecord, RecordStream } from '../destination-kind.js';
+import type { RecordStream } from '../destination-kind.js';
 
 /**
  * Record runs: how both paths' encode stage hands an attempt's records to the request builder
@@ -90,14 +90,13 @@ interface RunSlice {
  * One run of `records`, in a buffer that owns its whole ArrayBuffer (never a slice of Node's
  * pool), so that it can be transferred to a worker.
  */
-export function frameRecords(
-  records: readonly Pick<PipelineRecord, 'position' | 'data'>[],
-): Buffer {
+export function frameRecords(records: readonly AttemptRecord[]): Buffer {
+  const recordAt = (k: number): AttemptRecord => records[k] as AttemptRecord;
   const source: RunSource = {
-    positionAt: (k) => (records[k] as AttemptRecord).position,
-    sizeAt: (k) => (records[k] as AttemptRecord).data.length,
+    positionAt: (k) => recordAt(k).position,
+    sizeAt: (k) => recordAt(k).data.length,
     copyDataTo: (k, target, at) => {
-      const data = (records[k] as AttemptRecord).data;
+      const { data } = recordAt(k);
       target.set(data, at);
       return data.length;
     },
