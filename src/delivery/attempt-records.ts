@@ -8,6 +8,7 @@ import type {
 } from '../destinations/destination-kind.js';
 import { RecordGroup } from '../destinations/record-group.js';
 import type { FailedSet } from './batch-store.js';
+import { PositionRuns } from '../destinations/position-runs.js';
 
 /**
  * What the driver does with one attempt's records: splits them into the requests a kind takes,
@@ -40,7 +41,7 @@ export interface WholeFailure {
  */
 export class RecordTally {
   /** Batch positions of the records, in the order the request read them. */
-  readonly positions: number[] = [];
+  readonly positions = new PositionRuns();
   /** How many records. */
   count = 0;
   /** Their payload bytes. */
@@ -52,10 +53,8 @@ export class RecordTally {
 
   /** Counts a group of records as it passes. */
   add(group: RecordGroup): void {
-    for (let k = 0; k < group.length; k += 1) {
-      this.positions.push(group.positionAt(k));
-      this.bytes += group.sizeAt(k);
-    }
+    group.addPositionsTo(this.positions);
+    this.bytes += group.dataBytes();
     this.count += group.length;
     this.oldestArrivalMs = Math.min(this.oldestArrivalMs, group.oldestArrivalMs());
   }
@@ -69,7 +68,7 @@ export class RecordTally {
       return;
     }
     // Per-record sizes are not kept: a partly delivered request counts its records, not bytes.
-    this.count += other.positions.filter((p) => !failed.has(p)).length;
+    for (const position of other.positions) if (!failed.has(position)) this.count += 1;
   }
 }
 
@@ -115,7 +114,7 @@ export function failuresOf(outcome: DeliveryOutcome, tally: RecordTally): Record
       return [];
     case 'retry':
     case 'permanent':
-      return tally.positions.map((position) => ({
+      return [...tally.positions].map((position) => ({
         position,
         code: outcome.code,
         reason: outcome.reason,
@@ -123,7 +122,7 @@ export function failuresOf(outcome: DeliveryOutcome, tally: RecordTally): Record
       }));
     case 'partial':
       return outcome.failed.flatMap((f) => {
-        const position = tally.positions[f.index];
+        const position = tally.positions.at(f.index);
         return position === undefined ? [] : [{ ...f, position }];
       });
   }

@@ -1,4 +1,5 @@
 import { chunkLayout, type ChunkLayout } from '../formats/chunk-frame.js';
+import type { PositionRuns } from './position-runs.js';
 import type { PipelineRecord } from './destination-kind.js';
 
 /**
@@ -111,8 +112,24 @@ export class RecordGroup {
   /** The payload bytes of every record of the group. */
   dataBytes(): number {
     let bytes = 0;
-    for (let k = 0; k < this.length; k += 1) bytes += this.sizeAt(k);
+    const { stored } = this;
+    if (stored === undefined) {
+      for (let k = 0; k < this.length; k += 1) bytes += this.sizeAt(k);
+      return bytes;
+    }
+    const { starts, ends } = stored;
+    for (let k = 0; k < starts.length; k += 1) bytes += (ends[k] as number) - (starts[k] as number);
     return bytes;
+  }
+
+  /** Adds the batch positions of the group's records, in order, to `positions`. */
+  addPositionsTo(positions: PositionRuns): void {
+    const { stored } = this;
+    if (stored?.indexes === undefined && stored !== undefined) {
+      positions.addRun(stored.firstPosition, this.length);
+      return;
+    }
+    for (let k = 0; k < this.length; k += 1) positions.add(this.positionAt(k));
   }
 
   /** The payloads of the group's records back to back, in a buffer of their own. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { PipelineRecord } from '../../src/destinations/destination-kind.js';
+import { PositionRuns } from '../../src/destinations/position-runs.js';
 import { RecordGroup } from '../../src/destinations/record-group.js';
 import { encodeChunkFromBuffers } from '../../src/formats/chunk-frame.js';
 
@@ -31,6 +32,7 @@ function seen(group: RecordGroup) {
   return {
     length: group.length,
     positions: Array.from({ length: group.length }, (_, k) => group.positionAt(k)),
+    positionRuns: positionsAdded(group),
     sizes: Array.from({ length: group.length }, (_, k) => group.sizeAt(k)),
     data,
     copied,
@@ -39,6 +41,14 @@ function seen(group: RecordGroup) {
     oldest: group.oldestArrivalMs(),
     records: group.records().map((r) => ({ ...r, data: r.data.toString('hex') })),
   };
+}
+
+/** The positions `group` adds to a position list, as an array. */
+function positionsAdded(group: RecordGroup): number[] {
+  const runs = new PositionRuns();
+  runs.addRun(1_000, 2);
+  group.addPositionsTo(runs);
+  return [...runs].slice(2);
 }
 
 function objects(first: number, payloads: readonly Buffer[], ids: readonly string[]) {
