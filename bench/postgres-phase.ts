@@ -17,8 +17,10 @@ import type { Infrastructure } from './infrastructure.js';
  *
  * Delivery alone is timed: the records are ingested while the bench holds a SHARE lock on the
  * table (every load waits at its COPY), then the lock is released and the clock runs until the
- * last row is there. The bare COPY is one connection streaming the rows already in COPY's text
- * format (no JSON to convert), the fastest way PostgreSQL takes them.
+ * last row is there. Sluice's figure is the best of three such loads on one service after a
+ * first one (reported too), as the bare COPY's is the best of three runs. The bare COPY is one
+ * connection streaming the rows already in COPY's text format (no JSON to convert), the
+ * fastest way PostgreSQL takes them.
  */
 
 /** What the phase measured. */
@@ -27,8 +29,11 @@ export interface PostgresResult {
   recordBytes: number;
   /** The bare COPY (best of its runs). */
   bare: { recordsPerS: number; seconds: number };
-  /** Sluice, every record good. */
-  sluice: { recordsPerS: number; seconds: number };
+  /**
+   * Sluice, every record good: the best of {@link TIMED_LOADS} loads on one service that has
+   * loaded them once before (`firstSeconds`), as the bare COPY is the best of its runs.
+   */
+  sluice: { recordsPerS: number; seconds: number; loadSeconds: number[]; firstSeconds: number };
   /** Sluice with 1 % of the records rejected (to the error output). */
   withFailures: { recordsPerS: number; seconds: number; rejected: number; loaded: number };
   /** `sluice.recordsPerS / bare.recordsPerS`. */
@@ -37,6 +42,12 @@ export interface PostgresResult {
 }
 
 const RECORDS = 200_000;
+/**
+ * Timed loads of Sluice, after a first one that warms the service (its code compiled and its
+ * connections open, as in a service that has been running): the bare COPY is the best of
+ * three runs on a warm PostgreSQL and client, so Sluice is too.
+ */
+const TIMED_LOADS = 3;
 const COLUMNS = ['id', 'name', 'amount', 'at', 'tags'];
 const STREAM = 'bench-postgres';
 const ERROR_BUCKET = 'bench';
@@ -89,16 +100,29 @@ export async function runPostgresPhase(
     const good = records(undefined);
     const recordBytes = good.reduce((sum, r) => sum + r.length, 0);
     const bare = await bareCopy(pool, `${schema}.events`, good);
-    const sluice = await sluiceLoad(ctx, infra, pool, url, schema, good);
+    const sluice = await sluiceLoads(ctx, infra, pool, url, schema, good, 1 + TIMED_LOADS);
+    const [firstSeconds = Number.NaN, ...timed] = sluice.seconds;
+    const bestSeconds = Math.min(...timed);
     const failing = records(100);
-    const withFailures = await sluiceLoad(ctx, infra, pool, url, schema, failing);
+    const withFailures = await sluiceLoads(ctx, infra, pool, url, schema, failing, 1);
+    const failingSeconds = withFailures.seconds[0] ?? Number.NaN;
     return {
       records: RECORDS,
       recordBytes,
       bare,
-      sluice: { recordsPerS: sluice.recordsPerS, seconds: sluice.seconds },
-      withFailures,
-      share: sluice.recordsPerS / bare.recordsPerS,
+      sluice: {
+        recordsPerS: RECORDS / bestSeconds,
+        seconds: bestSeconds,
+        loadSeconds: timed,
+        firstSeconds,
+      },
+      withFailures: {
+        recordsPerS: RECORDS / failingSeconds,
+        seconds: failingSeconds,
+        rejected: RECORDS - withFailures.expected,
+        loaded: withFailures.expected,
+      },
+      share: bestSeconds === 0 ? 0 : bare.seconds / bestSeconds,
       cpuShare: sluice.cpuShare,
     };
   } finally {
@@ -134,16 +158,19 @@ async function bareCopy(pool: pg.Pool, table: string, data: readonly Buffer[]) {
   return { recordsPerS: rows.length / best, seconds: best };
 }
 
-/** Sluice delivering `data`: ingested behind a table lock, timed from its release. */
-async function sluiceLoad(
+/**
+ * Sluice delivering `data` `loads` times on one service, each load ingested behind a table lock
+ * and timed from its release: the seconds of every load, in order.
+ */
+async function sluiceLoads(
   ctx: BenchContext,
   infra: Infrastructure,
   pool: pg.Pool,
   url: URL,
   schema: string,
   data: readonly Buffer[],
+  loads: number,
 ) {
-  await pool.query(`TRUNCATE ${schema}.events`);
   const run = await startDeliveryRun(ctx, infra, STREAM, { inFlight: 8 });
   const lock = await pool.connect();
   try {
@@ -167,39 +194,37 @@ async function sluiceLoad(
         },
       },
     });
-    await lock.query('BEGIN');
-    await lock.query(`LOCK TABLE ${schema}.events IN SHARE MODE`);
-    for (let i = 0; i < data.length; i += 500) {
-      await run.client.call('PutRecordBatch', {
-        DeliveryStreamName: STREAM,
-        Records: data.slice(i, i + 500).map((r) => ({ Data: r.toString('base64') })),
-      });
-    }
-    // Every batch sealed (the last by age) and waiting at the lock.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    run.procs.start();
-    const started = performance.now();
-    await lock.query('COMMIT');
     const expected = data.filter((r) => !r.includes('"bad-')).length;
-    const deadline = Date.now() + 600_000;
-    for (;;) {
-      const stats = await infra.client.hget(`sluice:{${STREAM}}:stats`, 'backlogRecords');
-      if (Number(stats ?? 0) === 0) break;
-      if (Date.now() > deadline || run.phase.signal.aborted)
-        throw new Error('delivery did not finish');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    const seconds: number[] = [];
+    run.procs.start();
+    for (let load = 0; load < loads; load += 1) {
+      await pool.query(`TRUNCATE ${schema}.events`);
+      await lock.query('BEGIN');
+      await lock.query(`LOCK TABLE ${schema}.events IN SHARE MODE`);
+      for (let i = 0; i < data.length; i += 500) {
+        await run.client.call('PutRecordBatch', {
+          DeliveryStreamName: STREAM,
+          Records: data.slice(i, i + 500).map((r) => ({ Data: r.toString('base64') })),
+        });
+      }
+      // Every batch sealed (the last by age) and waiting at the lock.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const started = performance.now();
+      await lock.query('COMMIT');
+      const deadline = Date.now() + 600_000;
+      for (;;) {
+        const stats = await infra.client.hget(`sluice:{${STREAM}}:stats`, 'backlogRecords');
+        if (Number(stats ?? 0) === 0) break;
+        if (Date.now() > deadline || run.phase.signal.aborted)
+          throw new Error('delivery did not finish');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      seconds.push((performance.now() - started) / 1000);
+      const counted = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
+      const loaded = Number(counted.rows[0]?.n);
+      if (loaded !== expected) throw new Error(`loaded ${loaded} rows, expected ${expected}`);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const counted = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
-    const loaded = Number(counted.rows[0]?.n);
-    if (loaded !== expected) throw new Error(`loaded ${loaded} rows, expected ${expected}`);
-    return {
-      recordsPerS: data.length / seconds,
-      seconds,
-      rejected: data.length - loaded,
-      loaded,
-      cpuShare: run.procs.cpuShares(),
-    };
+    return { seconds, expected, cpuShare: run.procs.cpuShares() };
   } finally {
     lock.release();
     await run.close();
