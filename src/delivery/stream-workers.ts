@@ -30,8 +30,8 @@ export interface StreamWorkersOptions {
   /** How often every stream is checked for a backlog the active set lost. */
   reconcileMs?: number;
   /**
-   * How long a worker may take no job at all while its queue holds waiting jobs and none is
-   * active, before it is presumed stuck and replaced.
+   * How long a worker may take no job at all while its queue holds waiting jobs (or delayed
+   * ones past due) and none is active, before it is presumed stuck and replaced.
    */
   stuckMs?: number;
 }
@@ -51,6 +51,12 @@ const DEFAULT_RECONCILE_MS = 5 * 60_000;
  * of waiting jobs and none taken is a worker whose loop still runs but reads from nowhere.
  */
 const DEFAULT_STUCK_MS = 60_000;
+/**
+ * A delayed job due this long ago and still delayed was not promoted by the worker, which
+ * promotes due jobs as it waits for them (its blocking read times out at the next one's due
+ * time): milliseconds for a healthy one.
+ */
+const DUE_DELAYED_GRACE_MS = 1_000;
 /** The longest a sync waits for a stopped worker to close before starting its replacement. */
 const STOPPED_WORKER_CLOSE_MS = 5_000;
 /** How soon after a failure the reconciling pass runs (see `reconcileSoon`). */
@@ -236,12 +242,17 @@ export class StreamWorkers {
     );
   }
 
-  /** Whether the stream's queue holds jobs ready to be taken and none is being delivered. */
+  /**
+   * Whether the stream's queue holds jobs ready to be taken — waiting, or delayed (a retry's
+   * backoff) and due for a while: a worker promotes those itself as it takes jobs, so a stuck
+   * one leaves a retrying batch delayed for ever — and none is being delivered.
+   */
   private async leavesJobsWaiting(stream: string): Promise<boolean> {
-    const counts = await this.options.queues
-      .queue(stream)
-      .getJobCounts('active', 'wait', 'prioritized');
-    return (counts.active ?? 0) === 0 && (counts.wait ?? 0) + (counts.prioritized ?? 0) > 0;
+    const queue = this.options.queues.queue(stream);
+    const counts = await queue.getJobCounts('active', 'wait', 'prioritized');
+    if ((counts.active ?? 0) > 0) return false;
+    if ((counts.wait ?? 0) + (counts.prioritized ?? 0) > 0) return true;
+    return (await queue.getDelayedCount(Date.now() - DUE_DELAYED_GRACE_MS)) > 0;
   }
 
   /** Jobs of the stream's queue not yet done, in any process. */

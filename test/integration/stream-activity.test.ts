@@ -432,7 +432,7 @@ describe('the delivery workers', () => {
     }
   });
 
-  it('replace a worker whose loop runs but takes no jobs while some wait, and no other', async () => {
+  it('replace a worker whose loop runs but takes no jobs while some wait or are due, and no other', async () => {
     const registry = new StreamRegistry(redis, settings());
     const stream = await createStream(registry);
     const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
@@ -478,13 +478,26 @@ describe('the delivery workers', () => {
       expect(replacement).toBeDefined();
       expect(replacement).not.toBe(stuck);
       expect(done.filter((d) => d.batchId === 'waiting')).toHaveLength(1);
+
+      // The same with a retry waiting out its backoff (a delayed job): the worker promotes it
+      // when it is due, so a stuck one would leave it delayed for ever.
+      Object.assign(replacement ?? {}, { moveToActive: () => new Promise(() => undefined) });
+      await queues
+        .queue(stream)
+        .add('deliver', { stream, batchId: 'retrying' }, { jobId: 'retrying', delay: 300 });
+      await eventually('the retried job delivered by a new worker', () => delivered('retrying'), {
+        timeoutMs: 20_000,
+      });
+      const third = done.find((d) => d.batchId === 'retrying')?.worker;
+      expect(third).toBeDefined();
+      expect([stuck, replacement]).not.toContain(third);
     } finally {
       releaseLong();
       await workers.close(5_000);
       await queues.obliterate(stream);
       await queues.close();
     }
-  }, 40_000);
+  }, 60_000);
 
   it('remove a deleted stream once drained, found through the list of deleting streams', async () => {
     const registry = new StreamRegistry(redis, settings());
