@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,5 +72,44 @@ describe('test support helpers', () => {
     expect(object.body.equals(body)).toBe(true);
     expect(object.contentType).toBe('application/json');
     expect(object.contentEncoding).toBe('gzip');
+  });
+
+  it('lists an object only once it is whole, not while its bytes arrive', async () => {
+    if (!s3) throw new Error('s3rver did not start');
+    const bucket = 'support-whole';
+    await s3.createBucket(bucket);
+    const half = Buffer.alloc(1024 * 1024, 0x61);
+    let sendRest: () => void = () => undefined;
+    const restAllowed = new Promise<void>((resolve) => (sendRest = resolve));
+    let firstHalfSent: () => void = () => undefined;
+    const firstHalf = new Promise<void>((resolve) => (firstHalfSent = resolve));
+    // A body that stops half-way until the listing below has been made.
+    const body = Readable.from(
+      (async function* () {
+        yield half;
+        firstHalfSent();
+        await restAllowed;
+        yield half;
+      })(),
+    );
+    const putting = s3.client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'big',
+        Body: body,
+        ContentLength: 2 * half.length,
+      }),
+    );
+    try {
+      await firstHalf;
+      // Long enough for s3rver to have received and written what was sent.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await s3.listKeys(bucket)).toEqual([]);
+    } finally {
+      sendRest();
+      await putting;
+    }
+    expect(await s3.listKeys(bucket)).toEqual(['big']);
+    expect((await s3.getObject(bucket, 'big')).body.equals(Buffer.concat([half, half]))).toBe(true);
   });
 });
