@@ -18,17 +18,17 @@ import type { Infrastructure } from './infrastructure.js';
  * Delivery alone is timed: the records are ingested while the bench holds a SHARE lock on the
  * table (every load waits at its COPY), then the lock is released and the clock runs until the
  * last row is there. Sluice's figure is the best of three such loads on one service after a
- * first one (reported too), as the bare COPY's is the best of three runs. The bare COPY is one
- * connection streaming the rows already in COPY's text format (no JSON to convert), the
- * fastest way PostgreSQL takes them.
+ * first one (reported too), as the bare COPY's is the best of three runs, one run just before
+ * each timed load. The bare COPY is one connection streaming the rows already in COPY's text
+ * format (no JSON to convert), the fastest way PostgreSQL takes them.
  */
 
 /** What the phase measured. */
 export interface PostgresResult {
   records: number;
   recordBytes: number;
-  /** The bare COPY (best of its runs). */
-  bare: { recordsPerS: number; seconds: number };
+  /** The bare COPY: the best of its runs, one before each of Sluice's timed loads. */
+  bare: { recordsPerS: number; seconds: number; runSeconds: number[] };
   /**
    * Sluice, every record good: the best of {@link TIMED_LOADS} loads on one service that has
    * loaded them once before (`firstSeconds`), as the bare COPY is the best of its runs.
@@ -44,8 +44,8 @@ export interface PostgresResult {
 const RECORDS = 200_000;
 /**
  * Timed loads of Sluice, after a first one that warms the service (its code compiled and its
- * connections open, as in a service that has been running): the bare COPY is the best of
- * three runs on a warm PostgreSQL and client, so Sluice is too.
+ * connections open, as in a service that has been running), and runs of the bare COPY, one
+ * before each: both figures are the best of as many runs, taken in turn.
  */
 const TIMED_LOADS = 3;
 const COLUMNS = ['id', 'name', 'amount', 'at', 'tags'];
@@ -99,12 +99,23 @@ export async function runPostgresPhase(
     );
     const good = records(undefined);
     const recordBytes = good.reduce((sum, r) => sum + r.length, 0);
-    const bare = await bareCopy(pool, `${schema}.events`, good);
-    const sluice = await sluiceLoads(ctx, infra, pool, url, schema, good, 1 + TIMED_LOADS);
+    const copyText = copyTextOf(good);
+    // One bare COPY before each of Sluice's timed loads, so that both sample the same stretch
+    // of the machine's time (its speed drifts, and is lower for a while after it idled).
+    const bareSeconds: number[] = [];
+    const sluice = await sluiceLoads(ctx, infra, pool, url, schema, good, 1 + TIMED_LOADS, {
+      beforeLoad: async (load) => {
+        if (load > 0) bareSeconds.push(await bareCopy(pool, `${schema}.events`, copyText));
+      },
+    });
     const [firstSeconds = Number.NaN, ...timed] = sluice.seconds;
     const bestSeconds = Math.min(...timed);
+    const bareBest = Math.min(...bareSeconds);
+    const bare = { recordsPerS: RECORDS / bareBest, seconds: bareBest, runSeconds: bareSeconds };
     const failing = records(100);
-    const withFailures = await sluiceLoads(ctx, infra, pool, url, schema, failing, 1);
+    const withFailures = await sluiceLoads(ctx, infra, pool, url, schema, failing, 1, {
+      beforeLoad: () => Promise.resolve(),
+    });
     const failingSeconds = withFailures.seconds[0] ?? Number.NaN;
     return {
       records: RECORDS,
@@ -131,8 +142,8 @@ export async function runPostgresPhase(
   }
 }
 
-/** The best of three bare COPYs of the rows (converted beforehand, untimed). */
-async function bareCopy(pool: pg.Pool, table: string, data: readonly Buffer[]) {
+/** The records as COPY text, in 5,000-row pieces: what the bare COPY streams (untimed). */
+function copyTextOf(data: readonly Buffer[]): Buffer[] {
   const rows: Buffer[] = data.map((record) => {
     const converted = jsonRows(record.toString('utf8'), COLUMNS, false);
     if ('error' in converted) throw new Error(converted.error);
@@ -140,22 +151,23 @@ async function bareCopy(pool: pg.Pool, table: string, data: readonly Buffer[]) {
   });
   const chunks: Buffer[] = [];
   for (let i = 0; i < rows.length; i += 5_000) chunks.push(Buffer.concat(rows.slice(i, i + 5_000)));
-  let best = Number.POSITIVE_INFINITY;
-  for (let run = 0; run < 3; run += 1) {
-    await pool.query(`TRUNCATE ${table}`);
-    const client = await pool.connect();
-    try {
-      const started = performance.now();
-      await client.query('BEGIN');
-      await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
-      await client.query('COMMIT');
-      best = Math.min(best, (performance.now() - started) / 1000);
-    } finally {
-      client.release();
-    }
-  }
+  return chunks;
+}
+
+/** One bare COPY of `chunks` into the emptied table, in one transaction: its seconds. */
+async function bareCopy(pool: pg.Pool, table: string, chunks: readonly Buffer[]): Promise<number> {
   await pool.query(`TRUNCATE ${table}`);
-  return { recordsPerS: rows.length / best, seconds: best };
+  const client = await pool.connect();
+  try {
+    const started = performance.now();
+    await client.query('BEGIN');
+    await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
+    await client.query('COMMIT');
+    return (performance.now() - started) / 1000;
+  } finally {
+    client.release();
+    await pool.query(`TRUNCATE ${table}`);
+  }
 }
 
 /**
@@ -170,6 +182,7 @@ async function sluiceLoads(
   schema: string,
   data: readonly Buffer[],
   loads: number,
+  hooks: { beforeLoad: (load: number) => Promise<void> },
 ) {
   const run = await startDeliveryRun(ctx, infra, STREAM, { inFlight: 8 });
   const lock = await pool.connect();
@@ -198,6 +211,7 @@ async function sluiceLoads(
     const seconds: number[] = [];
     run.procs.start();
     for (let load = 0; load < loads; load += 1) {
+      await hooks.beforeLoad(load);
       await pool.query(`TRUNCATE ${schema}.events`);
       await lock.query('BEGIN');
       await lock.query(`LOCK TABLE ${schema}.events IN SHARE MODE`);

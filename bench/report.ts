@@ -788,7 +788,7 @@ function postgresSection(title: string, outcome: PhaseOutcome<PostgresResult>): 
   return [
     title,
     `  records            ${int.format(r.records)} JSON records, ${num(r.recordBytes / r.records, 0)} B mean; delivery timed from the release of a table lock`,
-    `  bare COPY          ${int.format(r.bare.recordsPerS)} records/s (${num(r.bare.seconds, 2)} s, one connection, rows already in COPY text)`,
+    `  bare COPY          ${int.format(r.bare.recordsPerS)} records/s (${num(r.bare.seconds, 2)} s, best of runs of ${r.bare.runSeconds.map((s) => num(s, 2)).join(', ')} s, one before each timed load of Sluice's; one connection, rows already in COPY text)`,
     `  Sluice             ${int.format(r.sluice.recordsPerS)} records/s (${num(r.sluice.seconds, 2)} s, best of loads of ${r.sluice.loadSeconds.map((s) => num(s, 2)).join(', ')} s after a first of ${num(r.sluice.firstSeconds, 2)} s) = ${num(r.share * 100)} % of bare`,
     `  1 % rejected       ${int.format(r.withFailures.recordsPerS)} records/s (${num(r.withFailures.seconds, 2)} s, one load on a new service); ${int.format(r.withFailures.rejected)} records to the error output, ${int.format(r.withFailures.loaded)} loaded`,
   ];
