@@ -9,8 +9,12 @@ export class PositionRuns {
   private readonly starts: number[] = [];
   /** Index (in the whole list) of each run's first position. */
   private readonly offsets: number[] = [];
+  #length = 0;
+
   /** How many positions. */
-  length = 0;
+  get length(): number {
+    return this.#length;
+  }
 
   /** Adds `count` consecutive positions from `start`. */
   addRun(start: number, count: number): void {
@@ -19,12 +23,12 @@ export class PositionRuns {
     // Extends the last run when the new one continues it.
     if (
       last < 0 ||
-      (this.starts[last] as number) + this.length - (this.offsets[last] as number) !== start
+      (this.starts[last] as number) + this.#length - (this.offsets[last] as number) !== start
     ) {
       this.starts.push(start);
-      this.offsets.push(this.length);
+      this.offsets.push(this.#length);
     }
-    this.length += count;
+    this.#length += count;
   }
 
   /** Adds one position. */
