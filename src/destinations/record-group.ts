@@ -125,7 +125,7 @@ export class RecordGroup {
   /** Adds the batch positions of the group's records, in order, to `positions`. */
   addPositionsTo(positions: PositionRuns): void {
     const { stored } = this;
-    if (stored?.indexes === undefined && stored !== undefined) {
+    if (stored !== undefined && stored.indexes === undefined) {
       positions.addRun(stored.firstPosition, this.length);
       return;
     }

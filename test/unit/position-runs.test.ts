@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { Prng } from '../../bench/prng.js';
 import { PositionRuns } from '../../src/destinations/position-runs.js';
 
 /**
@@ -8,19 +9,11 @@ import { PositionRuns } from '../../src/destinations/position-runs.js';
  * array of the same positions would, and whole runs cost one entry.
  */
 
-/** A pseudo-random generator with a seed, so a failure can be replayed. */
-function generator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
 describe('a position list', () => {
   it('answers what an array of the same positions answers, for random runs and single positions', () => {
     for (let seed = 1; seed <= 200; seed += 1) {
-      const random = generator(seed);
+      const prng = new Prng(seed);
+      const random = () => prng.next();
       const list = new PositionRuns();
       const expected: number[] = [];
       let next = Math.floor(random() * 10);
