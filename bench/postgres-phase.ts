@@ -8,6 +8,7 @@ import { jsonRows } from '../src/destinations/redshift/copy-rows.js';
 import type { BenchContext } from './context.js';
 import { startDeliveryRun } from './delivery-run.js';
 import type { Infrastructure } from './infrastructure.js';
+import { readCommandCpuSeconds, readCpuSeconds } from './proc-stats.js';
 
 /**
  * Phase `postgres`: records/s Sluice loads into PostgreSQL (a Redshift destination on the
@@ -23,17 +24,33 @@ import type { Infrastructure } from './infrastructure.js';
  * format (no JSON to convert), the fastest way PostgreSQL takes them.
  */
 
+/**
+ * CPU seconds (all cores) spent over one timed load or bare COPY: Sluice's process (every
+ * thread), and PostgreSQL's processes; `undefined` where /proc could not be read.
+ */
+export interface LoadCpu {
+  sluice: number | undefined;
+  postgres: number | undefined;
+}
+
 /** What the phase measured. */
 export interface PostgresResult {
   records: number;
   recordBytes: number;
   /** The bare COPY: the best of its runs, one before each of Sluice's timed loads. */
-  bare: { recordsPerS: number; seconds: number; runSeconds: number[] };
+  bare: { recordsPerS: number; seconds: number; runSeconds: number[]; runCpu: LoadCpu[] };
   /**
    * Sluice, every record good: the best of {@link TIMED_LOADS} loads on one service that has
    * loaded them once before (`firstSeconds`), as the bare COPY is the best of its runs.
    */
-  sluice: { recordsPerS: number; seconds: number; loadSeconds: number[]; firstSeconds: number };
+  sluice: {
+    recordsPerS: number;
+    seconds: number;
+    loadSeconds: number[];
+    firstSeconds: number;
+    /** Per timed load, in order. */
+    loadCpu: LoadCpu[];
+  };
   /** Sluice with 1 % of the records rejected (to the error output). */
   withFailures: { recordsPerS: number; seconds: number; rejected: number; loaded: number };
   /** `sluice.recordsPerS / bare.recordsPerS`. */
@@ -102,16 +119,22 @@ export async function runPostgresPhase(
     const copyText = copyTextOf(good);
     // One bare COPY before each of Sluice's timed loads, so that both sample the same stretch
     // of the machine's time (its speed drifts, and is lower for a while after it idled).
-    const bareSeconds: number[] = [];
+    const bareRuns: { seconds: number; cpu: LoadCpu }[] = [];
     const sluice = await sluiceLoads(ctx, infra, pool, url, schema, good, 1 + TIMED_LOADS, {
       beforeLoad: async (load) => {
-        if (load > 0) bareSeconds.push(await bareCopy(pool, `${schema}.events`, copyText));
+        if (load > 0) bareRuns.push(await bareCopy(pool, `${schema}.events`, copyText));
       },
     });
     const [firstSeconds = Number.NaN, ...timed] = sluice.seconds;
     const bestSeconds = Math.min(...timed);
+    const bareSeconds = bareRuns.map((r) => r.seconds);
     const bareBest = Math.min(...bareSeconds);
-    const bare = { recordsPerS: RECORDS / bareBest, seconds: bareBest, runSeconds: bareSeconds };
+    const bare = {
+      recordsPerS: RECORDS / bareBest,
+      seconds: bareBest,
+      runSeconds: bareSeconds,
+      runCpu: bareRuns.map((r) => r.cpu),
+    };
     const failing = records(100);
     const withFailures = await sluiceLoads(ctx, infra, pool, url, schema, failing, 1, {
       beforeLoad: () => Promise.resolve(),
@@ -126,6 +149,7 @@ export async function runPostgresPhase(
         seconds: bestSeconds,
         loadSeconds: timed,
         firstSeconds,
+        loadCpu: sluice.cpu.slice(1),
       },
       withFailures: {
         recordsPerS: RECORDS / failingSeconds,
@@ -154,16 +178,40 @@ function copyTextOf(data: readonly Buffer[]): Buffer[] {
   return chunks;
 }
 
-/** One bare COPY of `chunks` into the emptied table, in one transaction: its seconds. */
-async function bareCopy(pool: pg.Pool, table: string, chunks: readonly Buffer[]): Promise<number> {
+/** CPU seconds used so far by Sluice's process (`pid`) and by PostgreSQL's. */
+function cpuReading(pid: number | undefined): LoadCpu {
+  return {
+    sluice: pid === undefined ? undefined : readCpuSeconds(pid),
+    postgres: readCommandCpuSeconds('postgres'),
+  };
+}
+
+/** The CPU spent between two readings. */
+function cpuSince(before: LoadCpu, after: LoadCpu): LoadCpu {
+  const spent = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : b - a;
+  return {
+    sluice: spent(before.sluice, after.sluice),
+    postgres: spent(before.postgres, after.postgres),
+  };
+}
+
+/** One bare COPY of `chunks` into the emptied table, in one transaction: its seconds and CPU. */
+async function bareCopy(
+  pool: pg.Pool,
+  table: string,
+  chunks: readonly Buffer[],
+): Promise<{ seconds: number; cpu: LoadCpu }> {
   await pool.query(`TRUNCATE ${table}`);
   const client = await pool.connect();
   try {
+    const cpuBefore = cpuReading(undefined);
     const started = performance.now();
     await client.query('BEGIN');
     await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${table} FROM STDIN`)));
     await client.query('COMMIT');
-    return (performance.now() - started) / 1000;
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, cpu: cpuSince(cpuBefore, cpuReading(undefined)) };
   } finally {
     client.release();
     await pool.query(`TRUNCATE ${table}`);
@@ -172,7 +220,7 @@ async function bareCopy(pool: pg.Pool, table: string, chunks: readonly Buffer[])
 
 /**
  * Sluice delivering `data` `loads` times on one service, each load ingested behind a table lock
- * and timed from its release: the seconds of every load, in order.
+ * and timed from its release: the seconds and CPU of every load, in order.
  */
 async function sluiceLoads(
   ctx: BenchContext,
@@ -209,6 +257,7 @@ async function sluiceLoads(
     });
     const expected = data.filter((r) => !r.includes('"bad-')).length;
     const seconds: number[] = [];
+    const cpu: LoadCpu[] = [];
     run.procs.start();
     for (let load = 0; load < loads; load += 1) {
       await hooks.beforeLoad(load);
@@ -223,6 +272,7 @@ async function sluiceLoads(
       }
       // Every batch sealed (the last by age) and waiting at the lock.
       await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const cpuBefore = cpuReading(run.service.child.pid);
       const started = performance.now();
       await lock.query('COMMIT');
       const deadline = Date.now() + 600_000;
@@ -234,11 +284,12 @@ async function sluiceLoads(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       seconds.push((performance.now() - started) / 1000);
+      cpu.push(cpuSince(cpuBefore, cpuReading(run.service.child.pid)));
       const counted = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
       const loaded = Number(counted.rows[0]?.n);
       if (loaded !== expected) throw new Error(`loaded ${loaded} rows, expected ${expected}`);
     }
-    return { seconds, expected, cpuShare: run.procs.cpuShares() };
+    return { seconds, cpu, expected, cpuShare: run.procs.cpuShares() };
   } finally {
     lock.release();
     await run.close();

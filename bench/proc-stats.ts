@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Readings of other processes from Linux's /proc. Both readers answer `undefined` when the
@@ -38,6 +38,32 @@ export function readCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU time used so far by the processes whose command name is `command` (PostgreSQL's server
+ * and its backends are all `postgres`), in seconds; `undefined` when /proc is unavailable. A
+ * process that ends between two readings takes its time with it, so compare readings over a
+ * stretch in which the processes of interest live on (pooled connections).
+ */
+export function readCommandCpuSeconds(command: string): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let seconds = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trimEnd() !== command) continue;
+    } catch {
+      continue;
+    }
+    seconds += readCpuSeconds(Number(entry)) ?? 0;
+  }
+  return seconds;
 }
 
 /**

@@ -781,6 +781,11 @@ function contentionWarning(results: BenchResults): string[] {
   ];
 }
 
+/** CPU seconds per run, as `0.41, 0.38, 0.40` (`?` where a reading failed). */
+function cpuSecondsText(seconds: readonly (number | undefined)[]): string {
+  return seconds.map((s) => (s === undefined ? '?' : num(s, 2))).join(', ');
+}
+
 function postgresSection(title: string, outcome: PhaseOutcome<PostgresResult>): string[] {
   if (outcome.status === 'failed') return [title, `  failed: ${outcome.error}`];
   if (outcome.status !== 'ok') return [title, `  ${outcome.status}`];
@@ -790,6 +795,7 @@ function postgresSection(title: string, outcome: PhaseOutcome<PostgresResult>): 
     `  records            ${int.format(r.records)} JSON records, ${num(r.recordBytes / r.records, 0)} B mean; delivery timed from the release of a table lock`,
     `  bare COPY          ${int.format(r.bare.recordsPerS)} records/s (${num(r.bare.seconds, 2)} s, best of runs of ${r.bare.runSeconds.map((s) => num(s, 2)).join(', ')} s, one before each timed load of Sluice's; one connection, rows already in COPY text)`,
     `  Sluice             ${int.format(r.sluice.recordsPerS)} records/s (${num(r.sluice.seconds, 2)} s, best of loads of ${r.sluice.loadSeconds.map((s) => num(s, 2)).join(', ')} s after a first of ${num(r.sluice.firstSeconds, 2)} s) = ${num(r.share * 100)} % of bare`,
+    `  CPU per load       Sluice ${cpuSecondsText(r.sluice.loadCpu.map((c) => c.sluice))} core-s, PostgreSQL ${cpuSecondsText(r.sluice.loadCpu.map((c) => c.postgres))} (timed loads, from the release); PostgreSQL in the bare COPYs ${cpuSecondsText(r.bare.runCpu.map((c) => c.postgres))}`,
     `  1 % rejected       ${int.format(r.withFailures.recordsPerS)} records/s (${num(r.withFailures.seconds, 2)} s, one load on a new service); ${int.format(r.withFailures.rejected)} records to the error output, ${int.format(r.withFailures.loaded)} loaded`,
   ];
 }

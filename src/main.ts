@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { loadSettings, settingSecrets, SettingsError, type Settings } from './config/env.js';
 import { loadTls, type TlsMaterial } from './config/tls.js';
+import { setHeapGrowth } from './lifecycle/heap-growth.js';
 import { processRoles } from './lifecycle/process-plan.js';
 import { ChildStartError, Supervisor } from './lifecycle/supervisor.js';
 import { lowerPriority } from './lifecycle/process-priority.js';
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(settings.SLUICE_LOG_LEVEL, redactor);
+  setHeapGrowth(settings.SLUICE_HEAP_GROWTH_PERCENT);
   // First: threads started from here on inherit the priority of the thread that starts them.
   if (settings.SLUICE_ROLE === 'worker') {
     const priority = lowerPriority(settings.SLUICE_DELIVERY_NICE);

@@ -205,6 +205,11 @@ export const SETTINGS = {
     default: '5',
     doc: 'Scheduling priority (Unix nice value) of processes whose role is `worker`, the delivery processes `SLUICE_PROCESSES` starts included: when the cores are busy, API processes get them first, so compression, transforms and Parquet never delay acknowledgements; delivery catches up when they are free. `0` runs delivery at the same priority as the API. Never raises a priority.',
   },
+  SLUICE_HEAP_GROWTH_PERCENT: {
+    schema: int(0, 1000),
+    default: '200',
+    doc: "How far each Sluice process's JavaScript heap may grow past what survived a full garbage collection before the next one, in percent (V8's `--heap-growing-percent`, which this overrides). Left to V8 (`0`), a busy Sluice process runs a full collection several times a second; the default lets the heap reach three times its live size (about 120 MB) first. Lower it to trade CPU for memory.",
+  },
   SLUICE_TRANSFORMS_DIR: {
     schema: z.string().min(1),
     default: './transforms',
