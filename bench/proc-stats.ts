@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
- * Readings of other processes from Linux's /proc. Both readers answer `undefined` when the
+ * Readings of other processes from Linux's /proc. The readers answer `undefined` when the
  * process is gone or /proc is unavailable, so sampling never fails a phase.
  */
 
