@@ -34,6 +34,11 @@ export interface StreamWorkersOptions {
    * ones past due) and none is active, before it is presumed stuck and replaced.
    */
   stuckMs?: number;
+  /**
+   * How long a sync may run before it is presumed stalled (waiting on a connection a failover
+   * left behind) and the next one starts beside it.
+   */
+  stalledSyncMs?: number;
 }
 
 /**
@@ -57,8 +62,18 @@ const DEFAULT_STUCK_MS = 60_000;
  * time): milliseconds for a healthy one.
  */
 const DUE_DELAYED_GRACE_MS = 1_000;
-/** The longest a sync waits for a stopped worker to close before starting its replacement. */
+/**
+ * A worker this process stopped running that has not closed after this long is reported and
+ * left to close (or not) in the background: BullMQ's close waits for the worker's blocking
+ * connection to end, which a Redis Cluster client that lost every node never does.
+ */
 const STOPPED_WORKER_CLOSE_MS = 5_000;
+/**
+ * A sync takes milliseconds, seconds while Redis fails over: one still running after a minute
+ * waits on something that will not answer, and must not hold every later sync (the only thing
+ * that starts workers for newly active streams).
+ */
+const DEFAULT_STALLED_SYNC_MS = 60_000;
 /** How soon after a failure the reconciling pass runs (see `reconcileSoon`). */
 const RECONCILE_AFTER_ERROR_MS = 5_000;
 /** Deleting streams are checked for a drained backlog this often. */
@@ -67,6 +82,12 @@ const DELETION_CHECK_MS = 1000;
 const RECONCILE_PAGE = 500;
 /** The queue states that hold a job not yet done. */
 const PENDING_STATES = ['active', 'wait', 'delayed', 'prioritized', 'waiting-children'] as const;
+
+/** A sync in progress: when it started and what it is waiting on, for the stalled-sync report. */
+interface SyncRun {
+  startedMs: number;
+  step: string;
+}
 
 /** A stream's worker, when it last started or finished a job, and when it was last checked. */
 interface RunningWorker {
@@ -86,7 +107,9 @@ interface RunningWorker {
 export class StreamWorkers {
   private readonly workers = new Map<string, RunningWorker>();
   private timer: NodeJS.Timeout | undefined;
-  private syncing: Promise<void> | undefined;
+  private syncing: { run: SyncRun; done: Promise<void> } | undefined;
+  /** Closes of workers this process stopped running, still under way. */
+  private readonly closing = new Set<Promise<void>>();
   private closed = false;
   private started = false;
   private deletionsCheckedAt = Number.NEGATIVE_INFINITY;
@@ -96,20 +119,45 @@ export class StreamWorkers {
 
   /** Starts the workers for the active streams, then keeps them in step. */
   async start(): Promise<void> {
-    await this.sync(true);
+    await this.sync(true, { startedMs: Date.now(), step: 'starting' });
     this.started = true;
-    this.timer = setInterval(() => {
-      if (this.syncing) return;
-      this.syncing = this.sync(false)
+    this.timer = setInterval(
+      () => this.syncUnlessSyncing(),
+      this.options.pollIntervalMs ?? DEFAULT_POLL_MS,
+    );
+    this.timer.unref();
+  }
+
+  /**
+   * Starts a sync unless one is running, or one has run so long it is presumed stalled: that
+   * one is reported, with what it waits on, and left to finish or not. Every step of a sync is
+   * safe beside another (each acts on what it finds at that moment, a worker only if it is
+   * still the one it checked).
+   */
+  private syncUnlessSyncing(): void {
+    const current = this.syncing;
+    if (current) {
+      const tookMs = Date.now() - current.run.startedMs;
+      if (tookMs < (this.options.stalledSyncMs ?? DEFAULT_STALLED_SYNC_MS)) return;
+      this.reconcileSoon();
+      this.options.log.warn(
+        { tookMs, step: current.run.step },
+        'stream sync stalled; starting another beside it',
+      );
+    }
+    const run: SyncRun = { startedMs: Date.now(), step: 'starting' };
+    const syncing = {
+      run,
+      done: this.sync(false, run)
         .catch((error: unknown) => {
           this.reconcileSoon();
-          this.options.log.warn({ err: error }, 'stream sync failed');
+          this.options.log.warn({ err: error, step: run.step }, 'stream sync failed');
         })
         .finally(() => {
-          this.syncing = undefined;
-        });
-    }, this.options.pollIntervalMs ?? DEFAULT_POLL_MS);
-    this.timer.unref();
+          if (this.syncing === syncing) this.syncing = undefined;
+        }),
+    };
+    this.syncing = syncing;
   }
 
   /**
@@ -138,10 +186,14 @@ export class StreamWorkers {
    * few minutes, first lists as active every stream with a backlog and every DELETING stream
    * (a version before these lists, or a lost write).
    */
-  private async sync(first: boolean): Promise<void> {
+  private async sync(first: boolean, run: SyncRun): Promise<void> {
     const now = Date.now();
     const reconcile = now - this.reconciledAt >= (this.options.reconcileMs ?? DEFAULT_RECONCILE_MS);
-    if (reconcile) await this.reconcile();
+    if (reconcile) {
+      run.step = 'reconciling the active streams';
+      await this.reconcile();
+    }
+    run.step = 'listing the active streams';
     const active = new Set(await this.options.queues.active.list());
     // A worker whose main loop ended (a Redis error it did not survive, as a failover can
     // cause) takes no more jobs: it is replaced, and the active streams reconciled soon, as
@@ -150,7 +202,7 @@ export class StreamWorkers {
       if (this.closed) return;
       if (running.worker.isRunning()) continue;
       this.options.log.warn({ stream: name }, 'delivery worker stopped; starting a new one');
-      await this.dropWorker(name, running);
+      this.dropWorker(name, running);
     }
     for (const name of active) {
       if (this.closed) return;
@@ -168,12 +220,14 @@ export class StreamWorkers {
       const checked = Date.now();
       const idleMs = this.options.idleMs ?? DEFAULT_IDLE_MS;
       if (checked - Math.max(running.lastBusyMs, running.checkedMs) < idleMs) continue;
+      run.step = `checking the idle worker of ${name}`;
       // Another process retired it, or this one does now: either way its queue is empty.
       const retired =
         !active.has(name) ||
         (await this.options.queues.active.retireIfEmpty(name, () => this.pendingJobs(name)));
       if (retired) {
-        await this.stopWorker(name);
+        // Not awaited: its close may never end (see STOPPED_WORKER_CLOSE_MS).
+        void this.stopWorker(name, running);
         continue;
       }
       running.checkedMs = checked;
@@ -184,13 +238,15 @@ export class StreamWorkers {
           { stream: name, idleMs: checked - running.lastBusyMs },
           'delivery worker takes no jobs while some wait; starting a new one',
         );
-        await this.dropWorker(name, running);
+        this.dropWorker(name, running);
       }
     }
     if (first || reconcile || now - this.deletionsCheckedAt >= DELETION_CHECK_MS) {
       this.deletionsCheckedAt = now;
+      run.step = 'listing the deleting streams';
       for (const name of await this.options.registry.listDeleting(reconcile)) {
         if (this.closed) return;
+        run.step = `finishing the deletion of ${name}`;
         if (await this.isDrained(name)) await this.finishDeletion(name);
       }
     }
@@ -228,18 +284,37 @@ export class StreamWorkers {
   }
 
   /**
-   * Closes a worker that takes no more jobs and forgets it (the next sync starts a new one for
-   * the stream if it is active), and reconciles soon: what stopped it may be a failover that
-   * also lost the active set's last writes.
+   * Forgets a worker that takes no more jobs and closes it in the background (the next sync
+   * starts a new one for the stream if it is active), and reconciles soon: what stopped it may
+   * be a failover that also lost the active set's last writes.
    */
-  private async dropWorker(name: string, running: RunningWorker): Promise<void> {
+  private dropWorker(name: string, running: RunningWorker): void {
     this.reconcileSoon();
+    void this.stopWorker(name, running);
+  }
+
+  /**
+   * Forgets the stream's worker `running` (unless another has replaced it) and closes it.
+   * Resolves once it closed or {@link STOPPED_WORKER_CLOSE_MS} passed, whichever comes first:
+   * a close still running then is reported and kept in {@link closing}, for shutdown to wait
+   * on.
+   */
+  private async stopWorker(name: string, running: RunningWorker): Promise<void> {
     if (this.workers.get(name) === running) this.workers.delete(name);
-    // Bounded: with Redis still unreachable, closing could wait, and hold every sync.
-    await withinTime(
-      running.worker.close().catch(() => undefined),
-      STOPPED_WORKER_CLOSE_MS,
-    );
+    const closed = running.worker.close().catch((error: unknown) => {
+      this.options.log.warn(
+        { err: error, stream: name },
+        'stopped delivery worker failed to close',
+      );
+    });
+    this.closing.add(closed);
+    void closed.finally(() => this.closing.delete(closed));
+    if ((await withinTime(closed, STOPPED_WORKER_CLOSE_MS)) === TIMED_OUT) {
+      this.options.log.warn(
+        { stream: name, waitedMs: STOPPED_WORKER_CLOSE_MS },
+        'stopped delivery worker has not closed; left to close in the background',
+      );
+    }
   }
 
   /**
@@ -309,7 +384,8 @@ export class StreamWorkers {
    * Redis: they are records nobody has received yet.
    */
   private async finishDeletion(stream: string): Promise<void> {
-    await this.stopWorker(stream);
+    const running = this.workers.get(stream);
+    if (running) await this.stopWorker(stream, running);
     await this.options.queues.obliterate(stream);
     await this.options.queues.active.remove(stream);
     const keys = streamKeys(stream);
@@ -327,12 +403,6 @@ export class StreamWorkers {
     }
   }
 
-  private async stopWorker(stream: string): Promise<void> {
-    const running = this.workers.get(stream);
-    this.workers.delete(stream);
-    await running?.worker.close();
-  }
-
   /**
    * Stops taking jobs and waits for in-flight deliveries, at most `timeoutMs` in all (a stream
    * sync in progress included: with Redis unreachable it may never end). A delivery still
@@ -344,12 +414,12 @@ export class StreamWorkers {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     // A sync in progress sees `closed` before creating any further worker.
-    await withinTime(this.syncing ?? Promise.resolve(), remaining(deadline));
+    await withinTime(this.syncing?.done ?? Promise.resolve(), remaining(deadline));
     const workers = [...this.workers.values()].map((running) => running.worker);
     this.workers.clear();
     // Not awaited past the deadline: BullMQ's close waits for the stuck job and would hold the
     // process; it exits instead, and the job's lock expires.
-    const graceful = Promise.all(workers.map((w) => w.close()));
+    const graceful = Promise.all([...workers.map((w) => w.close()), ...this.closing]);
     if ((await withinTime(graceful, remaining(deadline))) === TIMED_OUT) {
       this.options.log.warn({ timeoutMs }, 'in-flight deliveries abandoned at shutdown');
     }

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import type { Job, Worker } from 'bullmq';
 import { pino } from 'pino';
@@ -498,6 +499,107 @@ describe('the delivery workers', () => {
       await queues.close();
     }
   }, 60_000);
+
+  /** A logger whose lines the test reads. */
+  function capturedLog() {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString());
+        callback();
+      },
+    });
+    return { log: pino({ level: 'warn' }, sink), lines };
+  }
+
+  it('keep starting workers while a retired one never closes, and report it', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const first = await createStream(registry);
+    const second = await createStream(registry);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const done: string[] = [];
+    const captured = capturedLog();
+    const workers = workersFor(
+      registry,
+      queues,
+      (job: Job<DeliveryJobData, string>) => {
+        done.push(job.data.batchId);
+        return Promise.resolve('delivered');
+      },
+      { log: captured.log },
+    );
+    const running = () =>
+      (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
+    let closeForReal: () => Promise<void> = () => Promise.resolve();
+    try {
+      await workers.start();
+      await queues.enqueue(first, 'batch-1');
+      await eventually('the first job delivered', () => done.includes('batch-1'));
+      // As BullMQ's close does for a worker whose Redis Cluster connection lost every node (a
+      // killed master): it waits for the connection's 'end', and ioredis' Cluster.disconnect()
+      // while reconnecting never emits one.
+      const hanging = running().get(first)?.worker;
+      expect(hanging).toBeDefined();
+      closeForReal = hanging?.close.bind(hanging) ?? closeForReal;
+      Object.assign(hanging ?? {}, { close: () => new Promise(() => undefined) });
+      await eventually('the idle worker retired', () => !running().has(first));
+      await queues.enqueue(second, 'batch-2');
+      await eventually('the next stream delivered', () => done.includes('batch-2'), {
+        timeoutMs: 10_000,
+      });
+      await eventually(
+        'the close reported',
+        () => captured.lines.some((line) => line.includes('has not closed')),
+        { timeoutMs: 10_000 },
+      );
+      const report = captured.lines.find((line) => line.includes('has not closed')) ?? '{}';
+      expect(JSON.parse(report)).toMatchObject({ stream: first, waitedMs: 5_000 });
+    } finally {
+      await workers.close(5_000);
+      await closeForReal();
+      await queues.obliterate(first);
+      await queues.obliterate(second);
+      await queues.close();
+    }
+  }, 30_000);
+
+  it('start another sync beside one that stalled, and report what it waits on', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const stream = await createStream(registry);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const done: string[] = [];
+    const captured = capturedLog();
+    const workers = workersFor(
+      registry,
+      queues,
+      (job: Job<DeliveryJobData, string>) => {
+        done.push(job.data.batchId);
+        return Promise.resolve('delivered');
+      },
+      { log: captured.log, stalledSyncMs: 1_000 },
+    );
+    const list = queues.active.list.bind(queues.active);
+    try {
+      await workers.start();
+      // The next read of the active streams never answers, as a command on a connection a
+      // failover left behind may not.
+      let stalls = 1;
+      Object.assign(queues.active, {
+        list: () => (stalls-- > 0 ? new Promise<string[]>(() => undefined) : list()),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(stalls).toBe(0);
+      await queues.enqueue(stream, 'batch-1');
+      await eventually('the job delivered', () => done.includes('batch-1'), { timeoutMs: 10_000 });
+      const report = captured.lines.find((line) => line.includes('stream sync stalled')) ?? '{}';
+      expect(JSON.parse(report)).toMatchObject({ step: 'listing the active streams' });
+      expect((JSON.parse(report) as { tookMs: number }).tookMs).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      await workers.close(5_000);
+      await queues.obliterate(stream);
+      await queues.close();
+    }
+  }, 30_000);
 
   it('remove a deleted stream once drained, found through the list of deleting streams', async () => {
     const registry = new StreamRegistry(redis, settings());
