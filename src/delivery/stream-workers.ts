@@ -52,10 +52,12 @@ const DEFAULT_IDLE_MS = 15_000;
 const DEFAULT_RECONCILE_MS = 5 * 60_000;
 /**
  * A healthy worker takes a waiting job within milliseconds (the queue's marker wakes its
- * blocking read, which never waits longer than BullMQ's drain delay of 5 s anyway): a minute
- * of waiting jobs and none taken is a worker whose loop still runs but reads from nowhere.
+ * blocking read, which never waits longer than BullMQ's drain delay of 5 s anyway), or after
+ * a Redis error once BullMQ's retry delay of 15 s has passed: twice that of waiting jobs and
+ * none taken is a worker whose loop still runs but reads from nowhere, as failovers leave
+ * some. Replacing a healthy one by mistake costs a new connection, nothing else.
  */
-const DEFAULT_STUCK_MS = 60_000;
+const DEFAULT_STUCK_MS = 30_000;
 /**
  * A delayed job due this long ago and still delayed was not promoted by the worker, which
  * promotes due jobs as it waits for them (its blocking read times out at the next one's due
