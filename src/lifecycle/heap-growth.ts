@@ -18,13 +18,10 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * Applies the growth to this process (its worker threads included: V8's flags are the
  * process's). `0` leaves V8's own heuristic, and node's `--heap-growing-percent` if given.
- *
- * @returns whether a growth was set.
  */
-export function setHeapGrowth(percent: number): boolean {
-  if (percent === 0) return false;
+export function setHeapGrowth(percent: number): void {
+  if (percent === 0) return;
   // Read by V8 each time a full collection sizes the next limit, so setting it after start
   // takes effect from the next one.
   setFlagsFromString(`--heap-growing-percent=${percent}`);
-  return true;
 }
