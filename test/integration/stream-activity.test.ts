@@ -313,6 +313,11 @@ describe('the delivery workers', () => {
     await redis.flushall();
   });
 
+  /** The workers `workers` runs, by stream (its private map). */
+  function runningOf(workers: StreamWorkers): Map<string, { worker: Worker }> {
+    return (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
+  }
+
   function workersFor(
     registry: StreamRegistry,
     queues: DeliveryQueues,
@@ -399,8 +404,7 @@ describe('the delivery workers', () => {
       },
       { idleMs: 60_000 },
     );
-    const running = () =>
-      (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
+    const running = () => runningOf(workers);
     // The stream's backlog is what the reconciling pass looks for.
     await redis.hset(streamKeys(stream).stats, 'backlogRecords', 1);
     try {
@@ -450,8 +454,7 @@ describe('the delivery workers', () => {
       },
       { stuckMs: 1_000 },
     );
-    const running = () =>
-      (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
+    const running = () => runningOf(workers);
     const delivered = (batchId: string) => done.some((d) => d.batchId === batchId);
     try {
       await workers.start();
@@ -500,8 +503,13 @@ describe('the delivery workers', () => {
     }
   }, 60_000);
 
-  /** A logger whose lines the test reads. */
-  function capturedLog() {
+  /** Workers that record the batches they deliver and log warnings where the test reads them. */
+  function recordingWorkers(
+    registry: StreamRegistry,
+    queues: DeliveryQueues,
+    overrides: Partial<StreamWorkersOptions> = {},
+  ) {
+    const done: string[] = [];
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -509,16 +517,6 @@ describe('the delivery workers', () => {
         callback();
       },
     });
-    return { log: pino({ level: 'warn' }, sink), lines };
-  }
-
-  it('keep starting workers while a retired one never closes, and report it', async () => {
-    const registry = new StreamRegistry(redis, settings());
-    const first = await createStream(registry);
-    const second = await createStream(registry);
-    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
-    const done: string[] = [];
-    const captured = capturedLog();
     const workers = workersFor(
       registry,
       queues,
@@ -526,10 +524,18 @@ describe('the delivery workers', () => {
         done.push(job.data.batchId);
         return Promise.resolve('delivered');
       },
-      { log: captured.log },
+      { log: pino({ level: 'warn' }, sink), ...overrides },
     );
-    const running = () =>
-      (workers as unknown as { workers: Map<string, { worker: Worker }> }).workers;
+    return { workers, done, lines };
+  }
+
+  it('keep starting workers while a retired one never closes, and report it', async () => {
+    const registry = new StreamRegistry(redis, settings());
+    const first = await createStream(registry);
+    const second = await createStream(registry);
+    const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
+    const { workers, done, lines } = recordingWorkers(registry, queues);
+    const running = () => runningOf(workers);
     let closeForReal: () => Promise<void> = () => Promise.resolve();
     try {
       await workers.start();
@@ -549,10 +555,10 @@ describe('the delivery workers', () => {
       });
       await eventually(
         'the close reported',
-        () => captured.lines.some((line) => line.includes('has not closed')),
+        () => lines.some((line) => line.includes('has not closed')),
         { timeoutMs: 10_000 },
       );
-      const report = captured.lines.find((line) => line.includes('has not closed')) ?? '{}';
+      const report = lines.find((line) => line.includes('has not closed')) ?? '{}';
       expect(JSON.parse(report)).toMatchObject({ stream: first, waitedMs: 5_000 });
     } finally {
       await workers.close(5_000);
@@ -567,17 +573,7 @@ describe('the delivery workers', () => {
     const registry = new StreamRegistry(redis, settings());
     const stream = await createStream(registry);
     const queues = new DeliveryQueues(queueConnection, new BatchStore(redis));
-    const done: string[] = [];
-    const captured = capturedLog();
-    const workers = workersFor(
-      registry,
-      queues,
-      (job: Job<DeliveryJobData, string>) => {
-        done.push(job.data.batchId);
-        return Promise.resolve('delivered');
-      },
-      { log: captured.log, stalledSyncMs: 1_000 },
-    );
+    const { workers, done, lines } = recordingWorkers(registry, queues, { stalledSyncMs: 1_000 });
     const list = queues.active.list.bind(queues.active);
     try {
       await workers.start();
@@ -591,7 +587,7 @@ describe('the delivery workers', () => {
       expect(stalls).toBe(0);
       await queues.enqueue(stream, 'batch-1');
       await eventually('the job delivered', () => done.includes('batch-1'), { timeoutMs: 10_000 });
-      const report = captured.lines.find((line) => line.includes('stream sync stalled')) ?? '{}';
+      const report = lines.find((line) => line.includes('stream sync stalled')) ?? '{}';
       expect(JSON.parse(report)).toMatchObject({ step: 'listing the active streams' });
       expect((JSON.parse(report) as { tookMs: number }).tookMs).toBeGreaterThanOrEqual(1_000);
     } finally {
