@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Redis } from 'ioredis';
 
+import { AOF_REWRITE_MIN_SIZE } from '../src/redis/append-only-rewrite.js';
 import { Child, raceTimeout, removeTempDir, tempDirUntilExit } from './children.js';
 import { freePort } from './free-port.js';
 import { untilAnswering } from './redis-server.js';
@@ -168,7 +169,14 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     '',
     '--appendonly',
     options.appendOnly === false ? 'no' : 'yes',
-    ...(options.appendOnly === false ? [] : ['--appendfsync', options.appendfsync ?? 'always']),
+    ...(options.appendOnly === false
+      ? []
+      : [
+          '--appendfsync',
+          options.appendfsync ?? 'always',
+          '--auto-aof-rewrite-min-size',
+          AOF_REWRITE_MIN_SIZE,
+        ]),
   ];
 
   const procs = new Map<number, NodeProcess>();

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { AOF_REWRITE_MIN_SIZE } from '../src/redis/append-only-rewrite.js';
 import { Child, raceTimeout, removeTempDir, tempDirUntilExit } from './children.js';
 import { freePort } from './free-port.js';
 
@@ -122,7 +123,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     '--appendonly',
     options.appendOnly === false ? 'no' : 'yes',
     // Only with the file on: the flag would mean nothing, yet show up in the bench's report.
-    ...(options.appendOnly === false ? [] : ['--appendfsync', options.appendfsync ?? 'always']),
+    ...(options.appendOnly === false
+      ? []
+      : [
+          '--appendfsync',
+          options.appendfsync ?? 'always',
+          '--auto-aof-rewrite-min-size',
+          AOF_REWRITE_MIN_SIZE,
+        ]),
     ...(options.maxmemoryPolicy ? ['--maxmemory-policy', options.maxmemoryPolicy] : []),
     ...(options.maxmemory ? ['--maxmemory', options.maxmemory] : []),
   ];

@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import { redactUrlCredentials } from '../telemetry/redact.js';
+import { AOF_REWRITE_MIN_SIZE } from './append-only-rewrite.js';
 import { oneShotRedis, redisAnswers } from './connect.js';
 
 /**
@@ -103,6 +104,8 @@ export async function startEmbeddedRedis(
       'yes',
       '--appendfsync',
       'everysec',
+      '--auto-aof-rewrite-min-size',
+      AOF_REWRITE_MIN_SIZE,
       '--save',
       '',
       '--maxmemory-policy',

@@ -10,6 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 
+import { AOF_REWRITE_MIN_BYTES } from '../../src/redis/append-only-rewrite.js';
 import { redisAnswers } from '../../src/redis/connect.js';
 import {
   autostartSetup,
@@ -102,6 +103,10 @@ describe('Redis checks', () => {
       expect(await admin.config('GET', 'maxmemory-policy')).toEqual([
         'maxmemory-policy',
         'noeviction',
+      ]);
+      expect(await admin.config('GET', 'auto-aof-rewrite-min-size')).toEqual([
+        'auto-aof-rewrite-min-size',
+        String(AOF_REWRITE_MIN_BYTES),
       ]);
     } finally {
       admin.disconnect();
