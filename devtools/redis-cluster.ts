@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Redis } from 'ioredis';
 
-import { AOF_REWRITE_MIN_SIZE } from '../src/redis/append-only-rewrite.js';
+import { appendOnlyFileFlags } from '../src/redis/append-only-file.js';
 import { Child, raceTimeout, removeTempDir, tempDirUntilExit } from './children.js';
 import { freePort } from './free-port.js';
 import { untilAnswering } from './redis-server.js';
@@ -167,16 +167,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     String(options.nodeTimeoutMs ?? 2_000),
     '--save',
     '',
-    '--appendonly',
-    options.appendOnly === false ? 'no' : 'yes',
     ...(options.appendOnly === false
-      ? []
-      : [
-          '--appendfsync',
-          options.appendfsync ?? 'always',
-          '--auto-aof-rewrite-min-size',
-          AOF_REWRITE_MIN_SIZE,
-        ]),
+      ? ['--appendonly', 'no']
+      : appendOnlyFileFlags(options.appendfsync ?? 'always')),
   ];
 
   const procs = new Map<number, NodeProcess>();

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { AOF_REWRITE_MIN_SIZE } from '../src/redis/append-only-rewrite.js';
+import { appendOnlyFileFlags } from '../src/redis/append-only-file.js';
 import { Child, raceTimeout, removeTempDir, tempDirUntilExit } from './children.js';
 import { freePort } from './free-port.js';
 
@@ -120,17 +120,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const flags = [
     '--save',
     '',
-    '--appendonly',
-    options.appendOnly === false ? 'no' : 'yes',
-    // Only with the file on: the flag would mean nothing, yet show up in the bench's report.
+    // The file's other flags only with it on: they would mean nothing, yet show up in the
+    // bench's report.
     ...(options.appendOnly === false
-      ? []
-      : [
-          '--appendfsync',
-          options.appendfsync ?? 'always',
-          '--auto-aof-rewrite-min-size',
-          AOF_REWRITE_MIN_SIZE,
-        ]),
+      ? ['--appendonly', 'no']
+      : appendOnlyFileFlags(options.appendfsync ?? 'always')),
     ...(options.maxmemoryPolicy ? ['--maxmemory-policy', options.maxmemoryPolicy] : []),
     ...(options.maxmemory ? ['--maxmemory', options.maxmemory] : []),
   ];

@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TIMED_OUT, withinTime } from '../lifecycle/time-limit.js';
 import { redactUrlCredentials } from '../telemetry/redact.js';
-import { AOF_REWRITE_MIN_SIZE } from './append-only-rewrite.js';
+import { appendOnlyFileFlags } from './append-only-file.js';
 import { oneShotRedis, redisAnswers } from './connect.js';
 
 /**
@@ -100,12 +100,7 @@ export async function startEmbeddedRedis(
       '127.0.0.1',
       '--dir',
       dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--auto-aof-rewrite-min-size',
-      AOF_REWRITE_MIN_SIZE,
+      ...appendOnlyFileFlags('everysec'),
       '--save',
       '',
       '--maxmemory-policy',

@@ -10,7 +10,7 @@ import {
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 
-import { AOF_REWRITE_MIN_BYTES } from '../../src/redis/append-only-rewrite.js';
+import { AOF_REWRITE_MIN_BYTES } from '../../src/redis/append-only-file.js';
 import { redisAnswers } from '../../src/redis/connect.js';
 import {
   autostartSetup,

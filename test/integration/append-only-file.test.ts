@@ -2,10 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import {
-  AOF_REWRITE_MIN_BYTES,
-  AOF_REWRITE_MIN_SIZE,
-} from '../../src/redis/append-only-rewrite.js';
+import { AOF_REWRITE_MIN_BYTES, AOF_REWRITE_MIN_SIZE } from '../../src/redis/append-only-file.js';
 import { startRedisServer } from '../support/redis-server.js';
 
 describe('the append-only file rewrite threshold', () => {

@@ -19,3 +19,19 @@ export const AOF_REWRITE_MIN_SIZE = '1gb';
 
 /** {@link AOF_REWRITE_MIN_SIZE} in bytes, as `CONFIG GET auto-aof-rewrite-min-size` answers it. */
 export const AOF_REWRITE_MIN_BYTES = 1024 ** 3;
+
+/**
+ * The `redis-server` flags of an append-only file synced as `appendfsync` says and rewritten
+ * from {@link AOF_REWRITE_MIN_SIZE} on: what Sluice's own Redis runs with (`everysec`), and the
+ * tests' and bench's when they keep the file.
+ */
+export function appendOnlyFileFlags(appendfsync: 'always' | 'everysec'): string[] {
+  return [
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    appendfsync,
+    '--auto-aof-rewrite-min-size',
+    AOF_REWRITE_MIN_SIZE,
+  ];
+}
