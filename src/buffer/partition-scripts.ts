@@ -203,7 +203,8 @@ for _, p in ipairs(parts) do
 end
 if a.after == b.chunks then
   -- The whole batch is processed: its records are in the partition buffers now.
-  redis.call('DEL', KEYS[3], KEYS[4])
+  -- UNLINK, as COMPLETE does: the batch's chunk list is freed off Redis's main thread.
+  redis.call('UNLINK', KEYS[3], KEYS[4])
   redis.call('ZREM', KEYS[2], ARGV[1])
   v.backlogBytes = v.backlogBytes - b.bytes
   v.backlogRecords = v.backlogRecords - b.records

@@ -338,7 +338,9 @@ if exists then
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 if not exists then return 0 end
-redis.call('DEL', KEYS[3], KEYS[4])
+-- UNLINK: a delivered batch's chunk list may hold tens of MB, which DEL would free while
+-- every put waits; UNLINK leaves the freeing to Redis's background thread.
+redis.call('UNLINK', KEYS[3], KEYS[4])
 if live then
   redis.call('HSET', KEYS[1], 'backlogBytes', dec(v.backlogBytes),
     'backlogRecords', dec(v.backlogRecords), 'backlogStoredBytes', dec(v.backlogStoredBytes))

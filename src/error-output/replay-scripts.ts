@@ -40,7 +40,8 @@ if counted then
   if e then return fail('FORGET_DEAD', e) end
 end
 redis.call('SADD', KEYS[4], ARGV[2])
-redis.call('DEL', KEYS[3], KEYS[5])
+-- UNLINK, as COMPLETE does: the batch's chunk list is freed off Redis's main thread.
+redis.call('UNLINK', KEYS[3], KEYS[5])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if counted then
   redis.call('HSET', KEYS[1], 'deadBatches', dec(v.deadBatches), 'deadRecords', dec(v.deadRecords))

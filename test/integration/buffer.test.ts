@@ -7,6 +7,7 @@ import { BatchStore } from '../../src/delivery/batch-store.js';
 import { DeliveryQueues } from '../../src/delivery/delivery-queues.js';
 import { batchKeys, streamKeys } from '../../src/streams/keys.js';
 import { TEST_REDIS_URL } from '../support/global-setup.js';
+import { startRedisServer } from '../support/redis-server.js';
 import { removeStreams } from '../support/shared-redis.js';
 import { uniqueName } from '../support/unique.js';
 
@@ -278,6 +279,53 @@ describe('BatchStore', () => {
     await store.complete(stream, result.batchId);
     expect(await store.claimPlan(meta, 'late plan')).toBeUndefined();
     expect(await redis.exists(batchKeys(stream, result.batchId).meta)).toBe(0);
+  });
+});
+
+describe('BatchStore on a Redis of its own', () => {
+  it("frees a delivered batch's chunk list off Redis's main thread (UNLINK, not DEL)", async () => {
+    // A private server: its lazyfreed_objects counts this test's frees only.
+    const server = await startRedisServer({ appendOnly: false });
+    const own = new Redis(server.url);
+    try {
+      const name = uniqueName('buf');
+      // 80 chunks of 9 KB: each is a list node of its own (list-max-listpack-size is 8 KB), and
+      // Redis frees a list in the background only beyond 64 nodes.
+      const chunks = 80;
+      const payload = 'x'.repeat(9 * 1024);
+      await own.hset(streamKeys(name).stream, {
+        status: 'ACTIVE',
+        sizeBytes: chunks * payload.length,
+        intervalMs: 60_000,
+        definition: '{}',
+      });
+      const buffer = new RecordBuffer(own, 1 << 30, () => Promise.resolve());
+      let sealed: string | undefined;
+      for (let i = 0; i < chunks; i++) {
+        const c = chunkOf(payload);
+        const result = await buffer.append(name, c.chunk, c.bytes, c.count, 5);
+        if (result.kind !== 'stored') throw new Error(`not stored: ${result.kind}`);
+        sealed = result.sealedBatchId ?? sealed;
+      }
+      if (sealed === undefined) throw new Error('not sealed');
+      expect(await own.llen(batchKeys(name, sealed).chunks)).toBe(chunks);
+      const lazyFreed = async () => {
+        const count = /lazyfreed_objects:(\d+)/.exec(await own.info('memory'))?.[1];
+        if (count === undefined) throw new Error('INFO memory has no lazyfreed_objects');
+        return Number(count);
+      };
+      const before = await lazyFreed();
+      expect(await new BatchStore(own).complete(name, sealed)).toBe(true);
+      expect(await own.exists(batchKeys(name, sealed).chunks)).toBe(0);
+      // The background free is counted when it ends: wait for it, boundedly.
+      for (let i = 0; i < 100 && (await lazyFreed()) === before; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(await lazyFreed()).toBe(before + 1);
+    } finally {
+      await own.quit();
+      await server.stop();
+    }
   });
 });
 
