@@ -25,7 +25,10 @@ export interface TailRecord {
   preview: string;
   /** The record is longer than the preview. */
   truncated: boolean;
-  /** Records sampling left out just before this one (best effort, see {@link TailPage.skipped}). */
+  /**
+   * Records not shown just before this one: left out by sampling, or, for a page's first
+   * record, trimmed from the ring before the read reached them (see {@link TailPage.skipped}).
+   */
   skippedBefore: number;
 }
 
@@ -37,8 +40,11 @@ export interface TailPage {
   /** Oldest first. */
   records: TailRecord[];
   /**
-   * Records not shown because of sampling, between the cursor and the last record shown (best
-   * effort: records left out after the last shown one are counted with the next one shown).
+   * Records not shown between the cursor and the last record shown: left out by sampling, or
+   * trimmed from the ring (it keeps the last `RING_RECORDS`) before a slow reader reached them.
+   * Records left out after the last shown one are counted with the next one shown; a cursor
+   * older than the ring's start (it expires `RING_MAX_AGE_MS` after its last capture) counts
+   * only what the new ring saw.
    */
   skipped: number;
 }
@@ -76,7 +82,7 @@ export class TailError extends Error {
   }
 }
 
-/** A cursor is a Redis stream entry id: epoch ms, `-`, sequence. */
+/** A cursor is a ring entry id: the ring start (epoch ms), `-`, records offered (tail-scripts.ts). */
 const CURSOR = /^\d{1,15}-\d{1,19}$/;
 
 /** Whether `text` has the form of a {@link TailPage.cursor}. */
@@ -176,11 +182,10 @@ export class LiveTail {
         const answer = await this.redis.xread('COUNT', limit, 'STREAMS', ring, after);
         const entries = answer?.[0]?.[1] ?? [];
         if (entries.length > 0) {
-          return page(
-            stream,
-            entries.map(([id, fields]) => toRecord(id, fields)),
-            after,
-          );
+          const records = entries.map(([id, fields]) => toRecord(id, fields));
+          const first = records[0] as TailRecord;
+          first.skippedBefore = missedSince(after, first);
+          return page(stream, records, after);
         }
         const left = deadline - Date.now();
         if (left <= 0 || signal?.aborted === true) return page(stream, [], after);
@@ -217,6 +222,19 @@ function toRecord(id: string, fields: readonly string[]): TailRecord {
     truncated: values.get('truncated') === '1',
     skippedBefore: Number(values.get('skipped') ?? 0),
   };
+}
+
+/**
+ * Records not shown between the cursor `after` and `first`, the first record read after it:
+ * those sampling left out, and those the ring trimmed before this read. Entries of one ring
+ * share their id's start and count the records offered in its second part (tail-scripts.ts), so
+ * within one ring the count is exact; across rings only `first`'s own count is known.
+ */
+function missedSince(after: string, first: TailRecord): number {
+  const [afterStart, afterOffered] = after.split('-');
+  const [start, offered] = first.seq.split('-');
+  if (after === '0-0' || afterStart !== start) return first.skippedBefore;
+  return Math.max(first.skippedBefore, Number(offered) - Number(afterOffered) - 1);
 }
 
 function page(stream: string, records: TailRecord[], after: string): TailPage {

@@ -22,7 +22,8 @@ export function tailKeys(stream: string) {
      * Redis stream of captured records (the ring): at most `RING_RECORDS` entries, expiring
      * `RING_MAX_AGE_MS` after the last capture. Fields: `at` (arrival, epoch ms), `bytes`,
      * `encoding`, `preview`, `truncated` (`1`/`0`), `skipped` (records left out by sampling
-     * just before this one).
+     * just before this one). Ids are `<ring start>-<records offered so far>` (see
+     * tail-scripts.ts).
      */
     ring: `${p}:tail`,
     /**

@@ -16,6 +16,13 @@
  * Returns: { added, carried }: records added (the first of the budget's room, in order), and
  *   records left out that no added entry counts (all of them when none was added), which the
  *   caller counts with its next capture. The first added entry's `skipped` counts the rest.
+ *
+ * Entry ids are `<start>-<offered>`, not Redis's time-based ones: `<start>` is when the ring
+ * began (Redis's clock, ms; the same for every entry until the ring expires), `<offered>` the
+ * records offered to the ring since, shown or left out, up to and including the entry. So a
+ * reader whose cursor the ring's trimming has passed still learns how many records it missed
+ * (see live-tail.ts); a ring begun again after expiring starts later, so its ids stay above
+ * every earlier cursor.
  */
 export const TAIL_CAPTURE_SCRIPT = `
 local limit = tonumber(ARGV[1])
@@ -33,11 +40,21 @@ skipped = skipped + n - take
 if take == 0 then
   return { 0, skipped }
 end
+local start, offered
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if last then
+  local s, o = string.match(last[1], '^(%d+)%-(%d+)$')
+  start, offered = s, tonumber(o)
+else
+  local t = redis.call('TIME')
+  start, offered = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)), 0
+end
 for i = 0, take - 1 do
   local at = 6 + i * 5
   local counted = 0
   if i == 0 then counted = skipped end
-  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], '*',
+  offered = offered + counted + 1
+  redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], start .. '-' .. string.format('%.0f', offered),
     'at', ARGV[at], 'bytes', ARGV[at + 1], 'encoding', ARGV[at + 2],
     'preview', ARGV[at + 3], 'truncated', ARGV[at + 4], 'skipped', counted)
 end

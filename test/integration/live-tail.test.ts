@@ -358,6 +358,40 @@ describe('live tail', () => {
     await redis.del(keys.ring, keys.rate(14));
   });
 
+  it('counts the records a slow reader missed when the ring moved past its cursor', async () => {
+    const stream = await createStream('tail-behind');
+    const cursor = await startTailing(stream);
+    const keys = tailKeys(stream);
+    const script = new RedisScript(TAIL_CAPTURE_SCRIPT, 2);
+    // 15 captures, each in a budget second of its own: 20 records added and 5 left out by each,
+    // 300 added in all, so the ring (RING_RECORDS) has trimmed its first 100 and the cursor's.
+    const calls = 15;
+    const offered = CAPTURE_RECORDS_PER_SECOND + 5;
+    for (let second = 0; second < calls; second++) {
+      const args: (string | number)[] = [
+        CAPTURE_RECORDS_PER_SECOND,
+        RING_RECORDS,
+        RING_MAX_AGE_MS,
+        0,
+        offered,
+      ];
+      for (let i = 0; i < offered; i++) args.push(Date.now(), 1, 'text', `${second}.${i}`, 0);
+      await script.run(a.connections.commands, [keys.ring, keys.rate(second)], args);
+    }
+    expect(await a.connections.commands.xlen(keys.ring)).toBe(RING_RECORDS);
+    const seen = await readUntil(stream, cursor, (n, skipped) => n + skipped >= calls * offered);
+    expect(seen.records).toHaveLength(RING_RECORDS);
+    // Everything since the cursor is accounted for: shown, sampled out, or trimmed.
+    expect(seen.records.length + seen.skipped).toBe(calls * offered);
+    expect(seen.records[0]?.preview).toBe(`5.0`);
+    // The 5 trimmed captures whole, and the 5 the sixth left out before its first record.
+    expect(seen.records[0]?.skippedBefore).toBe(5 * offered + 5);
+    // Ids stay ordered as Redis orders them, and the cursor goes on from the last one.
+    const seqs = seen.records.map((r) => r.seq);
+    expect([...seqs].sort(compareSeq)).toEqual(seqs);
+    expect(seen.cursor).toBe(seqs.at(-1));
+  });
+
   it('shows PutRecord records too, starting a cursorless tail with the last minute', async () => {
     const stream = await createStream('tail-put-record');
     await startTailing(stream);
