@@ -104,6 +104,17 @@ export interface CompressionFormatResult {
   roundTrip: boolean | undefined;
 }
 
+/** `SLUICE_GZIP_LEVEL` values the phase compares, zlib's default (6) among them. */
+export const GZIP_LEVELS = [1, 3, 6, 9] as const;
+
+/** Sluice's GZIP stage at one `SLUICE_GZIP_LEVEL`. */
+export interface GzipLevelResult {
+  level: number;
+  side: CompressionSide;
+  /** Whether its output decompressed to the input. */
+  roundTrip: boolean;
+}
+
 /** What the compression phase measured. */
 export interface CompressionResult {
   inputBytes: number;
@@ -116,6 +127,8 @@ export interface CompressionResult {
   /** libuv's thread-pool size (`UV_THREADPOOL_SIZE`, 4 by default). */
   threadPool: number;
   formats: CompressionFormatResult[];
+  /** Sluice's GZIP stage at each of {@link GZIP_LEVELS}, after the formats. */
+  gzipLevels: GzipLevelResult[];
   /** Average CPU per process over the whole phase, as a share of one core. */
   cpuShare: Record<string, number | undefined>;
 }
@@ -339,6 +352,32 @@ export async function runCompressionPhase(ctx: BenchContext): Promise<Compressio
         roundTrip,
       });
     }
+    const gzipLevels: GzipLevelResult[] = [];
+    for (const level of GZIP_LEVELS) {
+      signal.throwIfAborted();
+      const levelOptions: CompressOptions = { ...options, deflateLevel: level };
+      const pass = async (): Promise<number> => {
+        let bytes = 0;
+        for await (const out of compress(streamed(pieces), 'GZIP', levelOptions)) {
+          bytes += out.length;
+        }
+        return bytes;
+      };
+      say(
+        `compression: GZIP at SLUICE_GZIP_LEVEL=${level}: a warm-up pass, then ${COMPRESSION_ROUNDS} rounds of at least ${COMPRESSION_ROUND_S} s`,
+      );
+      const sample = await collect(compress(streamed(pieces), 'GZIP', levelOptions));
+      const rounds: Round[] = [];
+      for (let i = 0; i < COMPRESSION_ROUNDS; i += 1) {
+        signal.throwIfAborted();
+        rounds.push(await round(pass, COMPRESSION_ROUND_S * 1000, signal));
+      }
+      gzipLevels.push({
+        level,
+        side: sideOf(rounds, input.length),
+        roundTrip: gunzipSync(sample).equals(input),
+      });
+    }
     sampler.stop();
     return {
       inputBytes: input.length,
@@ -348,6 +387,7 @@ export async function runCompressionPhase(ctx: BenchContext): Promise<Compressio
       idleLoop: idle,
       threadPool: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       formats,
+      gzipLevels,
       cpuShare: sampler.cpuShares(),
     };
   } finally {

@@ -402,6 +402,12 @@ function compressionSection(title: string, outcome: PhaseOutcome<CompressionResu
       `    bare             ${compressionSideText(f.reference)}`,
     );
   }
+  lines.push("  GZIP by SLUICE_GZIP_LEVEL (Sluice's stage, the same input and rounds)");
+  for (const g of r.gzipLevels) {
+    lines.push(
+      `    level ${String(g.level).padEnd(11)}${compressionSideText(g.side)}${g.roundTrip ? '' : '; does NOT decompress to the input'}`,
+    );
+  }
   lines.push(`  CPU (1 core = 100) ${cpuText(r.cpuShare)}  (whole phase)`);
   return lines;
 }
@@ -644,6 +650,17 @@ function summaryRows(results: BenchResults): string[][] {
         `${num(f.sluice.mibS)} vs ${num(f.reference.mibS)} MiB/s bare = ${num(f.shareOfBare * 100)} %; event loop p99 ${ms(f.sluice.loop.p99Ms)}, busy ${num(f.sluice.loop.busyShare === undefined ? undefined : f.sluice.loop.busyShare * 100, 0)} %`,
         'informational',
         f.roundTrip === false ? 'ERROR' : '',
+      ]);
+    }
+    const levels = compression.value.gzipLevels;
+    if (levels.length > 0) {
+      rows.push([
+        'GZIP by SLUICE_GZIP_LEVEL',
+        levels
+          .map((g) => `${g.level}: ${num(g.side.mibS)} MiB/s ${num(g.side.ratio, 2)}:1`)
+          .join('; '),
+        'informational',
+        levels.some((g) => !g.roundTrip) ? 'ERROR' : '',
       ]);
     }
   } else if (compression.status === 'failed') {

@@ -257,6 +257,7 @@ export class DeliveryDriver {
         {
           entryName: meta.id,
           modifiedMs: meta.firstArrivalMs,
+          deflateLevel: this.deps.services.deflateLevel,
         },
       );
       const request = await kind.build(plan, body, current, { positions });

@@ -212,6 +212,8 @@ export interface DestinationServices {
   opensearch?: OpenSearchClients | undefined;
   /** Database connections of Redshift/PostgreSQL destinations; absent: none can be loaded. */
   redshift?: RedshiftConnections | undefined;
+  /** zlib's level for GZIP and ZIP objects (`SLUICE_GZIP_LEVEL`); absent, zlib's default. */
+  deflateLevel?: number | undefined;
 }
 
 /**

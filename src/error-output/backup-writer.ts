@@ -25,7 +25,11 @@ export interface BackupWriteRequest {
  * the batch id, so a retry rewrites the same object and never adds one.
  */
 export class BackupWriter {
-  constructor(private readonly store: ObjectStore) {}
+  /** @param deflateLevel - zlib's level for GZIP and ZIP copies (`SLUICE_GZIP_LEVEL`). */
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly deflateLevel?: number,
+  ) {}
 
   /** @throws whatever the store throws (the driver keeps the batch and retries). */
   async write(request: BackupWriteRequest): Promise<{ bucket: string; key: string }> {
@@ -50,6 +54,7 @@ export class BackupWriter {
       compress(pieces, location.compression, {
         entryName: objectId,
         modifiedMs: request.firstArrivalMs,
+        deflateLevel: this.deflateLevel,
       }),
       { objectMode: false },
     );

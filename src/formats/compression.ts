@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { createGzip, createZstdCompress } from 'node:zlib';
+import { constants, createGzip, createZstdCompress } from 'node:zlib';
 import { z } from 'zod';
 import { hadoopSnappy } from './hadoop-snappy.js';
 import { snappyFramed } from './snappy-framing.js';
@@ -49,12 +49,17 @@ export const COMPRESSION: Readonly<Record<CompressionFormat, CompressionTraits>>
   ZSTD: { extension: '.zst', contentEncoding: 'zstd' },
 };
 
-/** What a format may need besides the data: the ZIP entry's name and time. */
+/** What a format may need besides the data: the ZIP entry's name and time, deflate's level. */
 export interface CompressOptions {
   /** Name of the ZIP archive's one entry (a UUID, as Firehose's). */
   entryName: string;
   /** Its modification time, epoch ms. */
   modifiedMs: number;
+  /**
+   * zlib's level for GZIP and ZIP (both deflate), 1 (fastest) to 9 (smallest):
+   * `SLUICE_GZIP_LEVEL`. zlib's default (6) when absent.
+   */
+  deflateLevel?: number | undefined;
 }
 
 /** One of zlib's transform streams over `pieces`, an error in `pieces` ending it. */
@@ -83,11 +88,18 @@ export function compress(
     case 'UNCOMPRESSED':
       return pieces;
     case 'GZIP':
-      return throughZlib(pieces, createGzip());
+      return throughZlib(
+        pieces,
+        createGzip({ level: options.deflateLevel ?? constants.Z_DEFAULT_COMPRESSION }),
+      );
     case 'ZSTD':
       return throughZlib(pieces, createZstdCompress());
     case 'ZIP':
-      return zipEntry(pieces, { name: options.entryName, modifiedMs: options.modifiedMs });
+      return zipEntry(pieces, {
+        name: options.entryName,
+        modifiedMs: options.modifiedMs,
+        level: options.deflateLevel,
+      });
     case 'Snappy':
       return snappyFramed(pieces);
     case 'HADOOP_SNAPPY':

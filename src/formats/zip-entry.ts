@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { crc32, createDeflateRaw } from 'node:zlib';
+import { constants, crc32, createDeflateRaw } from 'node:zlib';
 
 /**
  * `CompressionFormat` `ZIP`: a ZIP archive of one deflated entry, as Firehose writes it, streamed.
@@ -17,6 +17,8 @@ export interface ZipEntryOptions {
   name: string;
   /** Its modification time, epoch ms (stored in MS-DOS form, UTC). */
   modifiedMs: number;
+  /** zlib's deflate level, 1 (fastest) to 9 (smallest); zlib's default (6) when absent. */
+  level?: number | undefined;
 }
 
 const LOCAL_HEADER = 0x04034b50;
@@ -72,7 +74,7 @@ export async function* zipEntry(
     }
   }
   const source = Readable.from(measured(), { objectMode: false });
-  const deflate = createDeflateRaw();
+  const deflate = createDeflateRaw({ level: options.level ?? constants.Z_DEFAULT_COMPRESSION });
   source.on('error', (error) => deflate.destroy(error));
   let compressedSize = 0;
   for await (const out of source.pipe(deflate) as AsyncIterable<Buffer>) {

@@ -60,7 +60,12 @@ async function standin(): Promise<RedshiftStandin> {
 }
 
 async function sluice(): Promise<SluiceUnderTest> {
-  return startInProcess(cleanups, { SLUICE_REDIS_URL: suite.redisServer.url, ...s3.sluiceEnv });
+  return startInProcess(cleanups, {
+    SLUICE_REDIS_URL: suite.redisServer.url,
+    ...s3.sluiceEnv,
+    // Not zlib's default, so that the staged objects show the setting reached them.
+    SLUICE_GZIP_LEVEL: '9',
+  });
 }
 
 async function bucket(): Promise<string> {
@@ -174,6 +179,8 @@ describe('the Redshift destination on the staged path', () => {
     expect(manifestKey).toBe(`staging/manifests/${objectKey.slice('staging/'.length, -3)}`);
     const object = await s3.getObject(intermediate, objectKey);
     expect(object.contentEncoding).toBe('gzip');
+    // gzip's header (RFC 1952 XFL): 2 for deflate's smallest, SLUICE_GZIP_LEVEL 9.
+    expect(object.body[8]).toBe(2);
     expect(gunzipSync(object.body).toString()).toBe(records.join(''));
     const manifest = await s3.getObject(intermediate, manifestKey);
     expect(manifest.body.toString()).toBe(

@@ -34,6 +34,8 @@ const SETTINGS = {
   SLUICE_SEAL_TICK_MS: '50',
   SLUICE_RETRY_BASE_MS: '100',
   SLUICE_RETRY_MAX_MS: '500',
+  // Not zlib's default, so that the GZIP objects show the setting reached the compress stage.
+  SLUICE_GZIP_LEVEL: '9',
 };
 /** The SDK's own default: this suite never kills the service, so retrying is harmless. */
 const MAX_ATTEMPTS = 3;
@@ -182,6 +184,8 @@ describe('S3 delivery', () => {
       expect(key).toMatch(new RegExp(`-${UUID}\\${extension}$`));
       const object = await s3.getObject(BUCKET, key!);
       expect(object.contentEncoding).toBe(contentEncoding);
+      // gzip's header (RFC 1952 XFL): 2 for deflate's smallest, SLUICE_GZIP_LEVEL 9.
+      if (format === 'GZIP') expect(object.body[8]).toBe(2);
       const decoded = await decodeBytesIndependently(
         format,
         object.body,

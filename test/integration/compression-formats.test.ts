@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -56,12 +56,19 @@ async function* piecesOf(pieces: readonly Buffer[]): AsyncIterable<Buffer> {
   }
 }
 
-async function written(format: CompressionFormat, pieces: readonly Buffer[]): Promise<string> {
+async function written(
+  format: CompressionFormat,
+  pieces: readonly Buffer[],
+  deflateLevel?: number,
+): Promise<string> {
   const file = join(
     await tempDir(suite, 'sluice-compression-'),
     `body${COMPRESSION[format].extension}`,
   );
-  await writeFile(file, await collect(compress(piecesOf(pieces), format, OPTIONS)));
+  await writeFile(
+    file,
+    await collect(compress(piecesOf(pieces), format, { ...OPTIONS, deflateLevel })),
+  );
   return file;
 }
 
@@ -79,6 +86,29 @@ describe('compression formats, read back by independent decoders', () => {
       expect(decoded.length).toBe(0);
     });
   }
+
+  it("GZIP and ZIP deflate at the level asked (SLUICE_GZIP_LEVEL), zlib's default without one", async () => {
+    const pieces = bodyPieces();
+    const input = Buffer.concat(pieces);
+    const levels = [1, 6, 9, undefined] as const;
+    for (const format of ['GZIP', 'ZIP'] as const) {
+      const sizes = new Map<number | undefined, number>();
+      for (const level of levels) {
+        const file = await written(format, pieces, level);
+        const decoded = await decodeIndependently(format, file);
+        expect(decoded.equals(input), `${format} at level ${level}`).toBe(true);
+        const bytes = await readFile(file);
+        sizes.set(level, bytes.length);
+        // gzip's header says which end of the scale deflate ran at (RFC 1952 XFL: 4 fastest,
+        // 2 smallest, 0 otherwise).
+        if (format === 'GZIP') expect(bytes[8]).toBe(level === 1 ? 4 : level === 9 ? 2 : 0);
+      }
+      expect(sizes.get(1)).toBeGreaterThan(sizes.get(6) ?? 0);
+      expect(sizes.get(6)).toBeGreaterThan(sizes.get(9) ?? 0);
+      // Without a level: zlib's default, which is 6.
+      expect(sizes.get(undefined)).toBe(sizes.get(6));
+    }
+  });
 
   it('ZIP: one deflated entry named as asked, dated in UTC, that unzip tests and extracts', async () => {
     const pieces = bodyPieces();

@@ -85,6 +85,7 @@ async function stage(
   const object = compress(Readable.from(concatenated(records)), plan.compression, {
     entryName: plan.batchId,
     modifiedMs: 0,
+    deflateLevel: services.deflateLevel,
   });
   const failed = await write(
     plan.objectKey,
