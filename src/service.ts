@@ -300,7 +300,11 @@ export async function startService(
       memoryLimitMb: settings.SLUICE_TRANSFORM_MEMORY_MB,
       log,
     });
-    const errorOutput = new ErrorOutputWriter(objectStore, redis.commands);
+    const errorOutput = new ErrorOutputWriter(
+      objectStore,
+      redis.commands,
+      settings.SLUICE_GZIP_LEVEL,
+    );
     // As many Parquet threads as cores: conversion is CPU work, and they idle when unused.
     parquet = new ParquetEncoder(availableParallelism());
     redshift = new RedshiftConnections({

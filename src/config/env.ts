@@ -198,7 +198,7 @@ export const SETTINGS = {
   SLUICE_GZIP_LEVEL: {
     schema: int(1, 9),
     default: '6',
-    doc: "zlib's compression level of `GZIP` objects and `ZIP` entries (backups and Redshift's staged objects too), 1 fastest to 9 smallest; 6 is zlib's default. On the benchmark's records level 1 compresses about twice as fast as 6 for objects 18 % larger (docs/destinations.md, Compression): where delivery is short of CPU, a lower level delivers more. Applies from the next attempt; a retry rewrites its object under the same key.",
+    doc: "zlib's compression level of everything Sluice writes with deflate: `GZIP` objects and HTTP endpoint bodies, `ZIP` entries, backups, Redshift's staged objects and gzip error-output objects; 1 fastest to 9 smallest; 6 is zlib's default. On the benchmark's records level 1 compresses about twice as fast as 6 for objects 18 % larger (docs/destinations.md, Compression): where delivery is short of CPU, a lower level delivers more. Applies from the next attempt; a retry rewrites its object under the same key.",
   },
   SLUICE_DELIVERY_CONCURRENCY: {
     schema: int(1, 256),

@@ -1,5 +1,5 @@
 import { Readable, pipeline } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { constants, createGzip } from 'node:zlib';
 import type { RedisClient } from '../redis/client.js';
 import type { ObjectStore } from '../destinations/object-store.js';
 import { streamKeys } from '../streams/keys.js';
@@ -38,9 +38,11 @@ export interface ErrorOutputObject {
  * same key and the same index member, so a retry after a crash replaces, never adds.
  */
 export class ErrorOutputWriter {
+  /** @param deflateLevel - zlib's level for gzip objects (`SLUICE_GZIP_LEVEL`); absent, zlib's default. */
   constructor(
     private readonly store: ObjectStore,
     private readonly redis: RedisClient,
+    private readonly deflateLevel?: number,
   ) {}
 
   /**
@@ -69,7 +71,13 @@ export class ErrorOutputWriter {
     const lines = Readable.from(errorLines(request.type, request.records));
     // The callback form returns the last stream, which fails with the pipeline's first error,
     // so a failure reaches the store's reader.
-    const body = gzip ? pipeline(lines, createGzip(), () => undefined) : lines;
+    const body = gzip
+      ? pipeline(
+          lines,
+          createGzip({ level: this.deflateLevel ?? constants.Z_DEFAULT_COMPRESSION }),
+          () => undefined,
+        )
+      : lines;
     try {
       await this.store.put({ bucket, key, body, contentEncoding: gzip ? 'gzip' : undefined });
     } finally {

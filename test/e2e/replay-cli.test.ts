@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import {
   CreateDeliveryStreamCommand,
   DescribeDeliveryStreamCommand,
@@ -77,6 +78,8 @@ beforeAll(async () => {
     SLUICE_RETRY_MAX_MS: '300',
     // S3 batches that cannot be delivered reach the dead set quickly.
     SLUICE_RETENTION_SECONDS: '2',
+    // Not zlib's default, so that gzip error objects show the setting reached the error output.
+    SLUICE_GZIP_LEVEL: '1',
   });
   firehose = firehoseFor(suite, sluice, { maxAttempts: 3 });
 }, 60_000);
@@ -224,5 +227,41 @@ describe('replay with the sluice CLI', () => {
     const bad = await sluiceCli('replay', '--stream', 'x', '--type', 'nonsense');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--type/);
+  });
+});
+
+describe('the error output of an HTTP endpoint stream', () => {
+  it('is gzipped at SLUICE_GZIP_LEVEL when its S3Configuration says GZIP', async () => {
+    receiver.always({ kind: 'status', status: 413, errorMessage: 'too big for us' });
+    const stream = uniqueName('gz-refused');
+    await firehose.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: stream,
+        HttpEndpointDestinationConfiguration: {
+          EndpointConfiguration: { Url: receiver.url, Name: 'receiver', AccessKey: 'secret-key' },
+          BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
+          RetryOptions: { DurationInSeconds: 60 },
+          S3Configuration: {
+            RoleARN: ROLE,
+            BucketARN: `arn:aws:s3:::${ERRORS}`,
+            Prefix: 'gz/',
+            ErrorOutputPrefix: 'gz-errors/',
+            CompressionFormat: 'GZIP',
+          },
+        },
+      }),
+    );
+    await putRecordBatch(firehose, stream, ['{"gz":1}\n']);
+    const key = await eventually(
+      'the gzip error object',
+      async () => (await servers.s3.listKeys(ERRORS)).find((k) => k.startsWith('gz-errors/')),
+      { sluice },
+    );
+    const { body } = await servers.s3.getObject(ERRORS, key);
+    // gzip's header (RFC 1952 XFL): 4 for deflate's fastest, SLUICE_GZIP_LEVEL 1.
+    expect(body[8]).toBe(4);
+    expect(parseErrorRecords(gunzipSync(body)).map((r) => r.rawData.toString())).toEqual([
+      '{"gz":1}\n',
+    ]);
   });
 });

@@ -188,6 +188,22 @@ describe('ErrorOutputWriter on the local store', () => {
     ]);
   });
 
+  it("gzips at the level it is given (SLUICE_GZIP_LEVEL), zlib's default without one", async () => {
+    const name = stream();
+    // gzip's header (RFC 1952 XFL): 4 for deflate's fastest, 2 for its smallest, 0 otherwise.
+    for (const [level, xfl] of [
+      [1, 4],
+      [9, 2],
+      [undefined, 0],
+    ] as const) {
+      const leveled = new ErrorOutputWriter(store, redis, level);
+      const written = await leveled.write(request(name, { compression: 'GZIP' }));
+      const stored = await store.get('errors-bucket', written.key);
+      expect(stored[8], `level ${level}`).toBe(xfl);
+      expect(parseErrorRecords(gunzipSync(stored))).toHaveLength(2);
+    }
+  });
+
   it('refuses an evaluated prefix over 512 characters, writing and indexing nothing', async () => {
     const name = stream();
     const errorOutputPrefix = `${'p'.repeat(520)}!{firehose:error-output-type}/`;
